@@ -1,0 +1,198 @@
+"""Composition root: paths, logging, database, services and the main window, in that order.
+
+Every step of start-up is logged. One `shutting_down` signal is emitted when the app closes;
+every service that holds a thread, a timer or a connection hooks it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QLockFile, QObject, QSettings, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from desktop import APP_NAME, __version__
+from desktop.crash import CrashReporter
+from desktop.logs import setup_logging
+from desktop.paths import AppPaths, resource_path, resources_dir
+from desktop.services.data_sources import DataSourcesService
+from desktop.settings import Settings, SettingsStore
+from desktop.store.db import StoreError, check_writable, open_database
+from desktop.store.migrations import migrate
+from desktop.views.crash_dialog import CrashDialogPresenter
+from desktop.views.dashboards_page import DashboardsPage
+from desktop.views.data_sources_page import DataSourcesPage
+from desktop.views.icons import app_icon
+from desktop.views.main_window import MainWindow
+from desktop.views.settings_page import SettingsPage
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """Start-up cannot continue; the message is for the user."""
+
+
+def create_qt_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, styled; reused when one exists (tests)."""
+    qt_app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    qt_app.setApplicationName(APP_NAME)
+    qt_app.setApplicationDisplayName(APP_NAME)
+    qt_app.setApplicationVersion(__version__)
+    qt_app.setOrganizationName(APP_NAME)
+    qt_app.setDesktopFileName("ledgerboard")
+    qt_app.setStyle("Fusion")
+    qt_app.setWindowIcon(app_icon())
+    style = resource_path("theme.qss").read_text(encoding="utf-8")
+    qt_app.setStyleSheet(style.replace("{resources}", resources_dir().as_posix()))
+    return qt_app
+
+
+class Application(QObject):
+    """Owns everything that lives as long as the app: the store, the services, the window."""
+
+    shutting_down = Signal()
+
+    def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.paths = paths
+        self.window: MainWindow | None = None
+        self._log_handler: logging.Handler | None = None
+        self._lock: QLockFile | None = None
+        self._db = None
+        self.crash_reporter: CrashReporter | None = None
+        self.crash_presenter: CrashDialogPresenter | None = None
+
+    def start(self) -> MainWindow:
+        try:
+            self.paths.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(
+                f"Ledgerboard cannot create its data folder {self.paths.data_dir}: {exc}"
+            ) from exc
+        self._log_handler = setup_logging(self.paths.log_file)
+        log.info("starting %s %s, data folder %s", APP_NAME, __version__, self.paths.data_dir)
+        self._take_lock()
+        self._install_crash_reporter()
+        try:
+            self._db = open_database(self.paths.database)
+            report = migrate(self._db, backup_dir=self.paths.backup_dir)
+            if report.backup:
+                log.info("database backed up to %s before upgrading", report.backup)
+            check_writable(self._db)
+        except StoreError as exc:
+            log.error("store unavailable: %s", exc)
+            raise StartupError(str(exc)) from exc
+        log.info("database ready at %s", self.paths.database)
+        self.settings_store = SettingsStore(self.paths.settings_file)
+        self.settings = self.settings_store.load()
+        self.data_sources = DataSourcesService()
+        self.window = self._build_window()
+        log.info("main window built")
+        return self.window
+
+    def _take_lock(self) -> None:
+        self._lock = QLockFile(str(self.paths.lock_file))
+        self._lock.setStaleLockTime(0)  # a lock whose process is gone is stale at once
+        if not self._lock.tryLock(200):
+            info = self._lock.getLockInfo()  # (pid, host, app), or empty if unreadable
+            pid, host = (info[0], info[1]) if len(info) >= 2 else ("unknown", "")
+            raise StartupError(
+                f"Ledgerboard is already running with the data folder {self.paths.data_dir} "
+                f"(process {pid} on {host or 'this computer'}). Switch to that window, or "
+                "start this one with another --data-dir."
+            )
+
+    def _install_crash_reporter(self) -> None:
+        self.crash_presenter = CrashDialogPresenter(self.paths.log_file, self)
+        self.crash_reporter = CrashReporter(self.paths.crash_dir, self.crash_presenter.present)
+        self.crash_reporter.install()
+
+    def _build_window(self) -> MainWindow:
+        window_state = QSettings(str(self.paths.window_state_file), QSettings.Format.IniFormat)
+        self.data_sources_page = DataSourcesPage(self.data_sources)
+        self.dashboards_page = DashboardsPage()
+        self.settings_page = SettingsPage(self.settings, self.paths.data_dir, self.paths.log_dir)
+        self.settings_page.settings_changed.connect(self._save_settings)
+        pages = {
+            "data_sources": self.data_sources_page,
+            "dashboards": self.dashboards_page,
+            "settings": self.settings_page,
+        }
+        window = MainWindow(pages, window_state, self.paths.data_dir, self.paths.log_dir)
+        not_yet = "Connecting an account arrives with the data source wizard."
+        self.data_sources_page.set_can_create(False, not_yet)
+        self.dashboards_page.set_can_create(False, "Import a data source first.")
+        self.data_sources_page.refresh()
+        count = self.data_sources.count()
+        window.set_status("No data sources yet" if count == 0 else f"{count} data source(s)")
+        return window
+
+    def _save_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.settings_store.save(settings)
+        log.info("settings saved")
+
+    def shutdown(self) -> None:
+        """Stop everything, once: services first, then the store, then the log."""
+        log.info("shutting down")
+        self.shutting_down.emit()
+        if self.window is not None:
+            self.window.save_state()
+        if self._db is not None and not self._db.is_closed():
+            self._db.close()
+        if self.crash_reporter:
+            self.crash_reporter.uninstall()
+        if self._lock is not None:
+            self._lock.unlock()
+        if self._log_handler is not None:
+            logging.getLogger().removeHandler(self._log_handler)
+            self._log_handler.close()
+
+
+def run_gui(paths: AppPaths) -> int:
+    qt_app = create_qt_application()
+    app = Application(paths)
+    try:
+        window = app.start()
+    except StartupError as exc:
+        QMessageBox.critical(None, f"{APP_NAME} cannot start", str(exc))
+        app.shutdown()
+        return 2
+    qt_app.aboutToQuit.connect(app.shutdown)
+    window.show()
+    return qt_app.exec()
+
+
+def run_self_test(paths: AppPaths) -> int:
+    """Start offscreen, open every main view once, and report; 0 when all went well."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    qt_app = create_qt_application()
+    app = Application(paths)
+    problems: list[str] = []
+    try:
+        window = app.start()
+    except StartupError as exc:
+        print(f"self-test failed: {exc}", file=sys.stderr)
+        app.shutdown()
+        return 2
+    app.crash_presenter.shown.connect(lambda dialog: problems.append(dialog.report))
+    window.show()
+    for name in window.page_names():
+        window.show_page(name)
+        qt_app.processEvents()
+        if window.grab().isNull():
+            problems.append(f"the {name} page could not be drawn")
+        else:
+            print(f"self-test: {name} page opened")
+    window.close()
+    qt_app.processEvents()
+    app.shutdown()
+    if problems:
+        print("self-test failed:\n" + "\n".join(problems), file=sys.stderr)
+        return 1
+    print(f"self-test passed: {APP_NAME} {__version__}, data folder {Path(paths.data_dir)}")
+    return 0

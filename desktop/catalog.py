@@ -1,0 +1,578 @@
+"""The nine Stripe data types Ledgerboard imports, as data.
+
+This module is the only place that knows a data type: where Stripe lists it, what its parent
+is, how a row gets its id, which date field formulas use by default, its typed fields, and how
+changes reach us. Everything else (store, sync, views, formulas) reads it from here.
+
+Field keys are paths into the Stripe object (``billing_details.address.country``). A field the
+object lacks in a given API version is simply empty. Fields marked ``from_parent`` are not in
+Stripe's schema for the object: the sync copies them from the parent (a fee's balance
+transaction, a line's invoice), which is why the catalog-versus-spec test skips them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Kind(StrEnum):
+    MONEY = "money"  # integer in the currency's minor unit; the currency is in `currency`
+    NUMBER = "number"
+    TEXT = "text"
+    BOOL = "bool"
+    DATETIME = "datetime"  # Unix seconds, UTC
+    ENUM = "enum"
+    REFERENCE = "reference"  # id of another Stripe object (expanded objects are stored by id)
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: Kind
+    choices: tuple[str, ...] = ()
+    from_parent: bool = False
+
+    @property
+    def column(self) -> str:
+        """SQL column name for this field in the type's registrations table."""
+        return self.key.replace(".", "__")
+
+
+class IdRule(StrEnum):
+    OBJECT_ID = "object_id"  # the Stripe object's own `id`
+    PARENT_AND_INDEX = "parent_and_index"  # `<parent id>/<position in parent's list>`
+    PARENT_AND_ID = "parent_and_id"  # `<parent id>/<object id>`: ids only unique per parent
+
+
+class ChangeFeed(StrEnum):
+    EVENTS = "events"
+    CREATED_CURSOR = "created_cursor"  # no events: new rows by created, pending rows re-read
+    WITH_PARENT = "with_parent"
+
+
+@dataclass(frozen=True)
+class DataType:
+    name: str  # the command line's name, also the key in DATA_TYPES
+    display_name: str
+    description: str
+    schema: str  # component schema name in Stripe's OpenAPI spec
+    list_path: str | None  # None for types derived from a parent's objects
+    parent: str | None
+    parent_list_field: str | None  # where the rows sit in the parent object
+    id_rule: IdRule
+    default_date_field: str
+    change_feed: ChangeFeed
+    event_types: tuple[str, ...]
+    fields: tuple[Field, ...]
+    deletion_events: tuple[str, ...] = ()
+    # When Stripe's schema has no `livemode`, the mode of the key or token that read the row.
+    has_own_livemode: bool = True
+    search_fields: tuple[str, ...] = ("id",)
+    _by_key: dict[str, Field] = dc_field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_key.update({f.key: f for f in self.fields})
+        if self.default_date_field not in self._by_key:
+            raise ValueError(f"{self.name}: default date field {self.default_date_field!r}")
+        if self._by_key[self.default_date_field].kind is not Kind.DATETIME:
+            raise ValueError(f"{self.name}: default date field must be a datetime field")
+
+    def field(self, key: str) -> Field:
+        return self._by_key[key]
+
+    def has_field(self, key: str) -> bool:
+        return key in self._by_key
+
+    @property
+    def date_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.kind is Kind.DATETIME)
+
+    @property
+    def is_derived(self) -> bool:
+        return self.parent is not None
+
+
+def _f(key: str, label: str, kind: Kind, *choices: str, from_parent: bool = False) -> Field:
+    return Field(key, label, kind, tuple(choices), from_parent)
+
+
+M, N, T, B, D, E, R = (
+    Kind.MONEY,
+    Kind.NUMBER,
+    Kind.TEXT,
+    Kind.BOOL,
+    Kind.DATETIME,
+    Kind.ENUM,
+    Kind.REFERENCE,
+)
+
+_BALANCE_TRANSACTION_TYPES = (
+    "adjustment", "advance", "advance_funding", "anticipation_repayment", "application_fee",
+    "application_fee_refund", "charge", "connect_collection_transfer", "contribution",
+    "issuing_authorization_hold", "issuing_authorization_release", "issuing_dispute",
+    "issuing_transaction", "obligation_inbound", "obligation_outbound", "obligation_payout",
+    "obligation_payout_failure", "obligation_reversal_inbound", "obligation_reversal_outbound",
+    "payment", "payment_failure_refund", "payment_refund", "payment_reversal", "payout",
+    "payout_cancel", "payout_failure", "refund", "refund_failure", "reserve_transaction",
+    "reserved_funds", "stripe_fee", "stripe_fx_fee", "tax_fee", "topup", "topup_reversal",
+    "transfer", "transfer_cancel", "transfer_failure", "transfer_refund",
+)
+
+_CATALOG: tuple[DataType, ...] = (
+    DataType(
+        name="balance_transactions",
+        display_name="Balance Transactions",
+        description="Every movement of funds in the balance: charges, refunds, fees, payouts.",
+        schema="balance_transaction",
+        list_path="/v1/balance_transactions",
+        parent=None,
+        parent_list_field=None,
+        id_rule=IdRule.OBJECT_ID,
+        default_date_field="created",
+        change_feed=ChangeFeed.CREATED_CURSOR,
+        event_types=(),
+        has_own_livemode=False,
+        search_fields=("id", "description", "source"),
+        fields=(
+            _f("id", "ID", T),
+            _f("created", "Created", D),
+            _f("available_on", "Available on", D),
+            _f("amount", "Amount", M),
+            _f("fee", "Fee", M),
+            _f("net", "Net", M),
+            _f("currency", "Currency", T),
+            _f("exchange_rate", "Exchange rate", N),
+            _f("type", "Type", E, *_BALANCE_TRANSACTION_TYPES),
+            _f("reporting_category", "Reporting category", T),
+            _f("status", "Status", E, "available", "pending"),
+            _f("source", "Source", R),
+            _f("description", "Description", T),
+        ),
+    ),
+    DataType(
+        name="charges",
+        display_name="Charges",
+        description="Attempts to move money into the account: card payments and other methods.",
+        schema="charge",
+        list_path="/v1/charges",
+        parent=None,
+        parent_list_field=None,
+        id_rule=IdRule.OBJECT_ID,
+        default_date_field="created",
+        change_feed=ChangeFeed.EVENTS,
+        event_types=("charge.*",),
+        search_fields=("id", "description", "receipt_email", "billing_details__name", "customer"),
+        fields=(
+            _f("id", "ID", T),
+            _f("created", "Created", D),
+            _f("amount", "Amount", M),
+            _f("amount_captured", "Amount captured", M),
+            _f("amount_refunded", "Amount refunded", M),
+            _f("currency", "Currency", T),
+            _f("status", "Status", E, "failed", "pending", "succeeded"),
+            _f("paid", "Paid", B),
+            _f("captured", "Captured", B),
+            _f("refunded", "Refunded", B),
+            _f("disputed", "Disputed", B),
+            _f("customer", "Customer", R),
+            _f("payment_intent", "Payment intent", R),
+            _f("invoice", "Invoice", R),
+            _f("balance_transaction", "Balance transaction", R),
+            _f("description", "Description", T),
+            _f("receipt_email", "Receipt email", T),
+            _f("billing_details.name", "Billing name", T),
+            _f("billing_details.email", "Billing email", T),
+            _f("billing_details.address.country", "Billing country", T),
+            _f("payment_method_details.type", "Payment method", T),
+            _f("payment_method_details.card.brand", "Card brand", T),
+            _f("payment_method_details.card.country", "Card country", T),
+            _f("outcome.type", "Outcome", T),
+            _f("failure_code", "Failure code", T),
+            _f("failure_message", "Failure message", T),
+            _f("statement_descriptor", "Statement descriptor", T),
+        ),
+    ),
+    DataType(
+        name="customers",
+        display_name="Customers",
+        description="The people and companies that pay, with their contact details.",
+        schema="customer",
+        list_path="/v1/customers",
+        parent=None,
+        parent_list_field=None,
+        id_rule=IdRule.OBJECT_ID,
+        default_date_field="created",
+        change_feed=ChangeFeed.EVENTS,
+        event_types=("customer.created", "customer.updated", "customer.deleted"),
+        deletion_events=("customer.deleted",),
+        search_fields=("id", "email", "name", "description"),
+        fields=(
+            _f("id", "ID", T),
+            _f("created", "Created", D),
+            _f("name", "Name", T),
+            _f("email", "Email", T),
+            _f("phone", "Phone", T),
+            _f("description", "Description", T),
+            _f("currency", "Currency", T),
+            _f("balance", "Balance", M),
+            _f("delinquent", "Delinquent", B),
+            _f("address.country", "Country", T),
+            _f("address.city", "City", T),
+            _f("tax_exempt", "Tax exempt", E, "exempt", "none", "reverse"),
+            _f("invoice_prefix", "Invoice prefix", T),
+        ),
+    ),
+    DataType(
+        name="disputes",
+        display_name="Disputes",
+        description="Charges the cardholder questioned with their bank, and their outcome.",
+        schema="dispute",
+        list_path="/v1/disputes",
+        parent=None,
+        parent_list_field=None,
+        id_rule=IdRule.OBJECT_ID,
+        default_date_field="created",
+        change_feed=ChangeFeed.EVENTS,
+        event_types=("charge.dispute.*",),
+        search_fields=("id", "charge", "reason"),
+        fields=(
+            _f("id", "ID", T),
+            _f("created", "Created", D),
+            _f("amount", "Amount", M),
+            _f("currency", "Currency", T),
+            _f(
+                "status",
+                "Status",
+                E,
+                "lost",
+                "needs_response",
+                "under_review",
+                "warning_closed",
+                "warning_needs_response",
+                "warning_under_review",
+                "won",
+            ),
+            _f(
+                "reason",
+                "Reason",
+                E,
+                "bank_cannot_process",
+                "check_returned",
+                "credit_not_processed",
+                "customer_initiated",
+                "debit_not_authorized",
+                "duplicate",
+                "fraudulent",
+                "general",
+                "incorrect_account_details",
+                "insufficient_funds",
+                "product_not_received",
+                "product_unacceptable",
+                "subscription_canceled",
+                "unrecognized",
+            ),
+            _f("charge", "Charge", R),
+            _f("payment_intent", "Payment intent", R),
+            _f("is_charge_refundable", "Charge refundable", B),
+            _f("evidence_details.due_by", "Evidence due by", D),
+            _f("evidence_details.submission_count", "Evidence submissions", N),
+        ),
+    ),
+    DataType(
+        name="fee_details",
+        display_name="Fee Details",
+        description="The fees behind each balance transaction: Stripe, application and tax fees.",
+        schema="fee",
+        list_path=None,
+        parent="balance_transactions",
+        parent_list_field="fee_details",
+        id_rule=IdRule.PARENT_AND_INDEX,
+        default_date_field="created",
+        change_feed=ChangeFeed.WITH_PARENT,
+        event_types=(),
+        has_own_livemode=False,
+        search_fields=("balance_transaction", "description"),
+        fields=(
+            _f("balance_transaction", "Balance transaction", R, from_parent=True),
+            _f("created", "Created", D, from_parent=True),
+            _f("available_on", "Available on", D, from_parent=True),
+            _f("amount", "Amount", M),
+            _f("currency", "Currency", T),
+            _f(
+                "type",
+                "Type",
+                E,
+                "application_fee",
+                "payment_method_passthrough_fee",
+                "stripe_fee",
+                "tax",
+            ),
+            _f("description", "Description", T),
+            _f("application", "Application", T),
+        ),
+    ),
+    DataType(
+        name="invoice_lines",
+        display_name="Invoice Lines",
+        description="Each line of every invoice: subscriptions, one-off items and prorations.",
+        schema="line_item",
+        list_path="/v1/invoices/{id}/lines",
+        parent="invoices",
+        parent_list_field="lines",
+        id_rule=IdRule.PARENT_AND_ID,
+        default_date_field="created",
+        change_feed=ChangeFeed.WITH_PARENT,
+        event_types=(),
+        search_fields=("id", "invoice", "description"),
+        fields=(
+            _f("id", "ID", T),
+            _f("invoice", "Invoice", R, from_parent=True),
+            _f("created", "Invoice created", D, from_parent=True),
+            _f("amount", "Amount", M),
+            _f("currency", "Currency", T),
+            _f("description", "Description", T),
+            _f("quantity", "Quantity", N),
+            _f("type", "Type", E, "invoiceitem", "subscription"),
+            _f("proration", "Proration", B),
+            _f("discountable", "Discountable", B),
+            _f("period.start", "Period start", D),
+            _f("period.end", "Period end", D),
+            _f("price.id", "Price", T),
+            _f("subscription", "Subscription", R),
+        ),
+    ),
+    DataType(
+        name="invoices",
+        display_name="Invoices",
+        description="Statements of amounts owed by customers, one-off or from subscriptions.",
+        schema="invoice",
+        list_path="/v1/invoices",
+        parent=None,
+        parent_list_field=None,
+        id_rule=IdRule.OBJECT_ID,
+        default_date_field="created",
+        change_feed=ChangeFeed.EVENTS,
+        event_types=("invoice.*",),
+        deletion_events=("invoice.deleted",),
+        search_fields=("id", "number", "customer_email", "customer_name", "customer"),
+        fields=(
+            _f("id", "ID", T),
+            _f("number", "Number", T),
+            _f("created", "Created", D),
+            _f("status", "Status", E, "draft", "open", "paid", "uncollectible", "void"),
+            _f("customer", "Customer", R),
+            _f("customer_name", "Customer name", T),
+            _f("customer_email", "Customer email", T),
+            _f("currency", "Currency", T),
+            _f("amount_due", "Amount due", M),
+            _f("amount_paid", "Amount paid", M),
+            _f("amount_remaining", "Amount remaining", M),
+            _f("subtotal", "Subtotal", M),
+            _f("tax", "Tax", M),
+            _f("total", "Total", M),
+            _f("paid", "Paid", B),
+            _f("attempted", "Attempted", B),
+            _f("attempt_count", "Attempts", N),
+            _f(
+                "billing_reason",
+                "Billing reason",
+                E,
+                "automatic_pending_invoice_item_invoice",
+                "manual",
+                "quote_accept",
+                "subscription",
+                "subscription_create",
+                "subscription_cycle",
+                "subscription_threshold",
+                "subscription_update",
+                "upcoming",
+            ),
+            _f("collection_method", "Collection method", E, "charge_automatically", "send_invoice"),
+            _f("due_date", "Due date", D),
+            _f("period_start", "Period start", D),
+            _f("period_end", "Period end", D),
+            _f("status_transitions.paid_at", "Paid at", D),
+            _f("subscription", "Subscription", R),
+            _f("charge", "Charge", R),
+            _f("payment_intent", "Payment intent", R),
+            _f("hosted_invoice_url", "Invoice page", T),
+        ),
+    ),
+    DataType(
+        name="payment_intents",
+        display_name="Payment Intents",
+        description="Each payment's lifecycle, from creation through authentication to success.",
+        schema="payment_intent",
+        list_path="/v1/payment_intents",
+        parent=None,
+        parent_list_field=None,
+        id_rule=IdRule.OBJECT_ID,
+        default_date_field="created",
+        change_feed=ChangeFeed.EVENTS,
+        event_types=("payment_intent.*",),
+        search_fields=("id", "description", "receipt_email", "customer"),
+        fields=(
+            _f("id", "ID", T),
+            _f("created", "Created", D),
+            _f("amount", "Amount", M),
+            _f("amount_received", "Amount received", M),
+            _f("amount_capturable", "Amount capturable", M),
+            _f("currency", "Currency", T),
+            _f(
+                "status",
+                "Status",
+                E,
+                "canceled",
+                "processing",
+                "requires_action",
+                "requires_capture",
+                "requires_confirmation",
+                "requires_payment_method",
+                "succeeded",
+            ),
+            _f("customer", "Customer", R),
+            _f("latest_charge", "Latest charge", R),
+            _f("invoice", "Invoice", R),
+            _f("description", "Description", T),
+            _f("receipt_email", "Receipt email", T),
+            _f("capture_method", "Capture method", E, "automatic", "automatic_async", "manual"),
+            _f("canceled_at", "Canceled at", D),
+            _f(
+                "cancellation_reason",
+                "Cancellation reason",
+                E,
+                "abandoned",
+                "automatic",
+                "duplicate",
+                "failed_invoice",
+                "fraudulent",
+                "requested_by_customer",
+                "void_invoice",
+            ),
+            _f("last_payment_error.code", "Last error code", T),
+        ),
+    ),
+    DataType(
+        name="refunds",
+        display_name="Refunds",
+        description="Money returned to customers for earlier charges.",
+        schema="refund",
+        list_path="/v1/refunds",
+        parent=None,
+        parent_list_field=None,
+        id_rule=IdRule.OBJECT_ID,
+        default_date_field="created",
+        change_feed=ChangeFeed.EVENTS,
+        event_types=("refund.*", "charge.refund.updated"),
+        has_own_livemode=False,
+        search_fields=("id", "charge", "description"),
+        fields=(
+            _f("id", "ID", T),
+            _f("created", "Created", D),
+            _f("amount", "Amount", M),
+            _f("currency", "Currency", T),
+            _f(
+                "status",
+                "Status",
+                E,
+                "canceled",
+                "failed",
+                "pending",
+                "requires_action",
+                "succeeded",
+            ),
+            _f(
+                "reason",
+                "Reason",
+                E,
+                "duplicate",
+                "expired_uncaptured_charge",
+                "fraudulent",
+                "requested_by_customer",
+            ),
+            _f("charge", "Charge", R),
+            _f("payment_intent", "Payment intent", R),
+            _f("balance_transaction", "Balance transaction", R),
+            _f("description", "Description", T),
+            _f("receipt_number", "Receipt number", T),
+        ),
+    ),
+)
+
+DATA_TYPES: MappingProxyType[str, DataType] = MappingProxyType({t.name: t for t in _CATALOG})
+
+# Stripe's zero-decimal currencies: amounts are whole units, there is no minor unit.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    [
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    ]
+)
+
+
+def minor_unit_divisor(currency: str | None) -> int:
+    """How many minor units make one unit of the currency (100, or 1 for JPY, KRW, ...)."""
+    return 1 if (currency or "").lower() in ZERO_DECIMAL_CURRENCIES else 100
+
+
+def children_of(name: str) -> tuple[DataType, ...]:
+    return tuple(t for t in _CATALOG if t.parent == name)
+
+
+def extract(obj: dict, key: str):
+    """The value at a dotted path of a Stripe object; None where any step is missing."""
+    value = obj
+    for part in key.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+        if value is None:
+            return None
+    return value
+
+
+def field_value(fld: Field, obj: dict):
+    """A field's value as stored in its typed column.
+
+    Missing fields are None, never an error: Stripe's objects change shape between API
+    versions. An expanded object where a reference is expected is reduced to its id.
+    """
+    value = extract(obj, fld.key)
+    if value is None:
+        return None
+    if fld.kind is Kind.REFERENCE:
+        return value.get("id") if isinstance(value, dict) else str(value)
+    if fld.kind is Kind.BOOL:
+        return bool(value)
+    if fld.kind in (Kind.MONEY, Kind.DATETIME):
+        return int(value) if isinstance(value, int | float) else None
+    if fld.kind is Kind.NUMBER:
+        return value if isinstance(value, int | float) else _number_or_none(value)
+    if isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def _number_or_none(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,82 @@
+"""Where Ledgerboard keeps its files, and where its bundled resources are.
+
+Per-user folders come from platformdirs; `--data-dir PATH` puts everything under PATH instead
+(tests and portable use). Resources are found by one helper that works in a source checkout,
+an installed wheel and a frozen (PyInstaller) build alike.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from desktop import APP_NAME
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    data_dir: Path
+    log_dir: Path
+
+    @classmethod
+    def for_user(cls) -> AppPaths:
+        return cls(
+            data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            log_dir=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        )
+
+    @classmethod
+    def in_dir(cls, data_dir: str | Path) -> AppPaths:
+        root = Path(data_dir).expanduser().resolve()
+        return cls(data_dir=root, log_dir=root / "logs")
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "ledgerboard.sqlite"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.data_dir / "settings.json"
+
+    @property
+    def window_state_file(self) -> Path:
+        """QSettings (INI) file for window geometry and header state only."""
+        return self.data_dir / "window-state.ini"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.data_dir / "ledgerboard.lock"
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.data_dir / "backups"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "ledgerboard.log"
+
+    @property
+    def crash_dir(self) -> Path:
+        return self.log_dir / "crashes"
+
+
+def resources_dir() -> Path:
+    """The folder holding theme, icons and templates."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "resources"
+    checkout = Path(__file__).resolve().parents[1] / "resources"
+    if checkout.is_dir():
+        return checkout
+    return Path(str(importlib.resources.files("desktop.resources")))
+
+
+def resource_path(*parts: str) -> Path:
+    path = resources_dir().joinpath(*parts)
+    if not path.exists():
+        raise FileNotFoundError(f"bundled resource missing: {path}")
+    return path

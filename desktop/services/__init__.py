@@ -1,0 +1,1 @@
+"""Services: no widgets. Qt-free code, except the thin adapters that need signals."""

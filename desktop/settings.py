@@ -1,0 +1,89 @@
+"""The user's settings, typed with defaults, kept as JSON in the data folder.
+
+Window geometry and header state are the only things kept in QSettings (see views).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+UPDATE_FREQUENCIES = (60, 300, 900, 1800, 3600, 6 * 3600, 24 * 3600)  # seconds
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass
+class Settings:
+    time_zone: str = ""  # IANA name; "" follows the system's zone
+    week_start: int = 0  # 0 = Monday ... 6 = Sunday
+    default_update_frequency: int = 300  # seconds, for new data sources
+
+    def validated(self) -> Settings:
+        zone = self.time_zone if self.time_zone in _zones() else ""
+        week_start = self.week_start if self.week_start in range(7) else 0
+        frequency = (
+            self.default_update_frequency
+            if self.default_update_frequency in UPDATE_FREQUENCIES
+            else 300
+        )
+        return Settings(zone, week_start, frequency)
+
+
+def _zones() -> set[str]:
+    return zoneinfo.available_timezones()
+
+
+def system_time_zone() -> str:
+    """The system's IANA zone name, or UTC when it cannot be told."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz in _zones():
+        return tz
+    try:
+        target = Path("/etc/localtime").resolve()
+        name = str(target).split("zoneinfo/", 1)[1]
+        if name in _zones():
+            return name
+    except (OSError, IndexError):
+        pass
+    try:
+        from PySide6.QtCore import QTimeZone
+
+        name = bytes(QTimeZone.systemTimeZoneId().data()).decode()
+        if name in _zones():
+            return name
+    except Exception:  # Qt is optional here (headless commands); any failure means "unknown"
+        pass
+    return "UTC"
+
+
+class SettingsStore:
+    """Loads and saves Settings; a damaged file falls back to defaults, said in the log."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def load(self) -> Settings:
+        if not self._path.exists():
+            return Settings()
+        try:
+            raw = json.loads(self._path.read_text(encoding="utf-8"))
+            known = {f.name for f in dataclasses.fields(Settings)}
+            return Settings(**{k: v for k, v in raw.items() if k in known}).validated()
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("settings file %s unreadable (%s); using defaults", self._path, exc)
+            return Settings()
+
+    def save(self, settings: Settings) -> None:
+        tmp = self._path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(settings), indent=2), encoding="utf-8")
+        os.replace(tmp, self._path)
+
+    def effective_time_zone(self, settings: Settings) -> str:
+        return settings.time_zone or system_time_zone()

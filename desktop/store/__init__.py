@@ -1,0 +1,1 @@
+"""The local store: peewee models over SQLite (WAL) by default, PostgreSQL by URL."""

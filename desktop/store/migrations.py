@@ -1,0 +1,163 @@
+"""Schema migrations, from the first version on.
+
+A new database gets the current schema and is stamped with the latest version. An older one is
+copied to backups/ first, then upgraded one numbered step at a time, each in a transaction.
+Registration tables follow the catalog: a field the catalog gained since the file was written
+becomes a new column, filled from the stored JSON, so no re-import is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import peewee as pw
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as run_operations
+
+from desktop.catalog import DATA_TYPES, DataType, field_value
+from desktop.store.db import StoreError, sqlite_path
+from desktop.store.models import (
+    CORE_MODELS,
+    REGISTRATION_MODELS,
+    SchemaVersion,
+    build_registration_model,
+    column_for,
+)
+
+log = logging.getLogger(__name__)
+
+BACKFILL_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[pw.Database], None]
+
+
+# Version 1 is the initial schema; each later change appends a Migration here.
+MIGRATIONS: tuple[Migration, ...] = ()
+LATEST_VERSION = 1 + len(MIGRATIONS)
+
+
+@dataclass
+class MigrationReport:
+    from_version: int
+    to_version: int
+    backup: Path | None = None
+    added_columns: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.from_version != self.to_version or bool(self.added_columns)
+
+
+def current_version(db: pw.Database) -> int:
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    return SchemaVersion.select(pw.fn.MAX(SchemaVersion.version)).scalar() or 0
+
+
+def migrate(
+    db: pw.Database,
+    *,
+    backup_dir: Path | None = None,
+    catalog: Iterable[DataType] | None = None,
+) -> MigrationReport:
+    """Bring the database to the latest schema; back it up first when it is an older one."""
+    version = current_version(db)
+    report = MigrationReport(from_version=version, to_version=LATEST_VERSION)
+    if version > LATEST_VERSION:
+        raise StoreError(
+            f"This database was written by a newer Ledgerboard (schema version {version}); "
+            f"this version understands up to {LATEST_VERSION}. Update Ledgerboard to open it."
+        )
+    if version == 0 and not _has_core_tables(db):
+        with db.atomic():
+            db.create_tables(CORE_MODELS)
+            SchemaVersion.create(version=LATEST_VERSION, description="initial schema")
+        log.info("created a new database at schema version %d", LATEST_VERSION)
+    elif version < LATEST_VERSION:
+        report.backup = backup_database(db, backup_dir, f"v{version}")
+        for step in MIGRATIONS:
+            if step.version > version:
+                with db.atomic():
+                    step.apply(db)
+                    SchemaVersion.create(version=step.version, description=step.description)
+                log.info("migrated database to version %d: %s", step.version, step.description)
+    types = list(catalog) if catalog is not None else list(DATA_TYPES.values())
+    for data_type in types:
+        report.added_columns += _reconcile_registrations(db, data_type, backup_dir, report)
+    return report
+
+
+def _has_core_tables(db: pw.Database) -> bool:
+    return any(db.table_exists(m._meta.table_name) for m in CORE_MODELS[1:])
+
+
+def backup_database(db: pw.Database, backup_dir: Path | None, label: str) -> Path | None:
+    """Copy a SQLite database to backup_dir with SQLite's online backup; None for other DBs."""
+    source = sqlite_path(db)
+    if source is None or backup_dir is None:
+        return None
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = backup_dir / f"{source.stem}-{label}-{stamp}.sqlite"
+    with sqlite3.connect(target) as copy:
+        db.connection().backup(copy)
+    copy.close()
+    log.info("backed up the database to %s before migrating", target)
+    return target
+
+
+def _reconcile_registrations(
+    db: pw.Database, data_type: DataType, backup_dir: Path | None, report: MigrationReport
+) -> list[str]:
+    model = REGISTRATION_MODELS.get(data_type.name) or build_registration_model(data_type)
+    table = model._meta.table_name
+    if not db.table_exists(table):
+        db.create_tables([model])
+        return []
+    existing = {c.name for c in db.get_columns(table)}
+    missing = [f for f in data_type.fields if f.column not in existing]
+    if missing:
+        if report.backup is None:
+            report.backup = backup_database(db, backup_dir, "catalog")
+        migrator = SchemaMigrator.from_database(db)
+        with db.atomic():
+            operations = [
+                migrator.add_column(table, f.column, column_for(f.kind, f.column)) for f in missing
+            ]
+            run_operations(*operations)
+            _backfill_columns(db, table, missing)
+        log.info("added %d catalog columns to %s", len(missing), table)
+    model._schema.create_indexes(safe=True)
+    return [f"{table}.{f.column}" for f in missing]
+
+
+def _backfill_columns(db: pw.Database, table: str, fields) -> None:
+    """Fill new columns from each row's stored JSON, with the same rules the sync uses."""
+    assignments = ", ".join(f'"{f.column}" = {db.param}' for f in fields)
+    update = f'UPDATE "{table}" SET {assignments} WHERE "pk" = {db.param}'
+    select = (
+        f'SELECT "pk", "data" FROM "{table}" WHERE "pk" > {db.param} '
+        f'ORDER BY "pk" LIMIT {BACKFILL_BATCH}'
+    )
+    last_id = 0
+    while True:
+        rows = db.execute_sql(select, (last_id,)).fetchall()
+        if not rows:
+            return
+        updates = []
+        for row_id, data in rows:
+            obj = json.loads(data) if data else {}
+            updates.append([field_value(f, obj) for f in fields] + [row_id])
+        db.cursor().executemany(update, updates)
+        last_id = rows[-1][0]

@@ -1,0 +1,190 @@
+"""Peewee models: accounts, data sources, fields, registrations, dashboards, widgets, sync runs.
+
+Registrations live in one table per data type (`registrations_charges`, ...), generated from
+the catalog: a typed, indexed column per catalog field for fast filtering and sorting at a
+million rows, plus the whole Stripe object as JSON for everything else (metadata, fields the
+catalog does not know, the detail pane).
+
+No secret is ever stored here: an account only names the keyring entry that holds its key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee as pw
+
+from desktop.catalog import DATA_TYPES, DataType, Kind
+from desktop.store.db import database
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = pw.IntegerField(primary_key=True)
+    description = pw.TextField()
+    applied_at = pw.DateTimeField(default=utc_now)
+
+
+class AccountStatus:
+    CONNECTED = "connected"
+    NEEDS_RECONNECT = "needs_reconnect"
+    DISCONNECTED = "disconnected"
+
+
+class Account(BaseModel):
+    name = pw.TextField()
+    stripe_account_id = pw.TextField(null=True)
+    auth_method = pw.TextField()  # "oauth" or "api_key"
+    provider = pw.TextField(null=True)  # OAuth provider profile name
+    api_base = pw.TextField(null=True)  # None: Stripe itself
+    keyring_entry = pw.TextField()  # the keyring user name under which the secret lives
+    livemode = pw.BooleanField(default=True)  # mode of the key or token that connected
+    status = pw.TextField(default=AccountStatus.CONNECTED)
+    status_message = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utc_now)
+
+
+class DataSourceStatus:
+    NEW = "new"
+    SYNCING = "syncing"
+    UP_TO_DATE = "up_to_date"
+    FAILED = "failed"
+    NEEDS_RECONNECT = "needs_reconnect"
+    NOT_PERMITTED = "not_permitted"
+
+
+class DataSource(BaseModel):
+    account = pw.ForeignKeyField(Account, backref="data_sources", on_delete="CASCADE")
+    data_type = pw.TextField()  # a key of catalog.DATA_TYPES
+    title = pw.TextField()
+    default_date_field = pw.TextField(default="created")
+    update_frequency = pw.IntegerField(default=300)  # seconds
+    history_since = pw.DateTimeField(null=True)  # None: all history
+    include_test_data = pw.BooleanField(default=False)
+    status = pw.TextField(default=DataSourceStatus.NEW)
+    status_message = pw.TextField(null=True)
+    last_synced_at = pw.DateTimeField(null=True)
+    last_error = pw.TextField(null=True)
+    sync_state = pw.TextField(default="{}")  # JSON: cursors and checkpoints, no secrets
+    created_at = pw.DateTimeField(default=utc_now)
+
+    @property
+    def catalog(self) -> DataType:
+        return DATA_TYPES[self.data_type]
+
+
+class DataSourceField(BaseModel):
+    data_source = pw.ForeignKeyField(DataSource, backref="fields", on_delete="CASCADE")
+    key = pw.TextField()  # dotted path into the object, e.g. metadata.plan
+    label = pw.TextField()
+    kind = pw.TextField()  # catalog.Kind value
+    custom = pw.BooleanField(default=False)  # discovered in the data, not from the catalog
+    visible = pw.BooleanField(default=True)
+    position = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("data_source", "key"), True),)
+
+
+class SyncRun(BaseModel):
+    data_source = pw.ForeignKeyField(DataSource, backref="sync_runs", on_delete="CASCADE")
+    kind = pw.TextField()  # backfill, incremental, rebackfill
+    started_at = pw.DateTimeField(default=utc_now)
+    finished_at = pw.DateTimeField(null=True)
+    status = pw.TextField(default="running")  # running, succeeded, failed, cancelled
+    rows = pw.IntegerField(default=0)
+    requests = pw.IntegerField(default=0)
+    error = pw.TextField(null=True)
+
+
+class Dashboard(BaseModel):
+    title = pw.TextField()
+    position = pw.IntegerField(default=0)
+    settings = pw.TextField(default="{}")  # JSON: period, refresh interval, columns
+    created_at = pw.DateTimeField(default=utc_now)
+    updated_at = pw.DateTimeField(default=utc_now)
+
+
+class Widget(BaseModel):
+    dashboard = pw.ForeignKeyField(Dashboard, backref="widgets", on_delete="CASCADE")
+    kind = pw.TextField()  # number, line, area, bar, table, gauge
+    title = pw.TextField()
+    formula = pw.TextField()
+    config = pw.TextField(default="{}")  # JSON: period, format, target, grouping
+    x = pw.IntegerField(default=0)
+    y = pw.IntegerField(default=0)
+    w = pw.IntegerField(default=1)
+    h = pw.IntegerField(default=1)
+
+
+CORE_MODELS: tuple[type[BaseModel], ...] = (
+    SchemaVersion,
+    Account,
+    DataSource,
+    DataSourceField,
+    SyncRun,
+    Dashboard,
+    Widget,
+)
+
+_COLUMN_TYPES = {
+    Kind.MONEY: pw.BigIntegerField,
+    Kind.NUMBER: pw.DoubleField,
+    Kind.TEXT: pw.TextField,
+    Kind.BOOL: pw.BooleanField,
+    Kind.DATETIME: pw.BigIntegerField,  # Unix seconds, UTC
+    Kind.ENUM: pw.TextField,
+    Kind.REFERENCE: pw.TextField,
+}
+
+# Columns every registrations table has besides the catalog's fields.
+BASE_COLUMNS = ("pk", "data_source", "stripe_id", "parent_id", "livemode", "data")
+
+
+def column_for(kind: Kind, column_name: str) -> pw.Field:
+    return _COLUMN_TYPES[kind](null=True, column_name=column_name)
+
+
+def build_registration_model(data_type: DataType) -> type[BaseModel]:
+    attrs: dict[str, object] = {
+        # Not `id`: that name belongs to the catalog's field holding the Stripe object's id.
+        "pk": pw.AutoField(),
+        "data_source": pw.ForeignKeyField(DataSource, on_delete="CASCADE", index=False),
+        "stripe_id": pw.TextField(),  # the catalog's id rule: own id, or parent-based
+        "parent_id": pw.TextField(null=True),
+        "livemode": pw.BooleanField(),
+        "data": pw.TextField(),  # the Stripe object as JSON
+    }
+    for fld in data_type.fields:
+        attrs[fld.column] = column_for(fld.kind, fld.column)
+    indexes = [
+        (("data_source", "stripe_id"), True),
+        (("data_source", data_type.default_date_field), False),
+        (("data_source", "livemode", data_type.default_date_field), False),
+    ]
+    if data_type.has_field("amount"):
+        indexes.append((("data_source", "amount"), False))
+    if data_type.parent:
+        indexes.append((("data_source", "parent_id"), False))
+    attrs["Meta"] = type("Meta", (), {"table_name": f"registrations_{data_type.name}",
+                                      "indexes": tuple(indexes)})  # fmt: skip
+    class_name = "".join(part.title() for part in data_type.name.split("_")) + "Registration"
+    return type(class_name, (BaseModel,), attrs)
+
+
+REGISTRATION_MODELS: dict[str, type[BaseModel]] = {
+    name: build_registration_model(data_type) for name, data_type in DATA_TYPES.items()
+}
+
+
+def registration_model(data_type: str) -> type[BaseModel]:
+    return REGISTRATION_MODELS[data_type]

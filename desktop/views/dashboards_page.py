@@ -1,0 +1,42 @@
+"""Visualization > Dashboards: the user's dashboards, or how to make the first."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from desktop.views.widgets import EmptyState, PageHeader, primary_button
+
+
+class DashboardsPage(QWidget):
+    new_dashboard_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        header = PageHeader("Dashboards", "KPIs and charts built from your data sources")
+        self.new_button = primary_button("New dashboard", "plus")
+        self.new_button.clicked.connect(self.new_dashboard_requested)
+        header.add_action(self.new_button)
+        layout.addWidget(header)
+        self.empty_state = EmptyState(
+            "dashboards",
+            "No dashboards yet",
+            "Dashboards turn your registrations into live numbers and charts: gross volume, "
+            "refunds, new customers, paid invoices. They refresh after every sync.",
+            hint="Import a data source first; then start from the Stripe overview template or "
+            "build your own KPIs with formulas.",
+        )
+        self.empty_button = primary_button("New dashboard", "plus")
+        self.empty_button.clicked.connect(self.new_dashboard_requested)
+        self.empty_state.add_button(self.empty_button)
+        layout.addWidget(self.empty_state, 1)
+
+    def set_can_create(self, enabled: bool, reason: str = "") -> None:
+        for button in (self.new_button, self.empty_button):
+            button.setEnabled(enabled)
+            if reason:
+                button.setToolTip(reason)

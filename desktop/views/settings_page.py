@@ -1,0 +1,163 @@
+"""Settings: regional settings, defaults for new data sources, where the data lives."""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.settings import UPDATE_FREQUENCIES, WEEKDAYS, Settings, system_time_zone
+from desktop.views.icons import themed_icon
+from desktop.views.widgets import PageHeader, plain_label
+
+
+def frequency_text(seconds: int) -> str:
+    if seconds < 3600:
+        minutes = seconds // 60
+        return "Every minute" if minutes == 1 else f"Every {minutes} minutes"
+    hours = seconds // 3600
+    return "Every hour" if hours == 1 else ("Once a day" if hours == 24 else f"Every {hours} hours")
+
+
+def _add_row(form: QFormLayout, label: str, field: QWidget) -> None:
+    """A form row whose label has the same width in every card, so the fields line up."""
+    text = plain_label(label)
+    text.setFixedWidth(140)
+    form.addRow(text, field)
+
+
+class SettingsPage(QWidget):
+    settings_changed = Signal(object)  # Settings
+
+    def __init__(
+        self,
+        settings: Settings,
+        data_dir: Path,
+        log_dir: Path,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self._settings = settings
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(PageHeader("Settings", "Changes are saved as you make them"))
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        body.setObjectName("page")
+        column = QVBoxLayout(body)
+        column.setContentsMargins(28, 20, 28, 28)
+        column.setSpacing(16)
+
+        regional, form = self._card("Regional", "Periods such as “this week” use these.")
+        self.time_zone = QComboBox()
+        self.time_zone.setEditable(True)
+        self.time_zone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.time_zone.addItem(f"System time zone ({system_time_zone()})", "")
+        for zone in sorted(zoneinfo.available_timezones()):
+            self.time_zone.addItem(zone, zone)
+        self.time_zone.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.time_zone.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+        self.time_zone.setMinimumWidth(340)
+        _add_row(form, "Time zone", self.time_zone)
+        self.week_start = QComboBox()
+        self.week_start.addItems(WEEKDAYS)
+        self.week_start.setMinimumWidth(340)
+        _add_row(form, "Weeks start on", self.week_start)
+        column.addWidget(regional)
+
+        syncing, form = self._card("Data sources", "Defaults for data sources you add from now on.")
+        self.update_frequency = QComboBox()
+        for seconds in UPDATE_FREQUENCIES:
+            self.update_frequency.addItem(frequency_text(seconds), seconds)
+        self.update_frequency.setMinimumWidth(340)
+        _add_row(form, "Update frequency", self.update_frequency)
+        column.addWidget(syncing)
+
+        storage, form = self._card(
+            "Your data",
+            "Everything Ledgerboard imports stays in this folder. Keys and tokens are kept "
+            "in the system keychain, never in these files.",
+        )
+        _add_row(form, "Data folder", self._folder_row(data_dir))
+        _add_row(form, "Log folder", self._folder_row(log_dir))
+        column.addWidget(storage)
+        column.addStretch(1)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+
+        self._show(settings)
+        self.time_zone.currentIndexChanged.connect(self._changed)
+        self.week_start.currentIndexChanged.connect(self._changed)
+        self.update_frequency.currentIndexChanged.connect(self._changed)
+
+    @staticmethod
+    def _card(title: str, help_text: str) -> tuple[QFrame, QFormLayout]:
+        card = QFrame()
+        card.setObjectName("card")
+        layout = QVBoxLayout(card)
+        layout.setContentsMargins(20, 16, 20, 18)
+        layout.setSpacing(6)
+        layout.addWidget(plain_label(title, "sectionTitle"))
+        help_label = plain_label(help_text, "fieldHelp")
+        help_label.setWordWrap(True)
+        layout.addWidget(help_label)
+        form = QFormLayout()
+        form.setContentsMargins(0, 8, 0, 0)
+        form.setHorizontalSpacing(24)
+        form.setVerticalSpacing(10)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        layout.addLayout(form)
+        return card, form
+
+    @staticmethod
+    def _folder_row(path: Path) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        label = plain_label(str(path))
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(label, 1)
+        button = QPushButton(themed_icon("folder"), "Open")
+        button.setToolTip(f"Show {path} in the file manager")
+        button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
+        layout.addWidget(button)
+        return row
+
+    def _show(self, settings: Settings) -> None:
+        index = self.time_zone.findData(settings.time_zone)
+        self.time_zone.setCurrentIndex(max(index, 0))
+        self.week_start.setCurrentIndex(settings.week_start)
+        self.update_frequency.setCurrentIndex(
+            max(self.update_frequency.findData(settings.default_update_frequency), 0)
+        )
+
+    def _changed(self) -> None:
+        self._settings = Settings(
+            time_zone=self.time_zone.currentData() or "",
+            week_start=self.week_start.currentIndex(),
+            default_update_frequency=self.update_frequency.currentData(),
+        )
+        self.settings_changed.emit(self._settings)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings

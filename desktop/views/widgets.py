@@ -1,0 +1,120 @@
+"""Small building blocks shared by the pages: headers, empty states, buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.views.icons import themed_icon
+
+
+def plain_label(text: str = "", object_name: str = "") -> QLabel:
+    """A QLabel that never interprets its text as rich text (Stripe's text is shown as is)."""
+    label = QLabel()
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    if object_name:
+        label.setObjectName(object_name)
+    return label
+
+
+def primary_button(text: str, icon: str | None = None) -> QPushButton:
+    button = QPushButton(text)
+    button.setProperty("primary", True)
+    if icon:
+        button.setIcon(themed_icon(icon, "#ffffff"))
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    return button
+
+
+class PageHeader(QFrame):
+    """Title, subtitle and the page's actions on the right."""
+
+    def __init__(self, title: str, subtitle: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("pageHeader")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(28, 18, 28, 16)
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
+        self.title = plain_label(title, "pageTitle")
+        texts.addWidget(self.title)
+        self.subtitle = plain_label(subtitle, "pageSubtitle")
+        self.subtitle.setVisible(bool(subtitle))
+        texts.addWidget(self.subtitle)
+        layout.addLayout(texts, 1)
+        self.actions = QHBoxLayout()
+        self.actions.setSpacing(8)
+        layout.addLayout(self.actions)
+
+    def add_action(self, widget: QWidget) -> None:
+        self.actions.addWidget(widget)
+
+
+EMPTY_STATE_WIDTH = 480
+
+
+def _wrapped_label(text: str, object_name: str, width: int) -> QLabel:
+    """A centred, word-wrapped label of fixed width that is as tall as its text needs.
+
+    Nested layouts do not always ask a wrapped label for its height-for-width, which clips
+    the last line; fixing the width and the minimum height avoids that.
+    """
+    label = plain_label(text, object_name)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    label.setFixedWidth(width)
+    label.ensurePolished()  # the stylesheet's font decides the height
+    label.setMinimumHeight(label.heightForWidth(width))
+    return label
+
+
+class EmptyState(QWidget):
+    """A centred explanation of what goes here and the first step to get there."""
+
+    def __init__(
+        self,
+        icon: str,
+        title: str,
+        text: str,
+        hint: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("emptyState")
+        outer = QVBoxLayout(self)
+        outer.addStretch(2)
+        column = QVBoxLayout()
+        column.setSpacing(10)
+        column.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        picture = QLabel()
+        picture.setPixmap(themed_icon(icon, "#6366f1").pixmap(56, 56))
+        picture.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        picture.setMinimumHeight(60)
+        column.addWidget(picture)
+        self.title = plain_label(title, "emptyTitle")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        column.addWidget(self.title)
+        self.text = _wrapped_label(text, "emptyText", EMPTY_STATE_WIDTH)
+        column.addWidget(self.text, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.buttons = QHBoxLayout()
+        self.buttons.setSpacing(10)
+        self.buttons.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        column.addSpacing(6)
+        column.addLayout(self.buttons)
+        self.hint = _wrapped_label(hint, "emptyHint", EMPTY_STATE_WIDTH)
+        self.hint.setVisible(bool(hint))
+        column.addSpacing(4)
+        column.addWidget(self.hint, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(column)
+        outer.addStretch(3)
+
+    def add_button(self, button: QPushButton) -> None:
+        self.buttons.addWidget(button)

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Set up everything and run Ledgerboard or its tests, on a fresh clone or an old one.
+
+    python3 dev.py run [APP ARGS...]     a .venv with the app's packages, then the app
+    python3 dev.py test [PYTEST ARGS...] a .venv with the test packages, Chromium for the
+                                         browser tests (Debian/Ubuntu), ruff, then pytest
+
+Both are idempotent: the .venv is made once and packages are installed again only when
+pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+MIN_PYTHON = (3, 11)
+
+
+def venv_python() -> Path:
+    scripts = "Scripts" if os.name == "nt" else "bin"
+    return VENV / scripts / ("python.exe" if os.name == "nt" else "python")
+
+
+def run(*command: str | Path, **kwargs) -> None:
+    print("+", " ".join(str(c) for c in command), flush=True)
+    subprocess.run([str(c) for c in command], check=True, **kwargs)
+
+
+def ensure_venv(extras: str) -> Path:
+    if not venv_python().exists():
+        print(f"Creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
+    python = venv_python()
+    wanted = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + extras.encode() + sys.version.encode()
+    ).hexdigest()
+    stamp = VENV / f".installed-{extras or 'app'}"
+    if not stamp.exists() or stamp.read_text() != wanted:
+        run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        target = f".[{extras}]" if extras else "."
+        run(python, "-m", "pip", "install", "--quiet", "-e", target, cwd=ROOT)
+        stamp.write_text(wanted)
+    return python
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium; install it where apt can."""
+    if sys.platform != "linux" or shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return
+    if not shutil.which("apt-get"):
+        print(
+            "Chromium is missing and apt-get is not available: install Chromium so that "
+            "/usr/bin/chromium exists, then run the tests again.",
+            file=sys.stderr,
+        )
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(*sudo, "apt-get", "update", "-qq", env=env)
+    run(*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", env=env)
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < MIN_PYTHON:
+        print(
+            f"Ledgerboard needs Python {'.'.join(map(str, MIN_PYTHON))} or newer.", file=sys.stderr
+        )
+        return 2
+    command, rest = (argv[0], argv[1:]) if argv else ("run", [])
+    if command == "run":
+        python = ensure_venv("")
+        return subprocess.call([str(python), "-m", "desktop", *rest], cwd=ROOT)
+    if command == "test":
+        python = ensure_venv("test")
+        ensure_chromium()
+        run(python, "-m", "ruff", "check", "desktop", "tests", "bench", "dev.py", cwd=ROOT)
+        env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+        return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

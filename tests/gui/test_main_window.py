@@ -1,0 +1,137 @@
+"""The main window as a user meets it: empty states, navigation, remembered layout, errors."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from desktop.store.models import Account, DataSource, registration_model
+from desktop.views.crash_dialog import CrashDialog
+
+
+def test_first_start_shows_the_data_sources_empty_state(start_app):
+    app = start_app()
+    window = app.window
+    assert window.current_page() == "data_sources"
+    page = app.data_sources_page
+    assert page.stack.currentWidget() is page.empty_state
+    assert page.empty_state.title.text() == "No data sources yet"
+    assert page.empty_state.isVisible()
+    assert window.status_text.text() == "No data sources yet"
+
+
+def test_menus_and_shortcuts_reach_every_page(start_app, qtbot):
+    window = start_app().window
+    shortcuts = {name: action.shortcut().toString() for name, action in window.page_actions.items()}
+    assert shortcuts == {"data_sources": "Ctrl+1", "dashboards": "Ctrl+2", "settings": "Ctrl+,"}
+    for name in ("dashboards", "settings", "data_sources"):  # each a change of page
+        action = window.page_actions[name]
+        with qtbot.waitSignal(window.page_changed) as blocker:
+            action.trigger()
+        assert blocker.args == [name]
+        assert window.stack.currentWidget() is window._pages[name]
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles == ["&File", "&View", "&Help"]
+
+
+def test_window_layout_and_page_are_remembered(start_app, qtbot):
+    window = start_app().window
+    window.resize(760, 540)  # inside the offscreen screen (800 x 600), which geometry respects
+    window.splitter.setSizes([236, 523])
+    qtbot.waitUntil(lambda: window.sidebar.width() == 236)
+    window.show_page("settings")
+    app = start_app()  # closes the first window, which saves its state
+    window = app.window
+    assert (window.width(), window.height()) == (760, 540)
+    assert window.sidebar.width() == 236
+    assert window.current_page() == "settings"
+
+
+def test_settings_changes_are_saved_as_they_are_made(start_app, app_paths):
+    app = start_app()
+    page = app.settings_page
+    page.time_zone.setCurrentIndex(page.time_zone.findData("Europe/Copenhagen"))
+    page.week_start.setCurrentIndex(6)
+    saved = json.loads(app_paths.settings_file.read_text())
+    assert saved["time_zone"] == "Europe/Copenhagen"
+    assert saved["week_start"] == 6
+    app = start_app()
+    assert app.settings_page.time_zone.currentData() == "Europe/Copenhagen"
+    assert app.settings_page.week_start.currentText() == "Sunday"
+
+
+def test_existing_data_sources_are_listed(start_app, app_paths):
+    app = start_app()
+    account = Account.create(name="Acme Ltd", auth_method="api_key", keyring_entry="acct-1")
+    ds = DataSource.create(account=account, data_type="charges", title="<b>Stripe</b> Charges")
+    charges = registration_model("charges")
+    for i in range(3):
+        charges.create(data_source=ds, stripe_id=f"ch_{i}", livemode=True, data="{}")
+    app.data_sources_page.refresh()
+    page = app.data_sources_page
+    assert page.stack.currentWidget() is not page.empty_state
+    model = page.model
+    row = [model.index(0, c).data() for c in range(model.columnCount())]
+    assert row == ["<b>Stripe</b> Charges", "Charges", "Acme Ltd", "Live", "3", "never",
+                   "Waiting for first import"]  # fmt: skip
+
+
+class Emitter(QObject):
+    fired = Signal()
+
+
+def test_an_exception_in_a_slot_opens_the_crash_dialog_and_the_app_keeps_running(
+    start_app, qtbot, app_paths
+):
+    app = start_app()
+    start_app.expected_crashes = 1
+
+    def broken_slot():
+        raise RuntimeError("boom in a slot with sk_test_secret123")
+
+    emitter = Emitter()
+    emitter.fired.connect(broken_slot)
+    with qtbot.waitSignal(app.crash_presenter.shown, timeout=5000) as blocker:
+        emitter.fired.emit()
+    dialog: CrashDialog = blocker.args[0]
+    assert "RuntimeError: boom in a slot" in dialog.report
+    assert "secret123" not in dialog.report
+    assert dialog.isVisible()
+    log_text = app_paths.log_file.read_text()
+    assert "boom in a slot" in log_text and "secret123" not in log_text
+    # The app goes on working.
+    app.window.show_page("dashboards")
+    assert app.window.current_page() == "dashboards"
+    dialog.close()
+
+
+def test_an_exception_in_a_worker_thread_reaches_the_crash_dialog(start_app, qtbot):
+    app = start_app()
+    start_app.expected_crashes = 1
+
+    def work():
+        raise ValueError("worker failed")
+
+    with qtbot.waitSignal(app.crash_presenter.shown, timeout=5000) as blocker:
+        thread = threading.Thread(target=work, name="worker")
+        thread.start()
+        thread.join()
+    assert "ValueError: worker failed" in blocker.args[0].report
+    assert "thread worker" in blocker.args[0].report
+    blocker.args[0].close()
+
+
+def test_the_about_dialog_names_the_version(start_app, qtbot):
+    from desktop import __version__
+    from desktop.views.about_dialog import AboutDialog
+
+    app = start_app()
+    dialog = AboutDialog(app.paths.data_dir, app.window)
+    qtbot.addWidget(dialog)
+    texts = [w.text() for w in dialog.findChildren(type(app.window.status_text))]
+    assert f"Version {__version__}" in texts
+    assert (
+        dialog.findChildren(type(app.window.status_text))[0].textFormat() != Qt.TextFormat.RichText
+    )

@@ -1,0 +1,60 @@
+"""The command line as a user runs it: a separate process, a real data folder."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+from desktop import __version__
+
+ROOT_ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+
+
+def run_app(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", *args],
+        capture_output=True, text=True, timeout=timeout, env=ROOT_ENV,
+    )  # fmt: skip
+
+
+def test_version():
+    result = run_app("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"Ledgerboard {__version__}"
+
+
+def test_self_test_opens_every_view_and_exits_0(data_dir):
+    result = run_app("--self-test", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    for page in ("data_sources", "dashboards", "settings"):
+        assert f"self-test: {page} page opened" in result.stdout
+    assert (data_dir / "ledgerboard.sqlite").exists()
+    assert (data_dir / "logs" / "ledgerboard.log").exists()
+
+
+def test_self_test_with_a_read_only_database_fails_with_a_clear_message(data_dir):
+    assert run_app("--self-test", "--data-dir", str(data_dir)).returncode == 0
+    database = data_dir / "ledgerboard.sqlite"
+    os.chmod(database, stat.S_IRUSR)
+    try:
+        result = run_app("--self-test", "--data-dir", str(data_dir))
+    finally:
+        os.chmod(database, stat.S_IRUSR | stat.S_IWUSR)
+    assert result.returncode != 0
+    assert "is read-only" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_second_instance_on_the_same_data_folder_is_refused(data_dir):
+    from PySide6.QtCore import QLockFile
+
+    lock = QLockFile(str(data_dir / "ledgerboard.lock"))
+    assert lock.tryLock(0)
+    try:
+        result = run_app("--self-test", "--data-dir", str(data_dir))
+    finally:
+        lock.unlock()
+    assert result.returncode != 0
+    assert "already running" in result.stderr

@@ -1,0 +1,70 @@
+"""Typed settings with defaults, and logs that never hold a secret."""
+
+from __future__ import annotations
+
+import logging
+
+from desktop.logs import redact, setup_logging
+from desktop.paths import resource_path, resources_dir
+from desktop.settings import Settings, SettingsStore
+
+
+def test_settings_default_when_the_file_is_missing(tmp_path):
+    assert SettingsStore(tmp_path / "settings.json").load() == Settings()
+
+
+def test_settings_round_trip(tmp_path):
+    store = SettingsStore(tmp_path / "settings.json")
+    wanted = Settings(time_zone="Europe/Copenhagen", week_start=6, default_update_frequency=60)
+    store.save(wanted)
+    assert store.load() == wanted
+
+
+def test_damaged_or_invalid_settings_fall_back_to_defaults(tmp_path, caplog):
+    path = tmp_path / "settings.json"
+    path.write_text("{not json")
+    with caplog.at_level(logging.WARNING):
+        assert SettingsStore(path).load() == Settings()
+    assert "unreadable" in caplog.text
+    path.write_text(
+        '{"time_zone": "Mars/Base", "week_start": 9, "default_update_frequency": 7, "x": 1}'
+    )
+    assert SettingsStore(path).load() == Settings()
+
+
+def test_redact_removes_keys_and_tokens():
+    text = (
+        "key sk_live_51Habc123XYZ and rk_test_9Zz8 header Authorization: Bearer tok_abcDEF.123 "
+        'body {"access_token": "at_secret", "refresh_token":"rt_secret"} '
+        "form refresh_token=rt_other&client_secret=cs_1"
+    )
+    cleaned = redact(text)
+    for secret in (
+        "51Habc123XYZ",
+        "9Zz8",
+        "tok_abcDEF.123",
+        "at_secret",
+        "rt_secret",
+        "rt_other",
+        "cs_1",
+    ):
+        assert secret not in cleaned
+    assert "sk_live_[redacted]" in cleaned
+
+
+def test_the_log_file_is_redacted(tmp_path):
+    handler = setup_logging(tmp_path / "logs" / "ledgerboard.log")
+    try:
+        logging.getLogger("desktop.test").warning("connected with %s", "sk_test_abcdef123")
+        handler.flush()
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    text = (tmp_path / "logs" / "ledgerboard.log").read_text()
+    assert "connected with sk_test_[redacted]" in text
+    assert "abcdef123" not in text
+
+
+def test_resources_are_found_from_a_checkout():
+    assert (resources_dir() / "theme.qss").exists()
+    assert resource_path("icons", "ledgerboard.svg").stat().st_size > 0

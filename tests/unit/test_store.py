@@ -1,0 +1,192 @@
+"""The store on a real SQLite file: pragmas, schema, migrations, read-only files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import peewee
+import pytest
+
+from desktop.catalog import DATA_TYPES
+from desktop.store import migrations
+from desktop.store.db import StoreError, check_writable, open_database
+from desktop.store.migrations import LATEST_VERSION, current_version, migrate
+from desktop.store.models import (
+    Account,
+    DataSource,
+    SchemaVersion,
+    build_registration_model,
+    registration_model,
+)
+
+V1_DUMP = Path(__file__).resolve().parents[1] / "data" / "ledgerboard-schema-v1.sql"
+
+
+def make_data_source(data_type: str = "charges") -> DataSource:
+    account = Account.create(name="Acme", auth_method="api_key", keyring_entry="account-1")
+    return DataSource.create(account=account, data_type=data_type, title=f"Stripe {data_type}")
+
+
+def test_sqlite_is_in_wal_mode_with_foreign_keys_and_a_busy_timeout(db):
+    assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10_000
+
+
+def test_a_new_database_has_every_table_at_the_latest_version(db):
+    assert current_version(db) == LATEST_VERSION
+    tables = set(db.get_tables())
+    for name in DATA_TYPES:
+        assert f"registrations_{name}" in tables
+    assert {
+        "account",
+        "data_source",
+        "data_source_field",
+        "dashboard",
+        "widget",
+        "sync_run",
+    } <= tables
+
+
+def test_registration_tables_have_typed_columns_and_indexes(db):
+    columns = {c.name: c.data_type.upper() for c in db.get_columns("registrations_charges")}
+    assert columns["amount"] == "INTEGER"
+    assert columns["billing_details__address__country"] == "TEXT"
+    assert columns["livemode"] == "INTEGER"
+    indexes = {tuple(i.columns) for i in db.get_indexes("registrations_charges")}
+    assert ("data_source_id", "stripe_id") in indexes
+    assert ("data_source_id", "livemode", "created") in indexes
+    assert ("data_source_id", "amount") in indexes
+
+
+def test_the_same_stripe_object_cannot_be_stored_twice_in_a_data_source(db):
+    ds = make_data_source()
+    charges = registration_model("charges")
+    charges.create(data_source=ds, stripe_id="ch_1", livemode=True, data="{}")
+    with pytest.raises(peewee.IntegrityError):
+        charges.create(data_source=ds, stripe_id="ch_1", livemode=True, data="{}")
+
+
+def test_deleting_a_data_source_deletes_its_registrations(db):
+    ds = make_data_source()
+    charges = registration_model("charges")
+    charges.create(data_source=ds, stripe_id="ch_1", livemode=True, data="{}")
+    ds.delete_instance()
+    assert charges.select().count() == 0
+
+
+def test_migrate_twice_changes_nothing(db, app_paths):
+    report = migrate(db, backup_dir=app_paths.backup_dir)
+    assert not report.changed
+    assert report.backup is None
+    assert SchemaVersion.select().count() == 1
+
+
+def test_a_version_1_file_is_upgraded_without_losing_rows(tmp_path, app_paths):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(V1_DUMP.read_text())
+    con.close()
+    db = open_database(path)
+    report = migrate(db, backup_dir=app_paths.backup_dir)
+    assert current_version(db) == LATEST_VERSION
+    assert report.to_version == LATEST_VERSION
+    charges = registration_model("charges")
+    assert sorted(r.amount for r in charges.select()) == [990, 1250, 50000]
+    assert [a.name for a in Account.select()] == ["Acme Ltd"]
+    assert DataSource.select().count() == 2
+    db.close()
+
+
+def test_catalog_fields_added_since_a_file_was_written_become_filled_columns(tmp_path, app_paths):
+    """An older catalog had fewer charge fields; the upgrade adds and fills them from JSON."""
+    path = tmp_path / "old-catalog.sqlite"
+    db = open_database(path)
+    migrate(db, catalog=[])  # core tables only, as an old version would leave them
+    charges = DATA_TYPES["charges"]
+    older = dataclasses.replace(
+        charges,
+        fields=tuple(
+            f
+            for f in charges.fields
+            if f.key not in ("billing_details.address.country", "disputed")
+        ),
+        _by_key={},
+    )
+    old_model = build_registration_model(older)
+    db.create_tables([old_model])
+    ds = make_data_source()
+    obj = {"id": "ch_1", "amount": 700, "disputed": True,
+           "billing_details": {"address": {"country": "DK"}}}  # fmt: skip
+    old_model.create(
+        data_source=ds, stripe_id="ch_1", livemode=True, data=json.dumps(obj), amount=700
+    )
+
+    report = migrate(db, backup_dir=app_paths.backup_dir)
+
+    assert set(report.added_columns) == {
+        "registrations_charges.billing_details__address__country",
+        "registrations_charges.disputed",
+    }
+    assert report.backup is not None and report.backup.exists()
+    row = registration_model("charges").get()
+    assert (row.amount, row.disputed, row.billing_details__address__country) == (700, True, "DK")
+    # The backup holds the file as it was: without the new columns.
+    with sqlite3.connect(report.backup) as copy:
+        backup_columns = {r[1] for r in copy.execute("PRAGMA table_info(registrations_charges)")}
+    copy.close()
+    assert "disputed" not in backup_columns and "amount" in backup_columns
+    db.close()
+
+
+def test_an_older_schema_version_is_backed_up_before_migrating(tmp_path, app_paths, monkeypatch):
+    applied = []
+    step = migrations.Migration(2, "test step", lambda db: applied.append(current_version(db)))
+    monkeypatch.setattr(migrations, "MIGRATIONS", (step,))
+    monkeypatch.setattr(migrations, "LATEST_VERSION", 2)
+    db = open_database(tmp_path / "v1.sqlite")
+    with sqlite3.connect(tmp_path / "v1.sqlite") as con:
+        con.executescript(V1_DUMP.read_text())
+    con.close()
+    report = migrate(db, backup_dir=app_paths.backup_dir)
+    assert applied == [1]
+    assert current_version(db) == 2
+    assert report.backup is not None and report.backup.exists()
+    with sqlite3.connect(report.backup) as copy:
+        assert copy.execute("SELECT MAX(version) FROM schema_version").fetchone() == (1,)
+    copy.close()
+    db.close()
+
+
+def test_a_database_from_a_newer_version_is_refused_in_words(db):
+    SchemaVersion.create(version=LATEST_VERSION + 1, description="from the future")
+    with pytest.raises(StoreError, match="newer Ledgerboard"):
+        migrate(db)
+
+
+def test_a_read_only_database_file_is_refused_in_words(tmp_path):
+    path = tmp_path / "ro.sqlite"
+    db = open_database(path)
+    migrate(db)
+    db.close()
+    os.chmod(path, stat.S_IRUSR | stat.S_IRGRP)
+    try:
+        with pytest.raises(StoreError, match="read-only"):
+            open_database(path)
+    finally:
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+
+
+def test_check_writable_passes_on_a_healthy_database(db):
+    check_writable(db)
+
+
+def test_accounts_store_no_secret_only_the_keyring_entry_name():
+    columns = set(Account._meta.fields)
+    assert "keyring_entry" in columns
+    assert not columns & {"api_key", "secret", "token", "access_token", "refresh_token"}
