@@ -89,4 +89,11 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except subprocess.CalledProcessError as exc:
+        print(
+            f"\ndev.py: a setup step failed (exit {exc.returncode}): {' '.join(map(str, exc.cmd))}",
+            file=sys.stderr,
+        )
+        sys.exit(exc.returncode or 1)
