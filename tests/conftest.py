@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,35 @@ def private_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing a test runs may touch the real per-user folders."""
     for name in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(name, str(tmp_path / "xdg" / name.lower()))
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_unexpected_log_warnings(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that logs a warning or error it did not ask for fails (qutebrowser's habit).
+
+    Tests that provoke one on purpose take the `expected_log_warnings` fixture.
+    """
+    collector = _WarningCollector()
+    logging.getLogger().addHandler(collector)
+    yield
+    logging.getLogger().removeHandler(collector)
+    if collector.records and "expected_log_warnings" not in request.fixturenames:
+        lines = [f"{r.levelname} {r.name}: {r.getMessage()}" for r in collector.records]
+        pytest.fail("unexpected log warnings:\n" + "\n".join(lines), pytrace=False)
+
+
+@pytest.fixture
+def expected_log_warnings() -> None:
+    """Marks a test that logs warnings or errors on purpose."""
 
 
 @pytest.fixture

@@ -39,7 +39,13 @@ def is_url(target: str | Path) -> bool:
 
 def open_database(target: str | Path) -> peewee.Database:
     """Open a SQLite file (created if missing) or a database URL, and bind the models to it."""
-    db = db_url.connect(str(target)) if is_url(target) else _open_sqlite(Path(target))
+    text = str(target)
+    if text.startswith("sqlite:///"):  # a SQLite URL gets the same pragmas as a path
+        db = _open_sqlite(Path(text.removeprefix("sqlite:///")))
+    elif is_url(text):
+        db = db_url.connect(text)
+    else:
+        db = _open_sqlite(Path(text))
     database.initialize(db)
     try:
         db.connect(reuse_if_open=True)

@@ -83,7 +83,7 @@ class Emitter(QObject):
 
 
 def test_an_exception_in_a_slot_opens_the_crash_dialog_and_the_app_keeps_running(
-    start_app, qtbot, app_paths
+    start_app, qtbot, app_paths, expected_log_warnings
 ):
     app = start_app()
     start_app.expected_crashes = 1
@@ -107,7 +107,9 @@ def test_an_exception_in_a_slot_opens_the_crash_dialog_and_the_app_keeps_running
     dialog.close()
 
 
-def test_an_exception_in_a_worker_thread_reaches_the_crash_dialog(start_app, qtbot):
+def test_an_exception_in_a_worker_thread_reaches_the_crash_dialog(
+    start_app, qtbot, expected_log_warnings
+):
     app = start_app()
     start_app.expected_crashes = 1
 

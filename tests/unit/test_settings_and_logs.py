@@ -20,7 +20,7 @@ def test_settings_round_trip(tmp_path):
     assert store.load() == wanted
 
 
-def test_damaged_or_invalid_settings_fall_back_to_defaults(tmp_path, caplog):
+def test_damaged_or_invalid_settings_fall_back_to_defaults(tmp_path, caplog, expected_log_warnings):
     path = tmp_path / "settings.json"
     path.write_text("{not json")
     with caplog.at_level(logging.WARNING):
@@ -52,7 +52,7 @@ def test_redact_removes_keys_and_tokens():
     assert "sk_live_[redacted]" in cleaned
 
 
-def test_the_log_file_is_redacted(tmp_path):
+def test_the_log_file_is_redacted(tmp_path, expected_log_warnings):
     handler = setup_logging(tmp_path / "logs" / "ledgerboard.log")
     try:
         logging.getLogger("desktop.test").warning("connected with %s", "sk_test_abcdef123")
