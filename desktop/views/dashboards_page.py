@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
-from desktop.views.widgets import EmptyState, PageHeader, primary_button
+from desktop.views.widgets import EmptyState, Page, primary_button
 
 
-class DashboardsPage(QWidget):
+class DashboardsPage(Page):
     new_dashboard_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("page")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        header = PageHeader("Dashboards", "KPIs and charts built from your data sources")
+        super().__init__("Dashboards", "KPIs and charts built from your data sources", parent)
         self.new_button = primary_button("New dashboard", "plus")
         self.new_button.clicked.connect(self.new_dashboard_requested)
-        header.add_action(self.new_button)
-        layout.addWidget(header)
+        self.header.add_action(self.new_button)
         self.empty_state = EmptyState(
             "dashboards",
             "No dashboards yet",
@@ -33,10 +27,5 @@ class DashboardsPage(QWidget):
         self.empty_button = primary_button("New dashboard", "plus")
         self.empty_button.clicked.connect(self.new_dashboard_requested)
         self.empty_state.add_button(self.empty_button)
-        layout.addWidget(self.empty_state, 1)
-
-    def set_can_create(self, enabled: bool, reason: str = "") -> None:
-        for button in (self.new_button, self.empty_button):
-            button.setEnabled(enabled)
-            if reason:
-                button.setToolTip(reason)
+        self.set_body(self.empty_state)
+        self.create_buttons = [self.new_button, self.empty_button]

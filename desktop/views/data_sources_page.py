@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 from desktop.services.data_sources import DataSourcesService, DataSourceSummary
 from desktop.store.models import DataSourceStatus
 from desktop.views.formatting import relative_time
-from desktop.views.widgets import EmptyState, PageHeader, primary_button
+from desktop.views.widgets import EmptyState, Page, primary_button
 
 STATUS_TEXT = {
     DataSourceStatus.NEW: "Waiting for first import",
@@ -90,22 +90,16 @@ class DataSourcesTableModel(QAbstractTableModel):
         return STATUS_TEXT.get(row.status, row.status)
 
 
-class DataSourcesPage(QWidget):
+class DataSourcesPage(Page):
     new_data_source_requested = Signal()
 
     def __init__(self, service: DataSourcesService, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("page")
+        super().__init__("Data sources", "Stripe data imported to this computer", parent)
         self._service = service
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        header = PageHeader("Data sources", "Stripe data imported to this computer")
         self.new_button = primary_button("New data source", "plus")
         self.new_button.setToolTip("Connect a Stripe account and import data (Ctrl+N)")
         self.new_button.clicked.connect(self.new_data_source_requested)
-        header.add_action(self.new_button)
-        layout.addWidget(header)
+        self.header.add_action(self.new_button)
 
         self.stack = QStackedWidget()
         self.empty_state = EmptyState(
@@ -135,13 +129,8 @@ class DataSourcesPage(QWidget):
         holder_layout.setContentsMargins(28, 20, 28, 20)
         holder_layout.addWidget(self.table)
         self.stack.addWidget(table_holder)
-        layout.addWidget(self.stack, 1)
-
-    def set_can_create(self, enabled: bool, reason: str = "") -> None:
-        for button in (self.new_button, self.empty_button):
-            button.setEnabled(enabled)
-            if reason:
-                button.setToolTip(reason)
+        self.set_body(self.stack)
+        self.create_buttons = [self.new_button, self.empty_button]
 
     def refresh(self) -> None:
         rows = self._service.summaries()

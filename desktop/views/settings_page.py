@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop.settings import UPDATE_FREQUENCIES, WEEKDAYS, Settings, system_time_zone
 from desktop.views.icons import themed_icon
-from desktop.views.widgets import PageHeader, plain_label
+from desktop.views.widgets import Page, plain_label
 
 
 def frequency_text(seconds: int) -> str:
@@ -39,7 +39,7 @@ def _add_row(form: QFormLayout, label: str, field: QWidget) -> None:
     form.addRow(text, field)
 
 
-class SettingsPage(QWidget):
+class SettingsPage(Page):
     settings_changed = Signal(object)  # Settings
 
     def __init__(
@@ -49,13 +49,8 @@ class SettingsPage(QWidget):
         log_dir: Path,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setObjectName("page")
+        super().__init__("Settings", "Changes are saved as you make them", parent)
         self._settings = settings
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addWidget(PageHeader("Settings", "Changes are saved as you make them"))
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -101,7 +96,7 @@ class SettingsPage(QWidget):
         column.addWidget(storage)
         column.addStretch(1)
         scroll.setWidget(body)
-        outer.addWidget(scroll, 1)
+        self.set_body(scroll)
 
         self._show(settings)
         self.time_zone.currentIndexChanged.connect(self._changed)

@@ -118,3 +118,30 @@ class EmptyState(QWidget):
 
     def add_button(self, button: QPushButton) -> None:
         self.buttons.addWidget(button)
+
+
+class Page(QWidget):
+    """A main-window page: a header on top, the page's body below.
+
+    `create_buttons` are the page's "+ New ..." buttons (header and empty state), enabled
+    together by `set_can_create`.
+    """
+
+    def __init__(self, title: str, subtitle: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.page_layout = QVBoxLayout(self)
+        self.page_layout.setContentsMargins(0, 0, 0, 0)
+        self.page_layout.setSpacing(0)
+        self.header = PageHeader(title, subtitle)
+        self.page_layout.addWidget(self.header)
+        self.create_buttons: list[QPushButton] = []
+
+    def set_body(self, widget: QWidget) -> None:
+        self.page_layout.addWidget(widget, 1)
+
+    def set_can_create(self, enabled: bool, reason: str = "") -> None:
+        for button in self.create_buttons:
+            button.setEnabled(enabled)
+            if reason:
+                button.setToolTip(reason)
