@@ -48,3 +48,40 @@ def property_alternatives(schema_name: str, dotted_key: str) -> list[dict] | Non
             return None
         nodes = found
     return nodes
+
+
+def _to_json_schema(node):
+    """OpenAPI 3.0 schema -> JSON Schema: `nullable` becomes a null alternative."""
+    if isinstance(node, list):
+        return [_to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {
+        k: _to_json_schema(v)
+        for k, v in node.items()
+        if not k.startswith("x-") and k not in ("nullable", "description")
+    }
+    if node.get("nullable"):
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+@functools.cache
+def _components() -> dict:
+    return {"schemas": _to_json_schema(schemas())}
+
+
+@functools.cache
+def validator(schema_name: str):
+    import jsonschema
+
+    root = {"$ref": f"#/components/schemas/{schema_name}", "components": _components()}
+    return jsonschema.Draft202012Validator(root)
+
+
+def schema_errors(schema_name: str, obj: dict) -> list[str]:
+    """Every way `obj` breaks Stripe's schema for `schema_name`, as readable lines."""
+    return [
+        f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:300]}"
+        for e in validator(schema_name).iter_errors(obj)
+    ]

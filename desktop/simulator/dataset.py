@@ -1,0 +1,971 @@
+"""The simulator's Stripe account: a deterministic dataset made from a seed and a size.
+
+Nothing is built up front. Every static object is a pure function of its index, so a dataset of
+a million charges costs nothing until a page of it is asked for. All related objects derive
+from the charge index `i`, which is how they agree with each other:
+
+- charge i and payment intent i; customer chosen among those created before the charge;
+- refund j belongs to charge 10j+7; dispute k to charge 50k+13; invoice j to charge 5j+4;
+- balance transaction slot 3i is charge i's, 3i+1 its refund's, 3i+2 its dispute's;
+- charge i is a test-mode ("sample") object when i % 8 == 3, and so is everything of it.
+
+Time runs on a `Clock`; `Mutations` (the --clock option) creates, updates and deletes objects
+after the start and records the matching events. Those objects are kept in full ("dynamic").
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+DAY = 86_400
+SPAN = 400 * DAY  # static history: a bit more than a year, so "previous year" has data
+EVENT_RETENTION = 30 * DAY
+OLD_API_VERSION = "2023-08-16"
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_INDEX_WIDTH = 6  # base62 digits for the index inside an id: 56 billion objects
+_MASK = (1 << 64) - 1
+
+
+def _mix(*values: int) -> int:
+    """A fast, well-spread 64-bit hash of integers (splitmix64 steps)."""
+    x = 0x9E3779B97F4A7C15
+    for v in values:
+        x = (x ^ (v & _MASK)) * 0xBF58476D1CE4E5B9 & _MASK
+        x = (x ^ (x >> 31)) * 0x94D049BB133111EB & _MASK
+        x ^= x >> 29
+    return x
+
+
+def _b62(n: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        n, r = divmod(n, 62)
+        out.append(_ALPHABET[r])
+    return "".join(reversed(out))
+
+
+def _from_b62(text: str) -> int:
+    n = 0
+    for ch in text:
+        n = n * 62 + _ALPHABET.index(ch)
+    return n
+
+
+# --- the clock ------------------------------------------------------------------------
+
+
+class Clock:
+    """The simulator's time: real time, or frozen for tests; `advance` moves it forward."""
+
+    def __init__(self, start: int | None = None, *, frozen: bool = False) -> None:
+        self._frozen = frozen
+        self._start = int(start if start is not None else time.time())
+        self._offset = 0
+        self._real_start = time.time()
+
+    def now(self) -> int:
+        if self._frozen:
+            return self._start + self._offset
+        return int(self._start + (time.time() - self._real_start)) + self._offset
+
+    def advance(self, seconds: int) -> None:
+        self._offset += int(seconds)
+
+
+# --- names and values -----------------------------------------------------------------
+
+FIRST_NAMES = (
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Lucas", "Sofia", "Mateo", "Freja", "Oscar",
+    "Zoë", "Jonas", "Aiko", "Chen", "Amara", "Søren", "Inés", "Björn", "Priya", "Yusuf",
+)  # fmt: skip
+LAST_NAMES = (
+    "Hansen", "Smith", "García", "Müller", "Rossi", "Tanaka", "Nguyen", "Ølgaard", "Kowalski",
+    "Johnson", "Dubois", "Silva", "Andersen", "O'Brien", "Kim", "Novak", "Fischer", "Ivanova",
+)  # fmt: skip
+COMPANIES = ("Northwind", "Acme Corp", "Globex", "Initech", "Umbrella", "Hooli", "Stark & Co")
+# Customer 9 always carries markup in its name: the app must show it as plain text.
+HTML_NAME = "<b>bold</b><img src=x>"
+CURRENCIES = ("usd",) * 12 + ("eur",) * 3 + ("gbp",) * 2 + ("jpy", "dkk", "sek")
+PRICE_POINTS = (990, 1990, 2500, 4900, 750, 9900, 19900, 1290, 3500, 49900)
+CARD_BRANDS = ("visa",) * 11 + ("mastercard",) * 5 + ("amex",) * 2 + ("discover", "jcb")
+COUNTRIES = ("US", "US", "US", "GB", "DE", "DK", "FR", "SE", "JP", "CA", "NL", "AU")
+PLANS = ("basic", "pro", "enterprise")
+DISPUTE_REASONS = ("fraudulent", "product_not_received", "duplicate", "general", "unrecognized")
+ZERO_DECIMAL = frozenset({"jpy", "krw", "vnd", "clp"})
+
+# Shared, never mutated: objects may reference the same constant sub-objects.
+_EMPTY: dict = {}
+_CHECKS = {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"}
+_AUTOMATIC_TAX = {"enabled": False, "status": None}
+_PAYMENT_SETTINGS = {
+    "default_mandate": None,
+    "payment_method_options": None,
+    "payment_method_types": None,
+}
+_INVOICE_SETTINGS = {
+    "custom_fields": None,
+    "default_payment_method": None,
+    "footer": None,
+    "rendering_options": None,
+}
+_EVIDENCE = dict.fromkeys(
+    (
+        "access_activity_log billing_address cancellation_policy cancellation_policy_disclosure "
+        "cancellation_rebuttal customer_communication customer_email_address customer_name "
+        "customer_purchase_ip customer_signature duplicate_charge_documentation "
+        "duplicate_charge_explanation duplicate_charge_id product_description receipt "
+        "refund_policy refund_policy_disclosure refund_refusal_explanation service_date "
+        "service_documentation shipping_address shipping_carrier shipping_date "
+        "shipping_documentation shipping_tracking_number uncategorized_file uncategorized_text"
+    ).split()
+)
+
+
+def scale_amount(cents: int, currency: str) -> int:
+    """A price point in cents, expressed in the currency's minor unit (yen have none)."""
+    return max(50, cents * 1) if currency not in ZERO_DECIMAL else max(50, cents * 150 // 100)
+
+
+def stripe_fee(amount: int, currency: str) -> int:
+    if currency in ZERO_DECIMAL:
+        return round(amount * 0.036)
+    return round(amount * 0.029) + 30
+
+
+# --- tables ---------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """One listable type: static objects by index, then dynamic ones (newest last)."""
+
+    name: str
+    prefix: str
+    count: int  # static indices are 0 .. count-1
+    exists: Callable[[int], bool]
+    live: Callable[[int], bool]
+    created: Callable[[int], int]
+    build: Callable[[int], dict]
+    dynamic: dict[str, dict] = field(default_factory=dict)
+    dynamic_order: list[str] = field(default_factory=list)
+    next_index: int = 0
+    overrides: dict[str, dict] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.next_index = self.count
+
+
+class Dataset:
+    """The objects of one simulated Stripe account, in both live and test mode."""
+
+    def __init__(self, seed: int = 1, size: int = 1000, clock: Clock | None = None,
+                 api_version: str = "2026-10-28.endive") -> None:  # fmt: skip
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        self.seed = seed
+        self.size = size
+        self.clock = clock or Clock()
+        self.api_version = api_version
+        self.account_id = "acct_1Sim" + _b62(_mix(seed, 99), 12)
+        self.anchor = self.clock.now() // 3600 * 3600
+        span = max(SPAN, size * 3)  # at least 3 s between charges keeps every order strict
+        self.t0 = self.anchor - span
+        self.step = span / size
+        self.customer_count = max(8, (size // 4) // 8 * 8)
+        self.customer_t0 = self.t0 - 60 * DAY
+        self.customer_step = (span + 60 * DAY) / self.customer_count
+        self.lock = threading.RLock()
+        self.events: list[dict] = []  # oldest first
+        self._event_created: list[int] = []
+        self.tables: dict[str, Table] = {}
+        self._make_tables()
+
+    # --- static rules --------------------------------------------------------------------
+
+    def h(self, kind: int, i: int, k: int = 0) -> int:
+        return _mix(self.seed, kind, i, k)
+
+    def object_id(self, prefix: str, index: int, sub: int = 0) -> str:
+        tail = _b62(self.h(len(prefix) * 7919 + sub, index), 11) + _b62(self.seed, 3)
+        return f"{prefix}_{_b62(index, _INDEX_WIDTH)}{tail}"
+
+    def parse_id(self, prefix: str, object_id: str) -> int | None:
+        head = prefix + "_"
+        if not object_id.startswith(head) or len(object_id) != len(head) + _INDEX_WIDTH + 14:
+            return None
+        try:
+            index = _from_b62(object_id[len(head) : len(head) + _INDEX_WIDTH])
+        except ValueError:
+            return None
+        return index if self.object_id(prefix, index) == object_id else None
+
+    @staticmethod
+    def charge_live(i: int) -> bool:
+        return i % 8 != 3
+
+    def charge_created(self, i: int) -> int:
+        return self.t0 + int(i * self.step)
+
+    @staticmethod
+    def charge_failed(i: int) -> bool:
+        return i % 25 == 11
+
+    @staticmethod
+    def charge_refunded(i: int) -> bool:
+        return i % 10 == 7
+
+    @staticmethod
+    def charge_disputed(i: int) -> bool:
+        return i % 50 == 13
+
+    @staticmethod
+    def charge_invoiced(i: int) -> bool:
+        return i % 5 == 4
+
+    def customer_created(self, c: int) -> int:
+        if c < 8:
+            return self.customer_t0 + c
+        return self.customer_t0 + int(c * self.customer_step)
+
+    def charge_customer(self, i: int) -> int | None:
+        """A customer of the charge's mode created before it; None for some guest payments."""
+        if i % 13 == 6 and not self.charge_invoiced(i):
+            return None
+        latest = int((self.charge_created(i) - self.customer_t0) / self.customer_step)
+        latest = min(latest, self.customer_count - 1)
+        lane = i % 8
+        choices = (latest - lane) // 8 + 1 if latest >= lane else 0
+        if choices <= 0:
+            return lane if lane < self.customer_count else None
+        return 8 * (self.h(1, i) % choices) + lane
+
+    def customer_currency(self, c: int) -> str:
+        return CURRENCIES[self.h(2, c) % len(CURRENCIES)]
+
+    def charge_currency(self, i: int) -> str:
+        c = self.charge_customer(i)
+        return self.customer_currency(c) if c is not None else CURRENCIES[self.h(3, i) % 20]
+
+    def invoice_line_count(self, j: int) -> int:
+        if j % 200 == 5:
+            return 250
+        if j % 200 == 105:
+            return 130
+        if j % 9 == 2:
+            return 12 + self.h(4, j) % 19
+        return 1 + self.h(4, j) % 3
+
+    def line_amount(self, j: int, k: int, currency: str) -> int:
+        return scale_amount(PRICE_POINTS[self.h(5, j, k) % len(PRICE_POINTS)], currency)
+
+    def invoice_total(self, j: int) -> int:
+        currency = self.charge_currency(5 * j + 4)
+        return sum(self.line_amount(j, k, currency) for k in range(self.invoice_line_count(j)))
+
+    def charge_amount(self, i: int) -> int:
+        if self.charge_invoiced(i):
+            return self.invoice_total(i // 5)
+        return scale_amount(PRICE_POINTS[self.h(6, i) % len(PRICE_POINTS)], self.charge_currency(i))
+
+    def refund_amount(self, j: int) -> int:
+        amount = self.charge_amount(10 * j + 7)
+        return amount // 2 if j % 3 == 0 else amount
+
+    @staticmethod
+    def invoice_status(j: int) -> str:
+        if j % 23 == 9:
+            return "void"
+        if j % 11 == 6:
+            return "open"
+        return "paid"
+
+    def invoice_charge(self, j: int) -> int | None:
+        """The charge that paid invoice j; open and void invoices have none."""
+        return 5 * j + 4 if self.invoice_status(j) == "paid" else None
+
+    def _bt_exists(self, s: int) -> bool:
+        i, kind = divmod(s, 3)
+        if kind == 0:
+            return not self.charge_failed(i)
+        return self.charge_refunded(i) if kind == 1 else self.charge_disputed(i)
+
+    def _bt_created(self, s: int) -> int:
+        i, kind = divmod(s, 3)
+        return self.charge_created(i) + kind * max(1, int(self.step / 3))
+
+    def _make_tables(self) -> None:
+        n = self.size
+        refunds = (n - 7 + 9) // 10 if n > 7 else 0
+        disputes = (n - 13 + 49) // 50 if n > 13 else 0
+        invoices = (n - 4 + 4) // 5 if n > 4 else 0
+        charge_live = self.charge_live
+        for table in (
+            Table("charges", "ch", n, _always, charge_live, self.charge_created, self.charge),
+            Table("payment_intents", "pi", n, _always, charge_live, self.charge_created,
+                  self.payment_intent),
+            Table("customers", "cus", self.customer_count, _always, lambda c: c % 8 != 3,
+                  self.customer_created, self.customer),
+            Table("refunds", "re", refunds, _always, lambda j: charge_live(10 * j + 7),
+                  lambda j: self._bt_created(3 * (10 * j + 7) + 1), self.refund),
+            Table("disputes", "dp", disputes, _always, lambda k: charge_live(50 * k + 13),
+                  lambda k: self._bt_created(3 * (50 * k + 13) + 2), self.dispute),
+            Table("invoices", "in", invoices, _always, lambda j: charge_live(5 * j + 4),
+                  lambda j: self.charge_created(5 * j + 4) - 1, self.invoice),
+            Table("balance_transactions", "txn", 3 * n, self._bt_exists,
+                  lambda s: charge_live(s // 3), self._bt_created, self.balance_transaction),
+        ):  # fmt: skip
+            self.tables[table.name] = table
+
+    # --- builders ------------------------------------------------------------------------
+
+    def customer(self, c: int, *, created: int | None = None, live: bool | None = None) -> dict:
+        h = self.h(10, c)
+        first, last = FIRST_NAMES[h % 20], LAST_NAMES[(h >> 8) % 18]
+        company = (h >> 16) % 5 == 0
+        name = HTML_NAME if c == 9 else (COMPANIES[(h >> 20) % 7] if company else f"{first} {last}")
+        email = f"{first.lower()}.{c}@example.com".replace("ø", "o").replace("ë", "e")
+        country = COUNTRIES[(h >> 24) % len(COUNTRIES)]
+        return {
+            "id": self.object_id("cus", c),
+            "object": "customer",
+            "address": {
+                "city": None,
+                "country": country,
+                "line1": None,
+                "line2": None,
+                "postal_code": None,
+                "state": None,
+            }
+            if c % 3
+            else None,  # fmt: skip
+            "balance": 0,
+            "created": created if created is not None else self.customer_created(c),
+            "currency": self.customer_currency(c),
+            "default_source": None,
+            "delinquent": c % 29 == 5,
+            "description": "Wholesale account" if company else None,
+            "discount": None,
+            "email": email,
+            "invoice_prefix": _b62(h, 8).upper(),
+            "invoice_settings": _INVOICE_SETTINGS,
+            "livemode": (c % 8 != 3) if live is None else live,
+            "metadata": {"plan": PLANS[h % 3], "signup_source": "web"} if c % 3 == 0 else {},
+            "name": name,
+            "next_invoice_sequence": 1 + c % 7,
+            "phone": None,
+            "preferred_locales": [],
+            "shipping": None,
+            "tax_exempt": "none",
+            "test_clock": None,
+        }
+
+    def _card(self, i: int, currency: str) -> dict:
+        h = self.h(11, i)
+        brand = CARD_BRANDS[h % len(CARD_BRANDS)]
+        return {
+            "card": {
+                "brand": brand,
+                "checks": _CHECKS,
+                "country": "JP" if currency == "jpy" else COUNTRIES[(h >> 8) % len(COUNTRIES)],
+                "exp_month": 1 + (h >> 12) % 12,
+                "exp_year": 2027 + (h >> 16) % 5,
+                "fingerprint": _b62(h, 16),
+                "funding": "credit" if (h >> 20) % 3 else "debit",
+                "installments": None,
+                "last4": f"{(h >> 24) % 10000:04d}",
+                "mandate": None,
+                "network": brand,
+                "network_token": {"used": False},
+                "three_d_secure": None,
+                "wallet": None,
+            },
+            "type": "card",
+        }
+
+    def charge_invoice(self, i: int) -> str | None:
+        """The id of the invoice charge i paid, if it paid one."""
+        if self.charge_invoiced(i) and self.invoice_charge(i // 5) is not None:
+            return self.object_id("in", i // 5)
+        return None
+
+    def charge_description(self, i: int) -> str:
+        invoice = self.charge_invoice(i)
+        return f"Payment for invoice {invoice}" if invoice else f"Order #{i:07d}"
+
+    def charge_metadata(self, i: int) -> dict:
+        if i % 4:
+            return {}
+        return {"order_id": f"{i:07d}", "plan": PLANS[self.h(12, i) % 3]}
+
+    def charge(self, i: int, **overrides) -> dict:
+        currency = self.charge_currency(i)
+        amount = self.charge_amount(i)
+        failed = self.charge_failed(i)
+        refunded = self.charge_refunded(i)
+        c = self.charge_customer(i)
+        customer = self.customer(c) if c is not None else None
+        invoice = self.charge_invoice(i)
+        obj = {
+            "id": self.object_id("ch", i),
+            "object": "charge",
+            "amount": amount,
+            "amount_captured": 0 if failed else amount,
+            "amount_refunded": self.refund_amount((i - 7) // 10) if refunded else 0,
+            "application": None,
+            "application_fee": None,
+            "application_fee_amount": None,
+            "balance_transaction": None if failed else self.object_id("txn", 3 * i),
+            "billing_details": {
+                "address": {
+                    "city": None,
+                    "country": customer["address"]["country"]
+                    if customer and customer["address"]
+                    else None,
+                    "line1": None,
+                    "line2": None,
+                    "postal_code": None,
+                    "state": None,
+                },
+                "email": customer["email"] if customer else None,
+                "name": customer["name"] if customer else None,
+                "phone": None,
+            },  # fmt: skip
+            "calculated_statement_descriptor": "LEDGERBOARD SIM",
+            "captured": not failed,
+            "created": self.charge_created(i),
+            "currency": currency,
+            "customer": customer["id"] if customer else None,
+            "description": self.charge_description(i),
+            "disputed": self.charge_disputed(i),
+            "failure_balance_transaction": None,
+            "failure_code": "card_declined" if failed else None,
+            "failure_message": "Your card was declined." if failed else None,
+            "fraud_details": _EMPTY,
+            "invoice": invoice,
+            "livemode": self.charge_live(i),
+            "metadata": self.charge_metadata(i),
+            "on_behalf_of": None,
+            "outcome": _FAILED_OUTCOME if failed else _APPROVED_OUTCOME,
+            "paid": not failed,
+            "payment_intent": self.object_id("pi", i),
+            "payment_method": "pm_" + _b62(self.h(13, i), 24),
+            "payment_method_details": self._card(i, currency),
+            "receipt_email": customer["email"] if customer else None,
+            "receipt_number": None,
+            "receipt_url": None,
+            "refunded": refunded and (i - 7) // 10 % 3 != 0,
+            "review": None,
+            "shipping": None,
+            "source_transfer": None,
+            "statement_descriptor": None,
+            "statement_descriptor_suffix": None,
+            "status": "failed" if failed else "succeeded",
+            "transfer_data": None,
+            "transfer_group": None,
+        }
+        obj.update(overrides)
+        return obj
+
+    def payment_intent(self, i: int, **overrides) -> dict:
+        charge = self.charge(i)
+        failed = charge["status"] == "failed"
+        obj = {
+            "id": self.object_id("pi", i),
+            "object": "payment_intent",
+            "amount": charge["amount"],
+            "amount_capturable": 0,
+            "amount_details": {"tip": _EMPTY},
+            "amount_received": 0 if failed else charge["amount"],
+            "application": None,
+            "application_fee_amount": None,
+            "automatic_payment_methods": None,
+            "canceled_at": None,
+            "cancellation_reason": None,
+            "capture_method": "automatic",
+            "client_secret": None,
+            "confirmation_method": "automatic",
+            "created": charge["created"],
+            "currency": charge["currency"],
+            "customer": charge["customer"],
+            "description": charge["description"],
+            "invoice": charge["invoice"],
+            "last_payment_error": _DECLINE_ERROR if failed else None,
+            "latest_charge": charge["id"],
+            "livemode": charge["livemode"],
+            "metadata": charge["metadata"],
+            "next_action": None,
+            "on_behalf_of": None,
+            "payment_method": None if failed else charge["payment_method"],
+            "payment_method_options": _EMPTY,
+            "payment_method_types": ["card"],
+            "processing": None,
+            "receipt_email": charge["receipt_email"],
+            "review": None,
+            "setup_future_usage": None,
+            "shipping": None,
+            "statement_descriptor": None,
+            "statement_descriptor_suffix": None,
+            "status": "requires_payment_method" if failed else "succeeded",
+            "transfer_data": None,
+            "transfer_group": None,
+        }
+        obj.update(overrides)
+        return obj
+
+    def refund(self, j: int) -> dict:
+        i = 10 * j + 7
+        return {
+            "id": self.object_id("re", j),
+            "object": "refund",
+            "amount": self.refund_amount(j),
+            "balance_transaction": self.object_id("txn", 3 * i + 1),
+            "charge": self.object_id("ch", i),
+            "created": self._bt_created(3 * i + 1),
+            "currency": self.charge_currency(i),
+            "metadata": {},
+            "payment_intent": self.object_id("pi", i),
+            "reason": ("requested_by_customer", "duplicate", None)[j % 3],
+            "receipt_number": None,
+            "source_transfer_reversal": None,
+            "status": "succeeded",
+            "transfer_reversal": None,
+        }
+
+    def dispute(self, k: int) -> dict:
+        i = 50 * k + 13
+        created = self._bt_created(3 * i + 2)
+        status = ("needs_response", "under_review", "won", "lost", "warning_closed")[k % 5]
+        h = self.h(14, k)
+        return {
+            "id": self.object_id("dp", k),
+            "object": "dispute",
+            "amount": self.charge_amount(i),
+            "balance_transactions": [self.balance_transaction(3 * i + 2)],
+            "charge": self.object_id("ch", i),
+            "created": created,
+            "currency": self.charge_currency(i),
+            "evidence": _EVIDENCE,
+            "evidence_details": {
+                "due_by": created + 14 * DAY,
+                "has_evidence": k % 5 > 0,
+                "past_due": False,
+                "submission_count": min(k % 5, 1),
+            },  # fmt: skip
+            "is_charge_refundable": False,
+            "livemode": self.charge_live(i),
+            "metadata": {},
+            "payment_intent": self.object_id("pi", i),
+            "payment_method_details": {
+                "card": {
+                    "brand": self._card(i, "usd")["card"]["brand"],
+                    "network_reason_code": "10.4",
+                },
+                "type": "card",
+            },  # fmt: skip
+            "reason": DISPUTE_REASONS[h % len(DISPUTE_REASONS)],
+            "status": status,
+        }
+
+    def available_on(self, created: int) -> int:
+        return (created + 2 * DAY) // DAY * DAY
+
+    def balance_transaction(self, s: int) -> dict:
+        i, kind = divmod(s, 3)
+        currency = self.charge_currency(i)
+        created = self._bt_created(s)
+        if kind == 0:
+            amount = self.charge_amount(i)
+            fees = self.charge_fees(i, amount, currency)
+            source, kind_name, category = self.object_id("ch", i), "charge", "charge"
+            description = self.charge_description(i)
+        elif kind == 1:
+            amount = -self.refund_amount((i - 7) // 10)
+            fees = []
+            source, kind_name, category = self.object_id("re", (i - 7) // 10), "refund", "refund"
+            description = "REFUND FOR CHARGE"
+        else:
+            amount = -self.charge_amount(i)
+            fees = [_fee(1500 if currency not in ZERO_DECIMAL else 2000, currency,
+                         "Dispute fee", "stripe_fee")]  # fmt: skip
+            source, kind_name, category = (
+                self.object_id("dp", (i - 13) // 50),
+                "adjustment",
+                "dispute",
+            )
+            description = "Chargeback withdrawal"
+        return self._bt_object(self.object_id("txn", s), amount, fees, currency, created,
+                               source, kind_name, category, description)  # fmt: skip
+
+    def _bt_object(self, txn_id, amount, fees, currency, created, source, kind, category,
+                   description) -> dict:  # fmt: skip
+        fee = sum(f["amount"] for f in fees)
+        available_on = self.available_on(created)
+        return {
+            "id": txn_id,
+            "object": "balance_transaction",
+            "amount": amount,
+            "available_on": available_on,
+            "created": created,
+            "currency": currency,
+            "description": description,
+            "exchange_rate": None,
+            "fee": fee,
+            "fee_details": fees,
+            "net": amount - fee,
+            "reporting_category": category,
+            "source": source,
+            "status": "pending" if available_on > self.clock.now() else "available",
+            "type": kind,
+        }
+
+    def charge_fees(self, i: int, amount: int, currency: str) -> list[dict]:
+        fees = [
+            _fee(stripe_fee(amount, currency), currency, "Stripe processing fees", "stripe_fee")
+        ]
+        if i % 6 == 1:
+            fees.append(_fee(max(1, amount // 100), currency, "Platform fee", "application_fee",
+                             application="ca_" + _b62(self.seed, 16)))  # fmt: skip
+        if i % 9 == 2:
+            fees.append(_fee(max(1, fees[0]["amount"] // 4), currency, "VAT", "tax"))
+        return fees
+
+    def invoice(self, j: int) -> dict:
+        i = 5 * j + 4
+        status = self.invoice_status(j)
+        c = self.charge_customer(i)
+        customer = self.customer(c) if c is not None else None
+        currency = self.charge_currency(i)
+        total = self.invoice_total(j)
+        created = self.charge_created(i) - 1
+        paid = status == "paid"
+        invoice_id = self.object_id("in", j)
+        line_count = self.invoice_line_count(j)
+        lines = [self.invoice_line(j, k) for k in range(min(10, line_count))]
+        return {
+            "id": invoice_id,
+            "object": "invoice",
+            "account_country": "US",
+            "account_name": "Ledgerboard Simulator",
+            "account_tax_ids": None,
+            "amount_due": total,
+            "amount_paid": total if paid else 0,
+            "amount_remaining": 0 if paid or status == "void" else total,
+            "amount_shipping": 0,
+            "application": None,
+            "application_fee_amount": None,
+            "attempt_count": 1 if paid else 0,
+            "attempted": paid,
+            "auto_advance": status == "open",
+            "automatic_tax": _AUTOMATIC_TAX,
+            "billing_reason": "subscription_cycle" if j % 3 else "manual",
+            "charge": self.object_id("ch", i) if paid else None,
+            "collection_method": "charge_automatically" if j % 7 else "send_invoice",
+            "created": created,
+            "currency": currency,
+            "custom_fields": None,
+            "customer": customer["id"] if customer else None,
+            "customer_address": None,
+            "customer_email": customer["email"] if customer else None,
+            "customer_name": customer["name"] if customer else None,
+            "customer_phone": None,
+            "customer_shipping": None,
+            "customer_tax_exempt": "none",
+            "customer_tax_ids": [],
+            "default_payment_method": None,
+            "default_source": None,
+            "default_tax_rates": [],
+            "description": None,
+            "discount": None,
+            "discounts": [],
+            "due_date": None if j % 7 else created + 30 * DAY,
+            "effective_at": created,
+            "ending_balance": 0,
+            "footer": None,
+            "from_invoice": None,
+            "hosted_invoice_url": f"https://invoice.stripe.com/i/{invoice_id}",
+            "invoice_pdf": None,
+            "last_finalization_error": None,
+            "latest_revision": None,
+            "lines": {"data": lines, "has_more": line_count > 10, "object": "list",
+                      "url": f"/v1/invoices/{invoice_id}/lines"},  # fmt: skip
+            "livemode": self.charge_live(i),
+            "metadata": {},
+            "next_payment_attempt": None,
+            "number": f"{_b62(self.h(10, c or 0), 8).upper()}-{j % 10000:04d}",
+            "on_behalf_of": None,
+            "paid": paid,
+            "paid_out_of_band": False,
+            "payment_intent": self.object_id("pi", i) if paid else None,
+            "payment_settings": _PAYMENT_SETTINGS,
+            "period_end": created,
+            "period_start": created - 30 * DAY,
+            "post_payment_credit_notes_amount": 0,
+            "pre_payment_credit_notes_amount": 0,
+            "quote": None,
+            "receipt_number": None,
+            "rendering_options": None,
+            "shipping_cost": None,
+            "shipping_details": None,
+            "starting_balance": 0,
+            "statement_descriptor": None,
+            "status": status,
+            "status_transitions": {"finalized_at": created, "marked_uncollectible_at": None,
+                                   "paid_at": created + 60 if paid else None,
+                                   "voided_at": created + 3600 if status == "void" else None},
+            "subscription": ("sub_" + _b62(self.h(15, c or 0), 24)) if j % 3 else None,
+            "subscription_details": {"metadata": None},
+            "subtotal": total,
+            "subtotal_excluding_tax": total,
+            "tax": None,
+            "test_clock": None,
+            "total": total,
+            "total_discount_amounts": [],
+            "total_excluding_tax": total,
+            "total_tax_amounts": [],
+            "transfer_data": None,
+            "webhooks_delivered_at": created,
+        }  # fmt: skip
+
+    def invoice_line(self, j: int, k: int) -> dict:
+        i = 5 * j + 4
+        currency = self.charge_currency(i)
+        amount = self.line_amount(j, k, currency)
+        created = self.charge_created(i) - 1
+        live = self.charge_live(i)
+        subscription = j % 3 != 0
+        price_id = f"price_{_b62(self.h(16, amount), 24)}"
+        line = {
+            "id": "il_" + _b62(j, _INDEX_WIDTH) + _b62(k, 3) + _b62(self.h(17, j, k), 15),
+            "object": "line_item",
+            "amount": amount,
+            "amount_excluding_tax": amount,
+            "currency": currency,
+            "description": f"1 × {PLANS[amount % 3].title()} plan" if subscription else "Setup fee",
+            "discount_amounts": [],
+            "discountable": True,
+            "discounts": [],
+            "livemode": live,
+            "metadata": {},
+            "period": {"end": created, "start": created - 30 * DAY if subscription else created},
+            "price": {
+                "active": True,
+                "billing_scheme": "per_unit",
+                "created": self.t0,
+                "currency": currency,
+                "custom_unit_amount": None,
+                "id": price_id,
+                "livemode": live,
+                "lookup_key": None,
+                "metadata": {},
+                "nickname": None,
+                "object": "price",
+                "product": "prod_" + _b62(self.h(19, amount), 14),
+                "recurring": None,
+                "tax_behavior": "unspecified",
+                "tiers_mode": None,
+                "transform_quantity": None,
+                "type": "one_time",
+                "unit_amount": amount,
+                "unit_amount_decimal": str(amount),
+            },  # fmt: skip
+            "proration": k % 17 == 16,
+            "proration_details": {"credited_items": None},
+            "quantity": 1,
+            "subscription": ("sub_" + _b62(self.h(15, j), 24)) if subscription else None,
+            "tax_amounts": [],
+            "tax_rates": [],
+            "type": "subscription" if subscription else "invoiceitem",
+            "unit_amount_excluding_tax": str(amount),
+        }
+        # Stripe leaves these out, rather than null, when they do not apply.
+        if subscription:
+            line["subscription_item"] = "si_" + _b62(self.h(20, j), 14)
+        else:
+            line["invoice_item"] = "ii_" + _b62(self.h(18, j, k), 24)
+        return line
+
+    def invoice_lines(self, invoice_id: str) -> list[dict] | None:
+        """Every line of an invoice, in the invoice's order; None for an unknown invoice."""
+        with self.lock:
+            table = self.tables["invoices"]
+            if invoice_id in table.deleted:
+                return None
+            if invoice_id in table.dynamic:
+                return list(table.dynamic[invoice_id].get("_all_lines", ()))
+            j = self.parse_id("in", invoice_id)
+            if j is None or j >= table.count:
+                return None
+        return [self.invoice_line(j, k) for k in range(self.invoice_line_count(j))]
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get(self, type_name: str, object_id: str) -> dict | None:
+        """One object by id as it is now, or None; deleted customers come back marked."""
+        table = self.tables[type_name]
+        with self.lock:
+            if object_id in table.deleted:
+                if type_name == "customers":
+                    return {"id": object_id, "object": "customer", "deleted": True}
+                return None
+            if object_id in table.dynamic:
+                return _public(table.dynamic[object_id])
+            if object_id in table.overrides:
+                return table.overrides[object_id]
+        index = self.parse_id(table.prefix, object_id)
+        if index is None or index >= table.count or not table.exists(index):
+            return None
+        return table.build(index)
+
+    def iterate(self, type_name: str, live: bool, *, created_gte: int | None = None,
+                created_lte: int | None = None, after: str | None = None,
+                ascending: bool = False) -> Iterator[dict]:  # fmt: skip
+        """Objects of one mode newest first (or oldest first), strictly past the cursor.
+
+        `after` is the id to continue from in the direction of travel: the next older object
+        newest-first, or the next newer one when ascending (ending_before).
+        """
+        table = self.tables[type_name]
+        with self.lock:
+            dynamic = [table.dynamic[i] for i in table.dynamic_order if i not in table.deleted]
+            overrides = dict(table.overrides)
+            deleted = set(table.deleted)
+        lo, hi = 0, table.count  # static index range [lo, hi)
+        if created_gte is not None:
+            lo = _first_index_at_or_after(table, created_gte)
+        if created_lte is not None:
+            hi = _first_index_at_or_after(table, created_lte + 1)
+        dyn = [
+            d for d in dynamic
+            if object_live(d) == live
+            and (created_gte is None or d["created"] >= created_gte)
+            and (created_lte is None or d["created"] <= created_lte)
+        ]  # fmt: skip
+        if after is not None:
+            position = self._cursor_position(table, after, dynamic)
+            if position is None:
+                return
+            kind, value = position
+            if not ascending:
+                if kind == "dynamic":
+                    dyn = [d for d in dyn if dynamic.index(d) < value]
+                else:
+                    dyn, hi = [], min(hi, value)
+            elif kind == "dynamic":
+                dyn, lo = [d for d in dyn if dynamic.index(d) > value], hi
+            else:
+                lo = max(lo, value + 1)
+
+        def static(indices) -> Iterator[dict]:
+            for index in indices:
+                if not table.exists(index) or table.live(index) != live:
+                    continue
+                object_id = self.object_id(table.prefix, index)
+                if object_id in deleted:
+                    continue
+                yield overrides.get(object_id) or table.build(index)
+
+        if ascending:
+            yield from static(range(lo, hi))
+            yield from (_public(d) for d in dyn)
+        else:
+            yield from (_public(d) for d in reversed(dyn))
+            yield from static(range(hi - 1, lo - 1, -1))
+
+    def _cursor_position(self, table: Table, object_id: str, dynamic: list[dict]):
+        for position, obj in enumerate(dynamic):
+            if obj["id"] == object_id:
+                return ("dynamic", position)
+        index = self.parse_id(table.prefix, object_id)
+        if index is None or index >= table.count:
+            return None
+        return ("static", index)
+
+    def count(self, type_name: str, live: bool) -> int:
+        """How many objects of one mode exist now (a full scan: for tests, not pages)."""
+        return sum(1 for _ in self.iterate(type_name, live))
+
+    # --- events --------------------------------------------------------------------------
+
+    def add_event(self, event_type: str, obj: dict, *, previous: dict | None = None,
+                  api_version: str | None = None) -> dict:  # fmt: skip
+        with self.lock:
+            n = len(self.events)
+            data: dict = {"object": _public(obj)}
+            if previous:
+                data["previous_attributes"] = previous
+            created = max(self.clock.now(), self._event_created[-1] if self.events else 0)
+            event = {
+                "id": self.object_id("evt", n),
+                "object": "event",
+                "account": self.account_id,
+                "api_version": api_version or self.api_version,
+                "created": created,
+                "data": data,
+                "livemode": object_live(obj),
+                "pending_webhooks": 0,
+                "request": {"id": None, "idempotency_key": None},
+                "type": event_type,
+            }
+            self.events.append(event)
+            self._event_created.append(created)
+            return event
+
+    def visible_events(self) -> list[dict]:
+        """Events within Stripe's 30-day retention, oldest first."""
+        with self.lock:
+            start = bisect.bisect_left(self._event_created, self.clock.now() - EVENT_RETENTION)
+            return self.events[start:]
+
+
+def object_live(obj: dict) -> bool:
+    """An object's mode; refunds and balance transactions carry it privately as `_live`."""
+    return bool(obj.get("_live", obj.get("livemode", True)))
+
+
+def _always(_index: int) -> bool:
+    return True
+
+
+def _public(obj: dict) -> dict:
+    """A stored object without the simulator's private keys (those starting with _)."""
+    if any(k.startswith("_") for k in obj):
+        return {k: v for k, v in obj.items() if not k.startswith("_")}
+    return obj
+
+
+def _fee(amount: int, currency: str, description: str, kind: str, application=None) -> dict:
+    return {"amount": amount, "application": application, "currency": currency,
+            "description": description, "type": kind}  # fmt: skip
+
+
+def _first_index_at_or_after(table: Table, moment: int) -> int:
+    """The smallest static index whose created time is >= moment (created is monotone)."""
+    lo, hi = 0, table.count
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if table.created(mid) < moment:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+_APPROVED_OUTCOME = {
+    "network_status": "approved_by_network", "reason": None, "risk_level": "normal",
+    "risk_score": 12, "seller_message": "Payment complete.", "type": "authorized",
+}  # fmt: skip
+_FAILED_OUTCOME = {
+    "network_status": "declined_by_network", "reason": "generic_decline", "risk_level": "normal",
+    "risk_score": 40, "seller_message": "The bank did not return any further details.",
+    "type": "issuer_declined",
+}  # fmt: skip
+_DECLINE_ERROR = {
+    "code": "card_declined", "decline_code": "generic_decline",
+    "message": "Your card was declined.", "type": "card_error",
+}  # fmt: skip
