@@ -80,13 +80,47 @@ class Clock:
 # --- names and values -----------------------------------------------------------------
 
 FIRST_NAMES = (
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Lucas", "Sofia", "Mateo", "Freja", "Oscar",
-    "Zoë", "Jonas", "Aiko", "Chen", "Amara", "Søren", "Inés", "Björn", "Priya", "Yusuf",
-)  # fmt: skip
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Lucas",
+    "Sofia",
+    "Mateo",
+    "Freja",
+    "Oscar",
+    "Zoë",
+    "Jonas",
+    "Aiko",
+    "Chen",
+    "Amara",
+    "Søren",
+    "Inés",
+    "Björn",
+    "Priya",
+    "Yusuf",
+)
 LAST_NAMES = (
-    "Hansen", "Smith", "García", "Müller", "Rossi", "Tanaka", "Nguyen", "Ølgaard", "Kowalski",
-    "Johnson", "Dubois", "Silva", "Andersen", "O'Brien", "Kim", "Novak", "Fischer", "Ivanova",
-)  # fmt: skip
+    "Hansen",
+    "Smith",
+    "García",
+    "Müller",
+    "Rossi",
+    "Tanaka",
+    "Nguyen",
+    "Ølgaard",
+    "Kowalski",
+    "Johnson",
+    "Dubois",
+    "Silva",
+    "Andersen",
+    "O'Brien",
+    "Kim",
+    "Novak",
+    "Fischer",
+    "Ivanova",
+)
 COMPANIES = ("Northwind", "Acme Corp", "Globex", "Initech", "Umbrella", "Hooli", "Stark & Co")
 # Customer 9 always carries markup in its name: the app must show it as plain text.
 HTML_NAME = "<b>bold</b><img src=x>"
@@ -164,8 +198,13 @@ class Table:
 class Dataset:
     """The objects of one simulated Stripe account, in both live and test mode."""
 
-    def __init__(self, seed: int = 1, size: int = 1000, clock: Clock | None = None,
-                 api_version: str = "2026-10-28.endive") -> None:  # fmt: skip
+    def __init__(
+        self,
+        seed: int = 1,
+        size: int = 1000,
+        clock: Clock | None = None,
+        api_version: str = "2026-10-28.endive",
+    ) -> None:
         if size < 1:
             raise ValueError("size must be at least 1")
         self.seed = seed
@@ -307,19 +346,61 @@ class Dataset:
         charge_live = self.charge_live
         for table in (
             Table("charges", "ch", n, _always, charge_live, self.charge_created, self.charge),
-            Table("payment_intents", "pi", n, _always, charge_live, self.charge_created,
-                  self.payment_intent),
-            Table("customers", "cus", self.customer_count, _always, lambda c: c % 8 != 3,
-                  self.customer_created, self.customer),
-            Table("refunds", "re", refunds, _always, lambda j: charge_live(10 * j + 7),
-                  lambda j: self._bt_created(3 * (10 * j + 7) + 1), self.refund),
-            Table("disputes", "dp", disputes, _always, lambda k: charge_live(50 * k + 13),
-                  lambda k: self._bt_created(3 * (50 * k + 13) + 2), self.dispute),
-            Table("invoices", "in", invoices, _always, lambda j: charge_live(5 * j + 4),
-                  lambda j: self.charge_created(5 * j + 4) - 1, self.invoice),
-            Table("balance_transactions", "txn", 3 * n, self._bt_exists,
-                  lambda s: charge_live(s // 3), self._bt_created, self.balance_transaction),
-        ):  # fmt: skip
+            Table(
+                "payment_intents",
+                "pi",
+                n,
+                _always,
+                charge_live,
+                self.charge_created,
+                self.payment_intent,
+            ),
+            Table(
+                "customers",
+                "cus",
+                self.customer_count,
+                _always,
+                lambda c: c % 8 != 3,
+                self.customer_created,
+                self.customer,
+            ),
+            Table(
+                "refunds",
+                "re",
+                refunds,
+                _always,
+                lambda j: charge_live(10 * j + 7),
+                lambda j: self._bt_created(3 * (10 * j + 7) + 1),
+                self.refund,
+            ),
+            Table(
+                "disputes",
+                "dp",
+                disputes,
+                _always,
+                lambda k: charge_live(50 * k + 13),
+                lambda k: self._bt_created(3 * (50 * k + 13) + 2),
+                self.dispute,
+            ),
+            Table(
+                "invoices",
+                "in",
+                invoices,
+                _always,
+                lambda j: charge_live(5 * j + 4),
+                lambda j: self.charge_created(5 * j + 4) - 1,
+                self.invoice,
+            ),
+            Table(
+                "balance_transactions",
+                "txn",
+                3 * n,
+                self._bt_exists,
+                lambda s: charge_live(s // 3),
+                self._bt_created,
+                self.balance_transaction,
+            ),
+        ):
             self.tables[table.name] = table
 
     # --- builders ------------------------------------------------------------------------
@@ -343,7 +424,7 @@ class Dataset:
                 "state": None,
             }
             if c % 3
-            else None,  # fmt: skip
+            else None,
             "balance": 0,
             "created": created if created is not None else self.customer_created(c),
             "currency": self.customer_currency(c),
@@ -435,7 +516,7 @@ class Dataset:
                 "email": customer["email"] if customer else None,
                 "name": customer["name"] if customer else None,
                 "phone": None,
-            },  # fmt: skip
+            },
             "calculated_statement_descriptor": "LEDGERBOARD SIM",
             "captured": not failed,
             "created": self.charge_created(i),
@@ -556,7 +637,7 @@ class Dataset:
                 "has_evidence": k % 5 > 0,
                 "past_due": False,
                 "submission_count": min(k % 5, 1),
-            },  # fmt: skip
+            },
             "is_charge_refundable": False,
             "livemode": self.charge_live(i),
             "metadata": {},
@@ -567,7 +648,7 @@ class Dataset:
                     "network_reason_code": "10.4",
                 },
                 "type": "card",
-            },  # fmt: skip
+            },
             "reason": DISPUTE_REASONS[h % len(DISPUTE_REASONS)],
             "status": status,
         }
@@ -591,19 +672,35 @@ class Dataset:
             description = "REFUND FOR CHARGE"
         else:
             amount = -self.charge_amount(i)
-            fees = [_fee(1500 if currency not in ZERO_DECIMAL else 2000, currency,
-                         "Dispute fee", "stripe_fee")]  # fmt: skip
+            fees = [
+                _fee(
+                    1500 if currency not in ZERO_DECIMAL else 2000,
+                    currency,
+                    "Dispute fee",
+                    "stripe_fee",
+                )
+            ]
             source, kind_name, category = (
                 self.object_id("dp", (i - 13) // 50),
                 "adjustment",
                 "dispute",
             )
             description = "Chargeback withdrawal"
-        return self._bt_object(self.object_id("txn", s), amount, fees, currency, created,
-                               source, kind_name, category, description)  # fmt: skip
+        return self._bt_object(
+            self.object_id("txn", s),
+            amount,
+            fees,
+            currency,
+            created,
+            source,
+            kind_name,
+            category,
+            description,
+        )
 
-    def _bt_object(self, txn_id, amount, fees, currency, created, source, kind, category,
-                   description) -> dict:  # fmt: skip
+    def _bt_object(
+        self, txn_id, amount, fees, currency, created, source, kind, category, description
+    ) -> dict:
         fee = sum(f["amount"] for f in fees)
         available_on = self.available_on(created)
         return {
@@ -629,8 +726,15 @@ class Dataset:
             _fee(stripe_fee(amount, currency), currency, "Stripe processing fees", "stripe_fee")
         ]
         if i % 6 == 1:
-            fees.append(_fee(max(1, amount // 100), currency, "Platform fee", "application_fee",
-                             application="ca_" + _b62(self.seed, 16)))  # fmt: skip
+            fees.append(
+                _fee(
+                    max(1, amount // 100),
+                    currency,
+                    "Platform fee",
+                    "application_fee",
+                    application="ca_" + _b62(self.seed, 16),
+                )
+            )
         if i % 9 == 2:
             fees.append(_fee(max(1, fees[0]["amount"] // 4), currency, "VAT", "tax"))
         return fees
@@ -692,8 +796,12 @@ class Dataset:
             "invoice_pdf": None,
             "last_finalization_error": None,
             "latest_revision": None,
-            "lines": {"data": lines, "has_more": line_count > 10, "object": "list",
-                      "url": f"/v1/invoices/{invoice_id}/lines"},  # fmt: skip
+            "lines": {
+                "data": lines,
+                "has_more": line_count > 10,
+                "object": "list",
+                "url": f"/v1/invoices/{invoice_id}/lines",
+            },
             "livemode": self.charge_live(i),
             "metadata": {},
             "next_payment_attempt": None,
@@ -715,9 +823,12 @@ class Dataset:
             "starting_balance": 0,
             "statement_descriptor": None,
             "status": status,
-            "status_transitions": {"finalized_at": created, "marked_uncollectible_at": None,
-                                   "paid_at": created + 60 if paid else None,
-                                   "voided_at": created + 3600 if status == "void" else None},
+            "status_transitions": {
+                "finalized_at": created,
+                "marked_uncollectible_at": None,
+                "paid_at": created + 60 if paid else None,
+                "voided_at": created + 3600 if status == "void" else None,
+            },
             "subscription": ("sub_" + _b62(self.h(15, c or 0), 24)) if j % 3 else None,
             "subscription_details": {"metadata": None},
             "subtotal": total,
@@ -730,7 +841,7 @@ class Dataset:
             "total_tax_amounts": [],
             "transfer_data": None,
             "webhooks_delivered_at": created,
-        }  # fmt: skip
+        }
 
     def invoice_line(self, j: int, k: int) -> dict:
         i = 5 * j + 4
@@ -773,7 +884,7 @@ class Dataset:
                 "type": "one_time",
                 "unit_amount": amount,
                 "unit_amount_decimal": str(amount),
-            },  # fmt: skip
+            },
             "proration": k % 17 == 16,
             "proration_details": {"credited_items": None},
             "quantity": 1,
@@ -822,9 +933,16 @@ class Dataset:
             return None
         return table.build(index)
 
-    def iterate(self, type_name: str, live: bool, *, created_gte: int | None = None,
-                created_lte: int | None = None, after: str | None = None,
-                ascending: bool = False) -> Iterator[dict]:  # fmt: skip
+    def iterate(
+        self,
+        type_name: str,
+        live: bool,
+        *,
+        created_gte: int | None = None,
+        created_lte: int | None = None,
+        after: str | None = None,
+        ascending: bool = False,
+    ) -> Iterator[dict]:
         """Objects of one mode newest first (or oldest first), strictly past the cursor.
 
         `after` is the id to continue from in the direction of travel: the next older object
@@ -841,11 +959,12 @@ class Dataset:
         if created_lte is not None:
             hi = _first_index_at_or_after(table, created_lte + 1)
         dyn = [
-            d for d in dynamic
+            d
+            for d in dynamic
             if object_live(d) == live
             and (created_gte is None or d["created"] >= created_gte)
             and (created_lte is None or d["created"] <= created_lte)
-        ]  # fmt: skip
+        ]
         if after is not None:
             position = self._cursor_position(table, after, dynamic)
             if position is None:
@@ -892,8 +1011,14 @@ class Dataset:
 
     # --- events --------------------------------------------------------------------------
 
-    def add_event(self, event_type: str, obj: dict, *, previous: dict | None = None,
-                  api_version: str | None = None) -> dict:  # fmt: skip
+    def add_event(
+        self,
+        event_type: str,
+        obj: dict,
+        *,
+        previous: dict | None = None,
+        api_version: str | None = None,
+    ) -> dict:
         with self.lock:
             n = len(self.events)
             data: dict = {"object": _public(obj)}
@@ -940,8 +1065,13 @@ def _public(obj: dict) -> dict:
 
 
 def _fee(amount: int, currency: str, description: str, kind: str, application=None) -> dict:
-    return {"amount": amount, "application": application, "currency": currency,
-            "description": description, "type": kind}  # fmt: skip
+    return {
+        "amount": amount,
+        "application": application,
+        "currency": currency,
+        "description": description,
+        "type": kind,
+    }
 
 
 def _first_index_at_or_after(table: Table, moment: int) -> int:
@@ -957,15 +1087,24 @@ def _first_index_at_or_after(table: Table, moment: int) -> int:
 
 
 _APPROVED_OUTCOME = {
-    "network_status": "approved_by_network", "reason": None, "risk_level": "normal",
-    "risk_score": 12, "seller_message": "Payment complete.", "type": "authorized",
-}  # fmt: skip
+    "network_status": "approved_by_network",
+    "reason": None,
+    "risk_level": "normal",
+    "risk_score": 12,
+    "seller_message": "Payment complete.",
+    "type": "authorized",
+}
 _FAILED_OUTCOME = {
-    "network_status": "declined_by_network", "reason": "generic_decline", "risk_level": "normal",
-    "risk_score": 40, "seller_message": "The bank did not return any further details.",
+    "network_status": "declined_by_network",
+    "reason": "generic_decline",
+    "risk_level": "normal",
+    "risk_score": 40,
+    "seller_message": "The bank did not return any further details.",
     "type": "issuer_declined",
-}  # fmt: skip
+}
 _DECLINE_ERROR = {
-    "code": "card_declined", "decline_code": "generic_decline",
-    "message": "Your card was declined.", "type": "card_error",
-}  # fmt: skip
+    "code": "card_declined",
+    "decline_code": "generic_decline",
+    "message": "Your card was declined.",
+    "type": "card_error",
+}

@@ -175,8 +175,9 @@ def build_registration_model(data_type: DataType) -> type[BaseModel]:
         indexes.append((("data_source", "amount"), False))
     if data_type.parent:
         indexes.append((("data_source", "parent_id"), False))
-    attrs["Meta"] = type("Meta", (), {"table_name": f"registrations_{data_type.name}",
-                                      "indexes": tuple(indexes)})  # fmt: skip
+    attrs["Meta"] = type(
+        "Meta", (), {"table_name": f"registrations_{data_type.name}", "indexes": tuple(indexes)}
+    )
     class_name = "".join(part.title() for part in data_type.name.split("_")) + "Registration"
     return type(class_name, (BaseModel,), attrs)
 

@@ -22,8 +22,9 @@ from desktop.views.widgets import plain_label
 
 
 class CrashDialog(QDialog):
-    def __init__(self, report: str, log_file: Path, report_file: Path | None,
-                 parent: QWidget | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, report: str, log_file: Path, report_file: Path | None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Ledgerboard ran into a problem")
         self.setObjectName("crashDialog")

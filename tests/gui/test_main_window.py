@@ -74,8 +74,15 @@ def test_existing_data_sources_are_listed(start_app, app_paths):
     assert page.stack.currentWidget() is not page.empty_state
     model = page.model
     row = [model.index(0, c).data() for c in range(model.columnCount())]
-    assert row == ["<b>Stripe</b> Charges", "Charges", "Acme Ltd", "Live", "3", "never",
-                   "Waiting for first import"]  # fmt: skip
+    assert row == [
+        "<b>Stripe</b> Charges",
+        "Charges",
+        "Acme Ltd",
+        "Live",
+        "3",
+        "never",
+        "Waiting for first import",
+    ]
 
 
 class Emitter(QObject):

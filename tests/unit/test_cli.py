@@ -15,8 +15,11 @@ ROOT_ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
 def run_app(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "desktop", *args],
-        capture_output=True, text=True, timeout=timeout, env=ROOT_ENV,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ROOT_ENV,
+    )
 
 
 def test_version():

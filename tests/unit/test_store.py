@@ -121,8 +121,12 @@ def test_catalog_fields_added_since_a_file_was_written_become_filled_columns(tmp
     old_model = build_registration_model(older)
     db.create_tables([old_model])
     ds = make_data_source()
-    obj = {"id": "ch_1", "amount": 700, "disputed": True,
-           "billing_details": {"address": {"country": "DK"}}}  # fmt: skip
+    obj = {
+        "id": "ch_1",
+        "amount": 700,
+        "disputed": True,
+        "billing_details": {"address": {"country": "DK"}},
+    }
     old_model.create(
         data_source=ds, stripe_id="ch_1", livemode=True, data=json.dumps(obj), amount=700
     )
