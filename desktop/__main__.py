@@ -24,11 +24,84 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start offscreen, open every main view once, exit 0 when all went well",
     )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sim = commands.add_parser(
+        "simulator",
+        help="serve a local Stripe simulator (API and OAuth) on 127.0.0.1",
+        description="A local server that answers like Stripe, for demo mode and tests.",
+    )
+    sim.add_argument("--port", type=int, default=0, help="port to listen on (0: any free port)")
+    sim.add_argument("--seed", type=int, default=1, help="dataset seed (default 1)")
+    sim.add_argument("--size", type=int, default=1000, help="number of charges (default 1000)")
+    sim.add_argument("--rate-limit", type=float, metavar="R", help="answer 429 beyond R requests/s")
+    sim.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="fail this share of API requests (500s, drops, truncated bodies, slow answers)",
+    )
+    sim.add_argument("--clock", action="store_true", help="create, update and delete objects")
+    sim.add_argument(
+        "--clock-interval",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds between clock steps (default 5)",
+    )
+    sim.add_argument(
+        "--restricted-key",
+        action="append",
+        default=[],
+        metavar="KEY=TYPES",
+        help="declare a restricted key and what it may read, e.g. rk_test_abc=charges,events",
+    )
+    sim.add_argument("--token-ttl", type=int, default=3600, help="OAuth access token lifetime (s)")
     return parser
+
+
+def run_simulator(args: argparse.Namespace) -> int:
+    from desktop.simulator.server import Simulator, SimulatorConfig
+
+    restricted = {}
+    for declaration in args.restricted_key:
+        key, _, types = declaration.partition("=")
+        restricted[key] = frozenset(t.strip() for t in types.split(",") if t.strip())
+    if not 0 <= args.faults < 1:
+        print("--faults must be between 0 and 1", file=sys.stderr)
+        return 2
+    config = SimulatorConfig(
+        seed=args.seed,
+        size=args.size,
+        rate_limit=args.rate_limit,
+        faults=args.faults,
+        restricted_keys=restricted,
+        token_ttl=args.token_ttl,
+        port=args.port,
+        clock_interval=args.clock_interval if args.clock else None,
+    )
+    simulator = Simulator(config)
+    try:
+        url = simulator.start()
+    except OSError as exc:
+        print(f"cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    print(f"listening on {url}", flush=True)
+    try:
+        import threading
+
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        simulator.stop()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "simulator":
+        return run_simulator(args)
     from desktop.paths import AppPaths
 
     paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()

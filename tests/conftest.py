@@ -91,3 +91,29 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def app_paths(data_dir: Path) -> AppPaths:
     return AppPaths.in_dir(data_dir)
+
+
+@pytest.fixture
+def make_simulator():
+    """Start simulators on 127.0.0.1 (frozen clock unless asked); all stopped after the test."""
+    from desktop.simulator.server import Simulator, SimulatorConfig
+
+    started = []
+
+    def make(**config) -> Simulator:
+        config.setdefault("frozen_clock", True)
+        config.setdefault("clock_start", 1_780_000_000)
+        simulator = Simulator(SimulatorConfig(**config))
+        simulator.start()
+        started.append(simulator)
+        return simulator
+
+    yield make
+    for simulator in started:
+        simulator.stop()
+
+
+@pytest.fixture
+def simulator(make_simulator):
+    """A small simulator (300 charges, both modes in every type), yielding the Simulator."""
+    return make_simulator(size=300, seed=7)

@@ -925,9 +925,9 @@ class Dataset:
                     return {"id": object_id, "object": "customer", "deleted": True}
                 return None
             if object_id in table.dynamic:
-                return _public(table.dynamic[object_id])
+                return self._as_of_now(_public(table.dynamic[object_id]))
             if object_id in table.overrides:
-                return table.overrides[object_id]
+                return self._as_of_now(table.overrides[object_id])
         index = self.parse_id(table.prefix, object_id)
         if index is None or index >= table.count or not table.exists(index):
             return None
@@ -987,14 +987,25 @@ class Dataset:
                 object_id = self.object_id(table.prefix, index)
                 if object_id in deleted:
                     continue
-                yield overrides.get(object_id) or table.build(index)
+                override = overrides.get(object_id)
+                yield self._as_of_now(override) if override else table.build(index)
 
         if ascending:
             yield from static(range(lo, hi))
-            yield from (_public(d) for d in dyn)
+            yield from (self._as_of_now(_public(d)) for d in dyn)
         else:
-            yield from (_public(d) for d in reversed(dyn))
+            yield from (self._as_of_now(_public(d)) for d in reversed(dyn))
             yield from static(range(hi - 1, lo - 1, -1))
+
+    def _as_of_now(self, obj: dict) -> dict:
+        """A kept object as it reads now: a pending balance transaction becomes available."""
+        if (
+            obj.get("status") == "pending"
+            and obj.get("object") == "balance_transaction"
+            and obj["available_on"] <= self.clock.now()
+        ):
+            return dict(obj, status="available")
+        return obj
 
     def _cursor_position(self, table: Table, object_id: str, dynamic: list[dict]):
         for position, obj in enumerate(dynamic):

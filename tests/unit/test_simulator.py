@@ -1,0 +1,329 @@
+"""The simulator against Stripe's rules, driven by the official stripe SDK over HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import requests
+import stripe
+
+from desktop.simulator.dataset import EVENT_RETENTION
+from tests.spec import schema_errors
+
+LIVE_KEY = "sk_live_simulatortest01"
+TEST_KEY = "sk_test_simulatortest01"
+TYPES = {
+    "balance_transactions": "balance_transaction",
+    "charges": "charge",
+    "customers": "customer",
+    "disputes": "dispute",
+    "invoices": "invoice",
+    "payment_intents": "payment_intent",
+    "refunds": "refund",
+}
+
+
+def client(simulator, key=LIVE_KEY) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        key,
+        base_addresses={"api": simulator.base_url, "connect": simulator.base_url},
+        max_network_retries=0,
+    )
+
+
+def listing(sdk: stripe.StripeClient, type_name: str):
+    return getattr(sdk.v1, type_name)
+
+
+@pytest.mark.parametrize("type_name", list(TYPES))
+@pytest.mark.parametrize("key", [LIVE_KEY, TEST_KEY])
+def test_auto_pagination_returns_every_object_exactly_once(simulator, type_name, key):
+    live = key == LIVE_KEY
+    expected = [o["id"] for o in simulator.dataset.iterate(type_name, live)]
+    assert expected, f"no {type_name} in {'live' if live else 'test'} mode"
+    seen = [
+        o.id
+        for o in listing(client(simulator, key), type_name).list({"limit": 100}).auto_paging_iter()
+    ]
+    assert seen == expected
+    assert len(set(seen)) == len(seen)
+
+
+@pytest.mark.parametrize("type_name", list(TYPES))
+def test_a_page_of_every_type_validates_against_stripes_schema(simulator, type_name):
+    for key in (LIVE_KEY, TEST_KEY):
+        response = requests.get(
+            f"{simulator.base_url}/v1/{type_name}",
+            params={"limit": 100},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        body = response.json()
+        assert response.status_code == 200
+        assert body["object"] == "list" and body["url"] == f"/v1/{type_name}"
+        for obj in body["data"]:
+            assert schema_errors(TYPES[type_name], obj) == [], obj["id"]
+
+
+def test_sample_data_only_with_a_test_key_and_real_data_only_with_a_live_key(simulator):
+    for key, live in ((LIVE_KEY, True), (TEST_KEY, False)):
+        for charge in client(simulator, key).v1.charges.list({"limit": 100}).data:
+            assert charge.livemode is live
+    live_id = simulator.dataset.object_id("ch", 0)
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client(simulator, TEST_KEY).v1.charges.retrieve(live_id)
+    assert error.value.http_status == 404
+    assert "exists in live mode" in error.value.user_message
+
+
+def test_created_filters_match_stripes_semantics(simulator):
+    sdk = client(simulator)
+    everything = list(sdk.v1.charges.list({"limit": 100}).auto_paging_iter())
+    middle = everything[len(everything) // 2].created
+    cases = {
+        "gte": lambda c: c >= middle,
+        "gt": lambda c: c > middle,
+        "lte": lambda c: c <= middle,
+        "lt": lambda c: c < middle,
+    }
+    for op, keep in cases.items():
+        got = [
+            c.id
+            for c in sdk.v1.charges.list({"created": {op: middle}, "limit": 100}).auto_paging_iter()
+        ]
+        assert got == [c.id for c in everything if keep(c.created)], op
+    exact = sdk.v1.charges.list({"created": middle}).data
+    assert [c.id for c in exact] == [c.id for c in everything if c.created == middle]
+
+
+def test_cursors_page_both_ways(simulator):
+    sdk = client(simulator)
+    everything = [c.id for c in sdk.v1.charges.list({"limit": 100}).auto_paging_iter()]
+    page = sdk.v1.charges.list({"limit": 5, "starting_after": everything[9]})
+    assert [c.id for c in page.data] == everything[10:15]
+    assert page.has_more
+    back = sdk.v1.charges.list({"limit": 5, "ending_before": everything[10]})
+    assert [c.id for c in back.data] == everything[5:10]
+    assert back.has_more
+    first = sdk.v1.charges.list({"limit": 5, "ending_before": everything[3]})
+    assert [c.id for c in first.data] == everything[0:3]
+    assert not first.has_more
+    default = sdk.v1.charges.list()
+    assert len(default.data) == 10
+
+
+def test_invoice_lines_beyond_the_first_ten_are_listed_in_full(simulator):
+    invoice_id = simulator.dataset.object_id("in", 5)
+    sdk = client(simulator)
+    invoice = sdk.v1.invoices.retrieve(invoice_id)
+    assert len(invoice.lines.data) == 10 and invoice.lines.has_more
+    lines = list(sdk.v1.invoices.line_items.list(invoice_id, {"limit": 100}).auto_paging_iter())
+    assert len(lines) == 250
+    assert len({line.id for line in lines}) == 250
+    assert sum(line.amount for line in lines) == invoice.total
+    raw = requests.get(
+        f"{simulator.base_url}/v1/invoices/{invoice_id}/lines",
+        params={"limit": 100},
+        headers={"Authorization": f"Bearer {LIVE_KEY}"},
+        timeout=10,
+    ).json()  # the SDK turns decimal strings into Decimals; the schema speaks of the JSON
+    for line in raw["data"]:
+        assert schema_errors("line_item", line) == []
+
+
+def test_related_objects_agree(simulator):
+    ds = simulator.dataset
+    for live in (True, False):
+        for refund in ds.iterate("refunds", live):
+            charge = ds.get("charges", refund["charge"])
+            assert charge["amount_refunded"] == refund["amount"]
+            assert charge["livemode"] is live
+            bt = ds.get("balance_transactions", refund["balance_transaction"])
+            assert (bt["source"], bt["amount"]) == (refund["id"], -refund["amount"])
+        for dispute in ds.iterate("disputes", live):
+            assert ds.get("charges", dispute["charge"])["disputed"]
+        for invoice in ds.iterate("invoices", live):
+            if invoice["charge"]:
+                charge = ds.get("charges", invoice["charge"])
+                assert charge["invoice"] == invoice["id"]
+                assert charge["amount"] == invoice["total"]
+                assert charge["customer"] == invoice["customer"]
+        for charge in ds.iterate("charges", live):
+            if charge["customer"]:
+                customer = ds.get("customers", charge["customer"])
+                assert customer["created"] <= charge["created"]
+                assert customer["livemode"] is live
+            if charge["balance_transaction"]:
+                bt = ds.get("balance_transactions", charge["balance_transaction"])
+                assert bt["amount"] == charge["amount"]
+                assert bt["fee"] == sum(f["amount"] for f in bt["fee_details"])
+            intent = ds.get("payment_intents", charge["payment_intent"])
+            assert intent["latest_charge"] == charge["id"]
+    currencies = {c["currency"] for c in ds.iterate("charges", True)}
+    assert {"usd", "jpy"} <= currencies
+    assert any(c["metadata"] for c in ds.iterate("charges", True))
+
+
+def test_expand(simulator):
+    sdk = client(simulator)
+    page = sdk.v1.charges.list(
+        {"limit": 20, "expand": ["data.customer", "data.balance_transaction"]}
+    )
+    expanded = [c for c in page.data if c.customer is not None]
+    assert expanded and all(c.customer.object == "customer" for c in expanded)
+    with pytest.raises(stripe.InvalidRequestError, match="cannot be expanded"):
+        sdk.v1.charges.list({"expand": ["data.amount"]})
+
+
+def test_error_cases_come_back_as_the_sdks_exceptions(make_simulator):
+    simulator = make_simulator(
+        size=120, restricted_keys={"rk_test_restricted1": frozenset({"charges"})}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        client(simulator).v1.charges.list({"colour": "blue"})
+    assert unknown.value.http_status == 400 and unknown.value.param == "colour"
+    with pytest.raises(stripe.InvalidRequestError) as too_many:
+        client(simulator).v1.charges.list({"limit": 101})
+    assert too_many.value.param == "limit"
+    with pytest.raises(stripe.AuthenticationError):
+        client(simulator, "sk_test_").v1.charges.list()
+    with pytest.raises(stripe.AuthenticationError):
+        client(simulator, "rk_test_undeclared1").v1.charges.list()
+    response = requests.get(f"{simulator.base_url}/v1/charges", timeout=10)
+    assert (
+        response.status_code == 401
+        and "did not provide an API key" in response.json()["error"]["message"]
+    )
+    restricted = client(simulator, "rk_test_restricted1")
+    assert restricted.v1.charges.list({"limit": 1}).data
+    with pytest.raises(stripe.PermissionError) as denied:
+        restricted.v1.disputes.list()
+    assert denied.value.http_status == 403 and "rak_disputes_read" in denied.value.user_message
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client(simulator).v1.charges.retrieve("ch_doesnotexist")
+    assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
+    simulator.revoke_key(LIVE_KEY)
+    with pytest.raises(stripe.AuthenticationError):
+        client(simulator).v1.charges.list()
+
+
+def test_rate_limit_answers_429(make_simulator):
+    simulator = make_simulator(size=120, rate_limit=3)
+    sdk = client(simulator)
+    with pytest.raises(stripe.RateLimitError) as limited:
+        for _ in range(10):
+            sdk.v1.balance.retrieve()
+    assert limited.value.http_status == 429
+
+
+def test_faults_fail_requests_in_every_way(make_simulator):
+    simulator = make_simulator(size=120, faults=0.6, slow_seconds=0.05)
+    outcomes = set()
+    for _ in range(60):
+        try:
+            response = requests.get(
+                f"{simulator.base_url}/v1/charges",
+                headers={"Authorization": f"Bearer {LIVE_KEY}"},
+                timeout=10,
+            )
+        except requests.ConnectionError:
+            outcomes.add("dropped")
+            continue
+        except requests.exceptions.ChunkedEncodingError:
+            outcomes.add("truncated")
+            continue
+        if response.status_code == 500:
+            assert response.json()["error"]["type"] == "api_error"
+            outcomes.add("500")
+        else:
+            try:
+                response.json()
+                outcomes.add("ok")
+            except json.JSONDecodeError:
+                outcomes.add("truncated")
+    assert outcomes == {"ok", "500", "dropped", "truncated"}
+
+
+def test_the_clock_creates_updates_deletes_and_emits_events(simulator):
+    sdk = client(simulator)
+    before = {c.id for c in sdk.v1.customers.list({"limit": 100}).auto_paging_iter()}
+    events = simulator.tick(40, seconds_between=300)
+    types = {e["type"] for e in events}
+    assert {"charge.succeeded", "charge.refunded", "refund.created", "customer.deleted"} <= types
+    listed = list(sdk.v1.events.list({"limit": 100}).auto_paging_iter())
+    live_events = [e for e in events if e["livemode"]]
+    assert [e.id for e in listed] == [e["id"] for e in reversed(live_events)]
+    for event in listed[:40]:
+        assert schema_errors("event", event.to_dict()) == []
+        assert event.api_version in (simulator.dataset.api_version, "2023-08-16")
+    assert {e.api_version for e in listed} == {simulator.dataset.api_version, "2023-08-16"}
+    only = list(
+        sdk.v1.events.list({"types": ["customer.deleted"], "limit": 100}).auto_paging_iter()
+    )
+    assert only and {e.type for e in only} == {"customer.deleted"}
+    deleted = only[0].data.object.id
+    after = {c.id for c in sdk.v1.customers.list({"limit": 100}).auto_paging_iter()}
+    assert deleted in before and deleted not in after
+    assert sdk.v1.customers.retrieve(deleted).to_dict().get("deleted") is True
+    new_charges = [
+        e["data"]["object"]["id"] for e in live_events if e["type"] == "charge.succeeded"
+    ]
+    newest = sdk.v1.charges.list({"limit": 3}).data
+    assert newest[0].id == new_charges[-1]
+
+
+def test_events_older_than_30_days_disappear(simulator):
+    simulator.tick(3)
+    sdk = client(simulator)
+    assert sdk.v1.events.list().data
+    simulator.clock.advance(EVENT_RETENTION + 60)
+    assert sdk.v1.events.list().data == []
+
+
+def test_a_pending_balance_transaction_becomes_available(make_simulator):
+    simulator = make_simulator(size=3000)  # some charges of the last two days are still pending
+    sdk = client(simulator)
+    pending = [
+        b for b in sdk.v1.balance_transactions.list({"limit": 100}).data if b.status == "pending"
+    ]
+    assert pending
+    simulator.clock.advance(3 * 86_400)
+    again = sdk.v1.balance_transactions.retrieve(pending[0].id)
+    assert again.status == "available"
+
+
+def test_a_million_charges_are_served_without_building_them(make_simulator):
+    simulator = make_simulator(size=1_000_000, seed=3)
+    sdk = client(simulator)
+    page = sdk.v1.charges.list({"limit": 100})
+    assert len(page.data) == 100 and page.has_more
+    assert page.data[0].id == simulator.dataset.object_id("ch", 999_999)
+    oldest = sdk.v1.charges.list(
+        {"limit": 5, "starting_after": simulator.dataset.object_id("ch", 1)}
+    )
+    assert [c.id for c in oldest.data] == [simulator.dataset.object_id("ch", 0)]
+    assert not oldest.has_more
+
+
+def test_balance_checks_a_key_cheaply(simulator):
+    balance = client(simulator).v1.balance.retrieve()
+    assert balance.object == "balance" and balance.livemode is True
+    assert schema_errors("balance", balance.to_dict()) == []
+
+
+def test_command_line_prints_the_listening_line():
+    command = [sys.executable, "-m", "desktop", "simulator", "--port", "0", "--size", "200"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            line = process.stdout.readline().strip()
+            assert line.startswith("listening on http://127.0.0.1:")
+            url = line.removeprefix("listening on ")
+            response = requests.get(
+                f"{url}/v1/charges", headers={"Authorization": f"Bearer {LIVE_KEY}"}, timeout=10
+            )
+            assert response.status_code == 200
+        finally:
+            process.terminate()
