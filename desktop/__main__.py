@@ -57,6 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="declare a restricted key and what it may read, e.g. rk_test_abc=charges,events",
     )
     sim.add_argument("--token-ttl", type=int, default=3600, help="OAuth access token lifetime (s)")
+    sync = commands.add_parser(
+        "sync",
+        help="import Stripe data into the data folder without a window, and keep it exact",
+        description="Create the account and data sources if missing, sync them, and print a "
+        "JSON summary (rows per data type, requests, seconds) as the last line.",
+    )
+    sync.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="Stripe secret or restricted key (or set LEDGERBOARD_API_KEY)",
+    )
+    sync.add_argument(
+        "--api-base", metavar="URL", help="a Stripe-compatible server, e.g. the simulator"
+    )
+    sync.add_argument("--types", metavar="T1,T2", help="data types to sync (default: all nine)")
+    sync.add_argument("--data-dir", metavar="PATH", help="data folder (default: the per-user one)")
     return parser
 
 
@@ -102,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulator":
         return run_simulator(args)
+    if args.command == "sync":
+        from desktop.headless import run_sync
+
+        return run_sync(args)
     from desktop.paths import AppPaths
 
     paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()

@@ -21,10 +21,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import stripe
+
 DAY = 86_400
 SPAN = 400 * DAY  # static history: a bit more than a year, so "previous year" has data
 EVENT_RETENTION = 30 * DAY
 OLD_API_VERSION = "2023-08-16"
+# The account's default version: the one the official SDK pins, so that its events match.
+PINNED_VERSION = stripe.api_version
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _INDEX_WIDTH = 6  # base62 digits for the index inside an id: 56 billion objects
@@ -203,7 +207,7 @@ class Dataset:
         seed: int = 1,
         size: int = 1000,
         clock: Clock | None = None,
-        api_version: str = "2026-10-28.endive",
+        api_version: str = PINNED_VERSION,
     ) -> None:
         if size < 1:
             raise ValueError("size must be at least 1")
@@ -1032,7 +1036,13 @@ class Dataset:
     ) -> dict:
         with self.lock:
             n = len(self.events)
-            data: dict = {"object": _public(obj)}
+            version = api_version or self.api_version
+            public = _public(obj)
+            if version != self.api_version:
+                # The object in an older version's shape: a client that stores it instead of
+                # re-reading the object in its pinned version keeps this marker, visibly.
+                public = dict(public, legacy_shape=version)
+            data: dict = {"object": public}
             if previous:
                 data["previous_attributes"] = previous
             created = max(self.clock.now(), self._event_created[-1] if self.events else 0)
@@ -1040,7 +1050,7 @@ class Dataset:
                 "id": self.object_id("evt", n),
                 "object": "event",
                 "account": self.account_id,
-                "api_version": api_version or self.api_version,
+                "api_version": version,
                 "created": created,
                 "data": data,
                 "livemode": object_live(obj),

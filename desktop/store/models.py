@@ -147,7 +147,7 @@ _COLUMN_TYPES = {
 }
 
 # Columns every registrations table has besides the catalog's fields.
-BASE_COLUMNS = ("pk", "data_source", "stripe_id", "parent_id", "livemode", "data")
+BASE_COLUMNS = ("pk", "data_source", "stripe_id", "parent_id", "livemode", "data", "generation")
 
 
 def column_for(kind: Kind, column_name: str) -> pw.Field:
@@ -163,6 +163,8 @@ def build_registration_model(data_type: DataType) -> type[BaseModel]:
         "parent_id": pw.TextField(null=True),
         "livemode": pw.BooleanField(),
         "data": pw.TextField(),  # the Stripe object as JSON
+        # Which full import last wrote the row: a re-import sweeps rows it did not see.
+        "generation": pw.IntegerField(default=0),
     }
     for fld in data_type.fields:
         attrs[fld.column] = column_for(fld.kind, fld.column)

@@ -1,0 +1,140 @@
+"""Commands for scripts and servers, without a window."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+from desktop.catalog import DATA_TYPES
+from desktop.paths import AppPaths
+from desktop.services.accounts import AccountsService
+from desktop.services.stripe_api import RateLimiter, RequestStats, StaticKey, StripeApi, key_is_live
+from desktop.services.sync import SyncEngine, SyncProgress, feeds_for
+from desktop.services.writer import StoreWriter
+from desktop.store.db import StoreError, check_writable, open_database
+from desktop.store.migrations import migrate
+from desktop.store.models import DataSource, DataSourceStatus
+
+
+class TerminalProgress:
+    """One line of progress on a terminal (stderr); quiet lines when it is not a terminal."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.lock = threading.Lock()
+        self.rows: dict[tuple, tuple[int, float, str]] = {}
+        self.last = 0.0
+        self.started = time.monotonic()
+
+    def __call__(self, progress: SyncProgress) -> None:
+        with self.lock:
+            self.rows[tuple(progress.data_source_ids)] = (
+                progress.rows,
+                progress.rate,
+                progress.phase,
+            )
+            now = time.monotonic()
+            if not self.tty or now - self.last < 0.1:
+                return
+            self.last = now
+            total = sum(r for r, _, _ in self.rows.values())
+            rate = total / max(1e-6, now - self.started)
+            width = 24
+            filled = int((now * 4) % width)
+            bar = " " * filled + "=" * 3 + " " * (width - filled)
+            self.stream.write(f"\r[{bar[:width]}] {total:>10,} rows  {rate:>9,.0f} rows/s ")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run_sync(args) -> int:
+    key = args.api_key or os.environ.get("LEDGERBOARD_API_KEY")
+    if not key:
+        print("sync needs a Stripe key: --api-key KEY or LEDGERBOARD_API_KEY", file=sys.stderr)
+        return 2
+    types = (
+        [t.strip() for t in args.types.split(",") if t.strip()] if args.types else list(DATA_TYPES)
+    )
+    unknown = [t for t in types if t not in DATA_TYPES]
+    if unknown:
+        print(
+            f"unknown data types: {', '.join(unknown)} (known: {', '.join(DATA_TYPES)})",
+            file=sys.stderr,
+        )
+        return 2
+    paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
+    try:
+        paths.data_dir.mkdir(parents=True, exist_ok=True)
+        db = open_database(paths.database)
+        migrate(db, backup_dir=paths.backup_dir)
+        check_writable(db)
+    except (StoreError, OSError) as exc:
+        print(f"sync cannot start: {exc}", file=sys.stderr)
+        return 2
+    live = key_is_live(key)
+    accounts = AccountsService()
+    # The last four characters are what Stripe's Dashboard shows of a key: not a secret.
+    name = f"API key …{key[-4:]}"
+    account = accounts.find(auth_method="api_key", api_base=args.api_base, livemode=live, name=name)
+    if account is None:
+        account = accounts.create(
+            name=name,
+            auth_method="api_key",
+            keyring_entry="",
+            livemode=live,
+            api_base=args.api_base,
+        )
+    data_sources = accounts.ensure_data_sources(account, types)
+    credentials = StaticKey(key)
+    stats = RequestStats()
+    limiter = RateLimiter(100.0 if live else 25.0)
+    apis: dict[tuple[int, bool], StripeApi] = {}
+    api_lock = threading.Lock()
+
+    def api_for(account_id: int, mode: bool) -> StripeApi:
+        with api_lock:
+            if (account_id, mode) not in apis:
+                apis[(account_id, mode)] = StripeApi(
+                    credentials, mode, api_base=args.api_base, limiter=limiter, stats=stats
+                )
+            return apis[(account_id, mode)]
+
+    writer = StoreWriter(db)
+    engine = SyncEngine(writer, api_for)
+    progress = TerminalProgress()
+    started = time.monotonic()
+    try:
+        results = engine.sync_all(feeds_for(data_sources), progress=progress)
+    finally:
+        progress.done()
+        writer.close()
+    seconds = time.monotonic() - started
+    summary: dict = {"rows": {}, "status": {}, "messages": {}}
+    for ds in DataSource.select().where(DataSource.id.in_([d.id for d in data_sources])):
+        model_rows = next((r.rows.get(ds.id) for r in results if ds.id in r.rows), 0)
+        summary["rows"][ds.data_type] = model_rows or 0
+        summary["status"][ds.data_type] = ds.status
+        if ds.status_message:
+            summary["messages"][ds.data_type] = ds.status_message
+    summary.update(
+        requests=stats.requests,
+        retries=stats.retries,
+        throttled=stats.throttled,
+        seconds=round(seconds, 3),
+    )
+    db.close()
+    for data_type, message in summary["messages"].items():
+        print(f"{DATA_TYPES[data_type].display_name}: {message}", file=sys.stderr)
+    print(json.dumps(summary))
+    statuses = set(summary["status"].values())
+    if statuses <= {DataSourceStatus.UP_TO_DATE}:
+        return 0
+    return 1 if statuses & {DataSourceStatus.NEEDS_RECONNECT} or len(statuses) == 1 else 3

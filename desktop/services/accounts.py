@@ -1,0 +1,97 @@
+"""Accounts and their data sources: creating them, finding them again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from desktop.catalog import DATA_TYPES
+from desktop.store.models import Account, DataSource, DataSourceField
+
+
+def default_title(type_name: str) -> str:
+    return f"Stripe {DATA_TYPES[type_name].display_name}"
+
+
+class AccountsService:
+    def find(
+        self, *, auth_method: str, api_base: str | None, livemode: bool, name: str
+    ) -> Account | None:
+        query = Account.select().where(
+            (Account.auth_method == auth_method)
+            & (Account.livemode == livemode)
+            & (Account.name == name)
+            & (Account.api_base.is_null() if api_base is None else Account.api_base == api_base)
+        )
+        return query.first()
+
+    def create(
+        self,
+        *,
+        name: str,
+        auth_method: str,
+        keyring_entry: str,
+        livemode: bool,
+        api_base: str | None = None,
+        provider: str | None = None,
+        stripe_account_id: str | None = None,
+    ) -> Account:
+        return Account.create(
+            name=name,
+            auth_method=auth_method,
+            keyring_entry=keyring_entry,
+            livemode=livemode,
+            api_base=api_base,
+            provider=provider,
+            stripe_account_id=stripe_account_id,
+        )
+
+    def ensure_data_sources(
+        self,
+        account: Account,
+        type_names: Iterable[str],
+        *,
+        include_test_data: bool = False,
+        update_frequency: int = 300,
+        history_since: dt.datetime | None = None,
+        titles: dict[str, str] | None = None,
+        default_date_fields: dict[str, str] | None = None,
+    ) -> list[DataSource]:
+        """The account's data source of each type, created with the catalog's fields if new."""
+        result = []
+        for name in type_names:
+            data_type = DATA_TYPES[name]
+            existing = (
+                DataSource.select()
+                .where((DataSource.account == account) & (DataSource.data_type == name))
+                .first()
+            )
+            if existing is not None:
+                result.append(existing)
+                continue
+            ds = DataSource.create(
+                account=account,
+                data_type=name,
+                title=(titles or {}).get(name) or default_title(name),
+                default_date_field=(default_date_fields or {}).get(name)
+                or data_type.default_date_field,
+                update_frequency=update_frequency,
+                include_test_data=include_test_data,
+                history_since=history_since,
+            )
+            DataSourceField.insert_many(
+                [
+                    {
+                        "data_source": ds.id,
+                        "key": f.key,
+                        "label": f.label,
+                        "kind": str(f.kind),
+                        "custom": False,
+                        "visible": True,
+                        "position": position,
+                    }
+                    for position, f in enumerate(data_type.fields)
+                ]
+            ).execute()
+            result.append(ds)
+        return result

@@ -1,0 +1,293 @@
+"""Talking to Stripe (or anything that answers like it): one client per account and mode.
+
+Requests go through the official SDK's `StripeClient` with the API version pinned, list pages
+are read as raw JSON (turning items into SDK objects costs ~250 µs each, more than Stripe's own
+throughput ceiling), and every request passes one rate limiter shared by the account's data
+sources. Failures are sorted into what the sync can act on:
+
+- 429, 5xx, dropped connections, unreadable bodies: retried with backoff and jitter;
+  after that `TransientError` (the data source is marked failed and tried again later);
+- 401: `NeedsReconnect` (after one token refresh, for OAuth accounts);
+- 403: `NotPermitted` for that data type;
+- anything else Stripe refuses: `StripeRequestError` with Stripe's message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import stripe
+
+log = logging.getLogger(__name__)
+
+PINNED_API_VERSION = stripe.api_version
+# Stripe's documented read limits per second; the limiter starts at 80% of them.
+STRIPE_READ_LIMITS = {True: 100.0, False: 25.0}
+START_SHARE = 0.8
+REQUEST_TIMEOUT = 30  # seconds per request
+
+
+class SyncError(Exception):
+    """A failure the user hears about in words; `message` is that sentence."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NeedsReconnect(SyncError):
+    pass
+
+
+class NotPermitted(SyncError):
+    pass
+
+
+class TransientError(SyncError):
+    pass
+
+
+class StripeRequestError(SyncError):
+    pass
+
+
+class Cancelled(Exception):
+    """The sync was asked to stop; nothing uncommitted is kept."""
+
+
+class Credentials(Protocol):
+    """Where a client gets the secret for one mode, and a fresh one after a 401."""
+
+    def secret(self, live: bool) -> str: ...
+
+    def refresh(self, live: bool) -> str | None:
+        """A new secret after the old one expired, or None when there is no way to get one."""
+
+
+@dataclass
+class StaticKey:
+    """An API key given on the command line or checked in the wizard: no refresh."""
+
+    key: str
+
+    def secret(self, live: bool) -> str:
+        return self.key
+
+    def refresh(self, live: bool) -> str | None:
+        return None
+
+
+def key_is_live(key: str) -> bool:
+    return "_live_" in key
+
+
+class RateLimiter:
+    """A token bucket that starts at 80% of Stripe's limit and learns from 429s.
+
+    While requests succeed the rate creeps up towards the documented limit (never above);
+    each 429 cuts it by a fifth. One limiter is shared by all data sources of an account
+    and mode, across threads.
+    """
+
+    def __init__(self, limit: float, start_share: float = START_SHARE) -> None:
+        self.limit = limit
+        self.rate = limit * start_share
+        self.floor = max(1.0, limit * 0.2)
+        self._tokens = 1.0
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+        self._since_throttle = 0
+
+    def acquire(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(1.0, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                wait = (1.0 - self._tokens) / self.rate
+            if cancelled():
+                raise Cancelled()
+            time.sleep(min(wait, 0.25))
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._since_throttle += 1
+            if self._since_throttle >= 20 and self.rate < self.limit:
+                self.rate = min(self.limit, self.rate + self.limit * 0.02)
+                self._since_throttle = 0
+
+    def throttled(self) -> None:
+        with self._lock:
+            self.rate = max(self.floor, self.rate * 0.8)
+            self._since_throttle = 0
+            self._tokens = min(self._tokens, 0.0)
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 8
+    base_delay: float = 0.25
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass
+class RequestStats:
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, requests: int = 0, retries: int = 0, throttled: int = 0) -> None:
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.throttled += throttled
+
+
+class StripeApi:
+    """Reads one account in one mode: raw list pages and objects by id."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        live: bool,
+        *,
+        api_base: str | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        stats: RequestStats | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.live = live
+        self.api_base = api_base
+        self.limiter = limiter or RateLimiter(STRIPE_READ_LIMITS[live])
+        self.retry = retry or RetryPolicy()
+        self.stats = stats or RequestStats()
+        self._client = self._make_client(credentials.secret(live))
+        self._client_lock = threading.Lock()
+
+    def _make_client(self, secret: str) -> stripe.StripeClient:
+        bases = {"api": self.api_base} if self.api_base else None
+        return stripe.StripeClient(
+            secret,
+            base_addresses=bases,
+            stripe_version=PINNED_API_VERSION,
+            max_network_retries=0,  # retries are ours: jitter, 429 backoff, cancellation
+            http_client=stripe.RequestsClient(timeout=REQUEST_TIMEOUT),
+        )
+
+    def get(
+        self,
+        path: str,
+        params: dict | None = None,
+        *,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> dict:
+        """GET a path and return the parsed JSON; retries what is worth retrying."""
+        refreshed = False
+        attempt = 0
+        while True:
+            if cancelled():
+                raise Cancelled()
+            self.limiter.acquire(cancelled)
+            self.stats.add(requests=1)
+            try:
+                response = self._client.raw_request("get", path, **(params or {}))
+                self.limiter.succeeded()
+                return response.data
+            except stripe.RateLimitError:
+                self.limiter.throttled()
+                self.stats.add(throttled=1)
+                problem = "Stripe asked Ledgerboard to slow down (429)"
+            except stripe.AuthenticationError as exc:
+                if not refreshed and self._refresh():
+                    refreshed = True
+                    continue
+                raise NeedsReconnect(
+                    "Stripe no longer accepts this account's key or token "
+                    f"({_stripe_message(exc)}). Reconnect the account to resume syncing; "
+                    "the data already imported stays."
+                ) from exc
+            except stripe.PermissionError as exc:
+                raise NotPermitted(
+                    f"The key cannot read this data: {_stripe_message(exc)} Grant it read "
+                    "access in the Stripe Dashboard (or use another key), then sync again."
+                ) from exc
+            except stripe.APIConnectionError as exc:
+                problem = f"could not reach Stripe ({_stripe_message(exc)})"
+            except stripe.APIError as exc:
+                problem = f"Stripe answered with an error ({_stripe_message(exc)})"
+            except stripe.InvalidRequestError:
+                raise
+            except stripe.StripeError as exc:
+                if exc.http_status and exc.http_status >= 500:
+                    problem = f"Stripe answered with an error ({_stripe_message(exc)})"
+                else:
+                    raise StripeRequestError(
+                        f"Stripe refused a request: {_stripe_message(exc)}"
+                    ) from exc
+            attempt += 1
+            self.stats.add(retries=1)
+            if attempt >= self.retry.attempts:
+                raise TransientError(
+                    f"Ledgerboard {problem} and gave up after {attempt} tries; it will try again "
+                    "at the next update."
+                )
+            delay = self.retry.delay(attempt)
+            log.info("retrying %s in %.2fs: %s", path, delay, problem)
+            deadline = time.monotonic() + delay
+            while time.monotonic() < deadline:
+                if cancelled():
+                    raise Cancelled()
+                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    def _refresh(self) -> bool:
+        with self._client_lock:
+            secret = self.credentials.refresh(self.live)
+            if not secret:
+                return False
+            self._client = self._make_client(secret)
+            return True
+
+    def list_page(
+        self,
+        path: str,
+        *,
+        limit: int = 100,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        created: dict | None = None,
+        extra: dict | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> dict:
+        params: dict = {"limit": limit}
+        if starting_after:
+            params["starting_after"] = starting_after
+        if ending_before:
+            params["ending_before"] = ending_before
+        if created:
+            params["created"] = created
+        if extra:
+            params.update(extra)
+        page = self.get(path, params, cancelled=cancelled)
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            raise TransientError(f"Stripe sent an unreadable list for {path}; it will be retried.")
+        return page
+
+
+def _stripe_message(exc: stripe.StripeError) -> str:
+    message = getattr(exc, "user_message", None) or str(exc) or exc.__class__.__name__
+    return message.strip()

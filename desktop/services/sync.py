@@ -1,0 +1,737 @@
+"""Sync: import every selected data type, then keep it exact. No Qt here.
+
+The unit of work is a *feed*: one list endpoint of one account and the data sources it fills.
+Fee Details ride on Balance Transactions and Invoice Lines on Invoices, so a parent and its
+derived rows always arrive together and commit in one transaction.
+
+Per feed and mode (live, or test for sample data):
+
+1. Backfill. Take the events cursor first, then list newest-first with `created[lte]` fixed at
+   the start and `starting_after`; each page's rows and the new checkpoint commit together, so a
+   killed sync resumes from its checkpoint without duplicates or gaps.
+2. Incremental. Apply `/v1/events` since the cursor oldest-first, using the event's object when
+   its `api_version` is the pinned one and re-reading the object otherwise; deletion events
+   remove the row. A cursor older than Stripe's 30-day retention re-imports everything (and
+   says so), sweeping rows the re-import did not see. Balance transactions have no events:
+   new ones come by created cursor, and pending ones are re-read until available.
+
+Fetching runs on the caller's thread, writing on the store's single writer thread, one page
+apart, so the network and the disk work at the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import stripe
+
+from desktop.catalog import DATA_TYPES, DataType, IdRule, field_value
+from desktop.services.stripe_api import (
+    PINNED_API_VERSION,
+    Cancelled,
+    NeedsReconnect,
+    NotPermitted,
+    StripeApi,
+    StripeRequestError,
+    TransientError,
+)
+from desktop.services.writer import StoreWriter
+from desktop.store.db import StoreError
+from desktop.store.models import (
+    Account,
+    AccountStatus,
+    DataSource,
+    DataSourceStatus,
+    SyncRun,
+    registration_model,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+
+EVENT_RETENTION = 30 * 86_400
+RETENTION_MARGIN = 3_600  # re-import an hour before Stripe would have dropped the cursor
+PAGE = 100
+
+
+# --- rows ------------------------------------------------------------------------------
+
+
+class TableRows:
+    """Turns Stripe objects of one type into rows of its registrations table, and the SQL
+    that writes them."""
+
+    BASE = ("data_source_id", "stripe_id", "parent_id", "livemode", "generation", "data")
+
+    def __init__(self, data_type: DataType) -> None:
+        self.data_type = data_type
+        model = registration_model(data_type.name)
+        self.table = model._meta.table_name
+        self.fields = data_type.fields
+        columns = [*self.BASE, *(f.column for f in self.fields)]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns[2:])
+        self.upsert_sql = (
+            f'INSERT INTO "{self.table}" ({quoted}) VALUES ({marks}) '
+            f'ON CONFLICT ("data_source_id", "stripe_id") DO UPDATE SET {updates}'
+        )
+
+    def row(
+        self,
+        ds_id: int,
+        stripe_id: str,
+        parent_id: str | None,
+        live: bool,
+        generation: int,
+        obj: dict,
+    ) -> tuple:
+        data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        values = [field_value(f, obj) for f in self.fields]
+        return (ds_id, stripe_id, parent_id, live, generation, data, *values)
+
+    def delete_ids(self, db, ds_id: int, ids: list[str]) -> None:
+        self._delete_where(db, ds_id, "stripe_id", ids)
+
+    def delete_children(self, db, ds_id: int, parent_ids: list[str]) -> None:
+        self._delete_where(db, ds_id, "parent_id", parent_ids)
+
+    def _delete_where(self, db, ds_id: int, column: str, values: list[str]) -> None:
+        for chunk in _chunks(values, 500):
+            marks = ", ".join("?" for _ in chunk)
+            where = f'"data_source_id" = ? AND "{column}" IN ({marks})'
+            db.execute_sql(f'DELETE FROM "{self.table}" WHERE {where}', (ds_id, *chunk))
+
+    def sweep(self, db, ds_id: int, live: bool, generation: int) -> int:
+        """Delete the rows of one mode that an import of `generation` did not write."""
+        cursor = db.execute_sql(
+            f'DELETE FROM "{self.table}" WHERE "data_source_id" = ? AND "livemode" = ? '
+            'AND "generation" < ?',
+            (ds_id, live, generation),
+        )
+        return cursor.rowcount
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+_TABLE_ROWS: dict[str, TableRows] = {}
+
+
+def table_rows(type_name: str) -> TableRows:
+    if type_name not in _TABLE_ROWS:
+        _TABLE_ROWS[type_name] = TableRows(DATA_TYPES[type_name])
+    return _TABLE_ROWS[type_name]
+
+
+def child_objects(child: DataType, parent: dict) -> list[tuple[str, dict]]:
+    """The derived rows of one parent object: (stable id, object with the parent's fields)."""
+    items = parent.get(child.parent_list_field) or []
+    if isinstance(items, dict):  # invoice.lines is a list object
+        items = items.get("data") or []
+    result = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        obj = dict(item)
+        if child.name == "fee_details":
+            obj.update(
+                balance_transaction=parent["id"],
+                created=parent.get("created"),
+                available_on=parent.get("available_on"),
+            )
+        else:
+            obj.update(invoice=parent["id"], created=parent.get("created"))
+        if child.id_rule is IdRule.PARENT_AND_INDEX:
+            stable_id = f"{parent['id']}/{index}"
+        else:
+            stable_id = f"{parent['id']}/{item.get('id') or index}"
+        result.append((stable_id, obj))
+    return result
+
+
+# --- feeds -----------------------------------------------------------------------------
+
+
+@dataclass
+class Feed:
+    """One list endpoint of one account, and the data sources (by type) it fills."""
+
+    account_id: int
+    parent: DataType
+    targets: dict[str, int]  # data type name -> data source id
+    leader_id: int  # the data source that keeps the feed's checkpoints
+    modes: tuple[bool, ...]  # live and/or test
+
+    @property
+    def data_source_ids(self) -> list[int]:
+        return list(self.targets.values())
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        return self.parent.event_types
+
+    def title(self) -> str:
+        return " + ".join(DATA_TYPES[t].display_name for t in self.targets)
+
+
+def feeds_for(data_sources: Iterable[DataSource]) -> list[Feed]:
+    """Group data sources into feeds: derived types join their parent type's feed."""
+    feeds: dict[tuple[int, str], Feed] = {}
+    for ds in sorted(data_sources, key=lambda d: (d.account_id, d.id)):
+        data_type = DATA_TYPES[ds.data_type]
+        parent = DATA_TYPES[data_type.parent] if data_type.parent else data_type
+        key = (ds.account_id, parent.name)
+        modes = (True, False) if ds.include_test_data else (bool(ds.account.livemode),)
+        feed = feeds.get(key)
+        if feed is None:
+            feed = feeds[key] = Feed(ds.account_id, parent, {}, ds.id, modes)
+        feed.targets[data_type.name] = ds.id
+        feed.modes = tuple(sorted(set(feed.modes) | set(modes), reverse=True))
+        if data_type.name == parent.name:
+            feed.leader_id = ds.id  # the parent's own data source keeps the checkpoints
+    return list(feeds.values())
+
+
+@dataclass
+class SyncProgress:
+    data_source_ids: list[int]
+    phase: str
+    rows: int
+    rate: float
+    notice: str | None = None
+
+
+@dataclass
+class FeedResult:
+    feed: Feed
+    rows: dict[int, int] = field(default_factory=dict)  # data source id -> rows written
+    status: str = DataSourceStatus.UP_TO_DATE
+    message: str | None = None
+    notice: str | None = None
+
+
+def _mode_key(live: bool) -> str:
+    return "live" if live else "test"
+
+
+# --- the engine ------------------------------------------------------------------------
+
+
+class SyncEngine:
+    """Runs feeds against Stripe clients, writing through the store's one writer."""
+
+    def __init__(
+        self,
+        writer: StoreWriter,
+        api_for: Callable[[int, bool], StripeApi],
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.writer = writer
+        self.api_for = api_for  # (account id, live) -> StripeApi
+        self.now = now
+
+    def sync_all(
+        self, feeds: list[Feed], *, progress=None, cancelled=lambda: False, max_parallel: int = 4
+    ) -> list[FeedResult]:
+        """Sync feeds side by side (they share each account's rate limiter)."""
+        if not feeds:
+            return []
+        with ThreadPoolExecutor(
+            max_workers=min(max_parallel, len(feeds)), thread_name_prefix="sync"
+        ) as pool:
+            futures = [
+                pool.submit(self.sync_feed, f, progress=progress, cancelled=cancelled)
+                for f in feeds
+            ]
+            return [f.result() for f in futures]
+
+    def sync_feed(self, feed: Feed, *, progress=None, cancelled=lambda: False) -> FeedResult:
+        run = _FeedRun(self, feed, progress or (lambda p: None), cancelled)
+        return run.execute()
+
+
+class _FeedRun:
+    def __init__(self, engine: SyncEngine, feed: Feed, progress, cancelled) -> None:
+        self.engine = engine
+        self.feed = feed
+        self.progress = progress
+        self.cancelled = cancelled
+        self.writer = engine.writer
+        self.result = FeedResult(feed, rows=dict.fromkeys(feed.data_source_ids, 0))
+        self.started = time.monotonic()
+        self.total_rows = 0
+        self.state: dict = {}
+        self._in_flight: Future | None = None
+        self.children = [DATA_TYPES[t] for t in feed.targets if DATA_TYPES[t].parent]
+        self.parent_target = feed.targets.get(feed.parent.name)
+
+    # --- top level ---
+
+    def execute(self) -> FeedResult:
+        feed = self.feed
+        runs = self.writer.run(self._start_runs)
+        try:
+            self.state = json.loads(DataSource.get_by_id(feed.leader_id).sync_state or "{}")
+            for live in feed.modes:
+                api = self.engine.api_for(feed.account_id, live)
+                self._sync_mode(api, live)
+            self._drain()
+            self.writer.run(lambda: self._finish(runs, DataSourceStatus.UP_TO_DATE, None))
+        except Cancelled:
+            self._drain(ignore_errors=True)
+            self.result.status, self.result.message = "cancelled", "The sync was cancelled."
+            self.writer.run(lambda: self._finish(runs, None, None, cancelled=True))
+        except NeedsReconnect as exc:
+            self._fail(runs, DataSourceStatus.NEEDS_RECONNECT, exc.message, account=True)
+        except NotPermitted as exc:
+            self._fail(runs, DataSourceStatus.NOT_PERMITTED, exc.message)
+        except (TransientError, StripeRequestError, StoreError) as exc:
+            self._fail(runs, DataSourceStatus.FAILED, getattr(exc, "message", str(exc)))
+        except stripe.StripeError as exc:
+            message = f"Stripe refused a request: {exc.user_message or exc}"
+            self._fail(runs, DataSourceStatus.FAILED, message)
+        return self.result
+
+    def _fail(self, runs, status: str, message: str, account: bool = False) -> None:
+        self._drain(ignore_errors=True)
+        self.result.status, self.result.message = status, message
+        log.warning("sync of %s failed: %s", self.feed.title(), message)
+        self.writer.run(lambda: self._finish(runs, status, message, account=account))
+
+    def _start_runs(self) -> dict[int, int]:
+        now = utc_now()
+        ids = {}
+        for ds_id in self.feed.data_source_ids:
+            DataSource.update(status=DataSourceStatus.SYNCING).where(
+                DataSource.id == ds_id
+            ).execute()
+            ids[ds_id] = SyncRun.create(data_source=ds_id, kind="sync", started_at=now).id
+        return ids
+
+    def _finish(self, runs, status, message, *, account=False, cancelled=False) -> None:
+        now = utc_now()
+        requests = sum(
+            self.engine.api_for(self.feed.account_id, live).stats.requests
+            for live in self.feed.modes
+        )
+        for ds_id, run_id in runs.items():
+            SyncRun.update(
+                finished_at=now,
+                rows=self.result.rows.get(ds_id, 0),
+                requests=requests,
+                status="cancelled"
+                if cancelled
+                else ("succeeded" if status == DataSourceStatus.UP_TO_DATE else "failed"),
+                error=message,
+            ).where(SyncRun.id == run_id).execute()
+            if cancelled:
+                previous = (
+                    DataSourceStatus.UP_TO_DATE
+                    if DataSource.get_by_id(ds_id).last_synced_at
+                    else DataSourceStatus.NEW
+                )
+                DataSource.update(status=previous).where(DataSource.id == ds_id).execute()
+                continue
+            changes = {"status": status, "status_message": message or self.result.notice}
+            if status == DataSourceStatus.UP_TO_DATE:
+                changes.update(last_synced_at=now, last_error=None)
+            else:
+                changes["last_error"] = message
+            DataSource.update(**changes).where(DataSource.id == ds_id).execute()
+        if account:
+            Account.update(status=AccountStatus.NEEDS_RECONNECT, status_message=message).where(
+                Account.id == self.feed.account_id
+            ).execute()
+
+    # --- per mode ---
+
+    def _sync_mode(self, api: StripeApi, live: bool) -> None:
+        mode = self.state.setdefault(_mode_key(live), {})
+        polled = mode.get("events", {}).get("polled_at")
+        now = int(self.engine.now())
+        if (
+            self.feed.event_types
+            and mode.get("backfilled_at")
+            and polled is not None
+            and polled < now - EVENT_RETENTION + RETENTION_MARGIN
+        ):
+            self._restart_backfill(
+                mode,
+                "Ledgerboard was away longer than the 30 days Stripe "
+                "keeps changes, so it re-imported everything to stay exact.",
+            )
+        if not mode.get("backfilled_at") or mode.get("backfill"):
+            self._backfill(api, live, mode)
+        if self.feed.event_types:
+            try:
+                self._apply_events(api, live, mode)
+            except stripe.InvalidRequestError as exc:
+                if getattr(exc, "code", None) != "resource_missing":
+                    raise
+                self._restart_backfill(
+                    mode,
+                    "Stripe no longer had the last change Ledgerboard "
+                    "applied, so it re-imported everything to stay exact.",
+                )
+                self._backfill(api, live, mode)
+                self._apply_events(api, live, mode)
+        else:
+            self._created_cursor_pass(api, live, mode)
+
+    def _restart_backfill(self, mode: dict, notice: str) -> None:
+        log.warning("%s: %s", self.feed.title(), notice)
+        mode["backfilled_at"] = None
+        mode["backfill"] = None
+        mode["notice"] = notice
+        self.result.notice = notice
+        self._report("Re-importing", notice)
+
+    def _backfill(self, api: StripeApi, live: bool, mode: dict) -> None:
+        backfill = mode.get("backfill")
+        if not backfill:
+            start = int(self.engine.now())
+            mode["generation"] = mode.get("generation", 0) + 1
+            since = self._history_since()
+            backfill = mode["backfill"] = {"lte": start, "gte": since, "after": None}
+            if self.feed.event_types:
+                newest = api.list_page(
+                    "/v1/events",
+                    limit=1,
+                    extra={"types": list(self.feed.event_types)},
+                    cancelled=self.cancelled,
+                )["data"]
+                mode["events"] = {
+                    "cursor": newest[0]["id"] if newest else None,
+                    "since": newest[0]["created"] if newest else start,
+                    "polled_at": start,
+                }
+            else:
+                mode["newest_created"] = start
+            self._submit(live, mode, [], [], {})  # the cursor is taken before any row
+        created = {"lte": backfill["lte"]}
+        if backfill.get("gte"):
+            created["gte"] = backfill["gte"]
+        while True:
+            self._report("Importing history")
+            page = api.list_page(
+                self.feed.parent.list_path,
+                starting_after=backfill["after"],
+                created=created,
+                cancelled=self.cancelled,
+            )
+            objects = page["data"]
+            self._note_pending(mode, objects)
+            lines = self._full_children(api, objects)
+            if objects:
+                backfill["after"] = objects[-1]["id"]
+            done = not page.get("has_more")
+            if done:
+                mode["backfill"] = None
+                mode["backfilled_at"] = backfill["lte"]
+            self._submit(live, mode, objects, [], lines, sweep=done)
+            if done:
+                return
+
+    def _history_since(self) -> int | None:
+        since = DataSource.get_by_id(self.feed.leader_id).history_since
+        return int(since.replace(tzinfo=dt.UTC).timestamp()) if since else None
+
+    def _apply_events(self, api: StripeApi, live: bool, mode: dict) -> None:
+        now = int(self.engine.now())
+        events_state = mode.setdefault("events", {"cursor": None, "since": now, "polled_at": now})
+        if (
+            events_state.get("cursor")
+            and events_state["since"] < now - EVENT_RETENTION + RETENTION_MARGIN
+        ):
+            # A quiet account: the cursor event itself is about to expire, but nothing was
+            # missed since the last poll; continue by time from then (re-applying is harmless).
+            events_state.update(cursor=None, since=events_state.get("polled_at", now) - 60)
+        self._read_events(api, live, mode)
+        mode["events"]["polled_at"] = now
+        self._submit(live, mode, [], [], {})
+
+    def _read_events(self, api: StripeApi, live: bool, mode: dict) -> None:
+        events_state = mode["events"]
+        types = list(self.feed.event_types)
+        if events_state.get("cursor") is None:
+            # No event existed at the start: read everything since then, newest first.
+            collected, after = [], None
+            while True:
+                page = api.list_page(
+                    "/v1/events",
+                    starting_after=after,
+                    created={"gte": events_state["since"]},
+                    extra={"types": types},
+                    cancelled=self.cancelled,
+                )
+                collected += page["data"]
+                if not page.get("has_more") or not page["data"]:
+                    break
+                after = page["data"][-1]["id"]
+            collected.reverse()
+            for chunk in _chunks(collected, PAGE):
+                self._apply_event_page(api, live, mode, chunk)
+            return
+        while True:
+            self._report("Applying changes")
+            page = api.list_page(
+                "/v1/events",
+                ending_before=events_state["cursor"],
+                extra={"types": types},
+                cancelled=self.cancelled,
+            )
+            if not page["data"]:
+                return
+            self._apply_event_page(api, live, mode, list(reversed(page["data"])))
+            if not page.get("has_more"):
+                return
+
+    def _apply_event_page(self, api: StripeApi, live: bool, mode: dict, events: list[dict]) -> None:
+        """Events oldest first: resolve each to its object's state, then write them at once."""
+        actions: dict[str, dict | None] = {}
+        for event in events:
+            obj = (event.get("data") or {}).get("object") or {}
+            object_id = obj.get("id")
+            if not object_id:
+                continue  # invoice.upcoming and the like describe no stored object
+            if event["type"] in self.feed.parent.deletion_events:
+                actions[object_id] = None
+            elif event.get("api_version") == PINNED_API_VERSION:
+                actions[object_id] = obj
+            else:
+                actions[object_id] = self._reread(api, object_id)
+        upserts = [o for o in actions.values() if o is not None]
+        deletes = [i for i, o in actions.items() if o is None]
+        lines = self._full_children(api, upserts)
+        newest = events[-1]
+        mode["events"].update(cursor=newest["id"], since=newest["created"])
+        self._submit(live, mode, upserts, deletes, lines)
+
+    def _reread(self, api: StripeApi, object_id: str) -> dict | None:
+        """The object as it is now, in the pinned version; None when Stripe no longer has it."""
+        try:
+            obj = api.get(f"{self.feed.parent.list_path}/{object_id}", cancelled=self.cancelled)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return None
+            raise
+        return None if obj.get("deleted") else obj
+
+    def _created_cursor_pass(self, api: StripeApi, live: bool, mode: dict) -> None:
+        """No events: read everything created since the newest known row or the oldest
+        still-pending one, whichever is older."""
+        start = mode.get("newest_created") or int(self.engine.now())
+        pending = mode.get("pending_since")
+        if pending is not None:
+            start = min(start, pending)
+        mode["pending_since"] = None
+        after = None
+        while True:
+            self._report("Applying changes")
+            page = api.list_page(
+                self.feed.parent.list_path,
+                starting_after=after,
+                created={"gte": start},
+                cancelled=self.cancelled,
+            )
+            objects = page["data"]
+            self._note_pending(mode, objects)
+            if objects:
+                after = objects[-1]["id"]
+                mode["newest_created"] = max(
+                    mode.get("newest_created") or 0, max(o.get("created") or 0 for o in objects)
+                )
+            self._submit(live, mode, objects, [], self._full_children(api, objects))
+            if not page.get("has_more") or not objects:
+                return
+
+    @staticmethod
+    def _note_pending(mode: dict, objects: list[dict]) -> None:
+        pending = [
+            o["created"]
+            for o in objects
+            if o.get("status") == "pending" and o.get("object") == "balance_transaction"
+        ]
+        if pending:
+            current = mode.get("pending_since")
+            mode["pending_since"] = min(pending) if current is None else min(current, *pending)
+
+    def _full_children(
+        self, api: StripeApi, objects: list[dict]
+    ) -> dict[str, list[tuple[str, dict]]]:
+        """Derived rows per parent id; invoice lines past the first page are fetched in full."""
+        result: dict[str, list[tuple[str, dict]]] = {}
+        for child in self.children:
+            for obj in objects:
+                if child.name == "invoice_lines":
+                    obj = self._with_all_lines(api, obj)
+                result.setdefault(obj["id"], []).extend(
+                    (child.name, *item) for item in child_objects(child, obj)
+                )  # type: ignore[misc]
+        return result
+
+    def _with_all_lines(self, api: StripeApi, invoice: dict) -> dict:
+        lines = invoice.get("lines") or {}
+        if not lines.get("has_more"):
+            return invoice
+        collected, after = [], None
+        path = f"/v1/invoices/{invoice['id']}/lines"
+        while True:
+            page = api.list_page(path, starting_after=after, cancelled=self.cancelled)
+            collected += page["data"]
+            if not page.get("has_more") or not page["data"]:
+                break
+            after = page["data"][-1]["id"]
+        return dict(invoice, lines={**lines, "data": collected, "has_more": False})
+
+    # --- writing ---
+
+    def _submit(
+        self,
+        live: bool,
+        mode: dict,
+        upserts: list[dict],
+        deletes: list[str],
+        children: dict,
+        sweep: bool = False,
+    ) -> None:
+        """Queue one transaction: rows, derived rows, deletions and the new checkpoint.
+
+        At most one write is in flight: this waits for the previous one, so the next page is
+        fetched while this one is written, and an error surfaces before the cursor moves on.
+        """
+        state_json = json.dumps(self.state)
+        generation = mode.get("generation", 1)
+        work = _PageWrite(
+            self.feed,
+            live,
+            generation,
+            upserts,
+            deletes,
+            children,
+            state_json,
+            sweep,
+            self.parent_target,
+            self.children,
+        )
+        previous, self._in_flight = self._in_flight, self.writer.submit(work)
+        if previous is not None:
+            self._count(previous.result())
+        if self.cancelled():
+            raise Cancelled()
+
+    def _drain(self, ignore_errors: bool = False) -> None:
+        if self._in_flight is None:
+            return
+        future, self._in_flight = self._in_flight, None
+        try:
+            self._count(future.result())
+        except Exception:
+            if not ignore_errors:
+                raise
+            log.exception("a queued write failed while the sync was stopping")
+
+    def _count(self, written: dict[int, int]) -> None:
+        for ds_id, rows in written.items():
+            self.result.rows[ds_id] = self.result.rows.get(ds_id, 0) + rows
+            self.total_rows += rows
+        self._report(None)
+
+    def _report(self, phase: str | None, notice: str | None = None) -> None:
+        if phase:
+            self._phase = phase
+        elapsed = max(1e-6, time.monotonic() - self.started)
+        self.progress(
+            SyncProgress(
+                self.feed.data_source_ids,
+                getattr(self, "_phase", "Starting"),
+                self.total_rows,
+                self.total_rows / elapsed,
+                notice,
+            )
+        )
+
+
+@dataclass
+class _PageWrite:
+    """One transaction on the writer thread."""
+
+    feed: Feed
+    live: bool
+    generation: int
+    upserts: list[dict]
+    deletes: list[str]
+    children: dict[str, list]
+    state_json: str
+    sweep: bool
+    parent_target: int | None
+    child_types: list[DataType]
+
+    def __call__(self) -> dict[int, int]:
+        from desktop.store.db import database
+
+        db = database.obj
+        cursor = db.cursor()
+        written: dict[int, int] = {}
+        parent = self.feed.parent
+        ids = [o["id"] for o in self.upserts]
+        if self.parent_target is not None:
+            rows = table_rows(parent.name)
+            live_of = (
+                (lambda o: bool(o.get("livemode")))
+                if parent.has_own_livemode
+                else (lambda o: self.live)
+            )
+            cursor.executemany(
+                rows.upsert_sql,
+                [
+                    rows.row(self.parent_target, o["id"], None, live_of(o), self.generation, o)
+                    for o in self.upserts
+                ],
+            )
+            if self.deletes:
+                rows.delete_ids(db, self.parent_target, self.deletes)
+            written[self.parent_target] = len(self.upserts) + len(self.deletes)
+        for child in self.child_types:
+            target = self.feed.targets[child.name]
+            rows = table_rows(child.name)
+            rows.delete_children(db, target, ids + self.deletes)
+            items = [
+                (stable_id, obj)
+                for parent_id in ids
+                for (name, stable_id, obj) in self.children.get(parent_id, ())
+                if name == child.name
+            ]
+            parent_of = {stable_id: stable_id.split("/", 1)[0] for stable_id, _ in items}
+            live_of = (
+                (lambda o: bool(o.get("livemode", self.live)))
+                if child.has_own_livemode
+                else (lambda o: self.live)
+            )
+            cursor.executemany(
+                rows.upsert_sql,
+                [
+                    rows.row(target, sid, parent_of[sid], live_of(o), self.generation, o)
+                    for sid, o in items
+                ],
+            )
+            written[target] = len(items)
+        if self.sweep:
+            for type_name, ds_id in self.feed.targets.items():
+                if self.generation > 1:
+                    swept = table_rows(type_name).sweep(db, ds_id, self.live, self.generation)
+                    if swept:
+                        log.info("re-import removed %d rows Stripe no longer has", swept)
+        DataSource.update(sync_state=self.state_json).where(
+            DataSource.id == self.feed.leader_id
+        ).execute()
+        return written

@@ -1,0 +1,189 @@
+"""The sync engine against the simulator over HTTP, into a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from desktop.simulator.dataset import EVENT_RETENTION
+from desktop.store.models import Account, DataSource, SyncRun, registration_model
+from tests.syncing import LIVE_KEY, SyncHarness, TwoKeys, store_differences
+
+
+@pytest.fixture
+def harness_for(db):
+    made = []
+
+    def make(simulator, **kwargs) -> SyncHarness:
+        harness = SyncHarness(db, simulator, **kwargs)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.close()
+
+
+def test_backfill_of_hundreds_of_pages_equals_the_simulator_exactly(make_simulator, harness_for):
+    simulator = make_simulator(size=8000, seed=11)
+    harness = harness_for(simulator)
+    results = harness.sync()
+    assert {r.status for r in results} == {"up_to_date"}
+    assert harness.stats.requests > 300
+    assert store_differences(harness) == []
+    for ds in DataSource.select():
+        assert ds.status == "up_to_date" and ds.last_synced_at is not None
+    assert SyncRun.select().where(SyncRun.status == "succeeded").count() == 9
+
+
+def test_an_invoice_with_250_lines_yields_250_rows(simulator, harness_for):
+    harness = harness_for(simulator, types=("invoice_lines",))
+    harness.sync()
+    invoice_id = simulator.dataset.object_id("in", 5)
+    lines = registration_model("invoice_lines")
+    assert lines.select().where(lines.parent_id == invoice_id).count() == 250
+    assert store_differences(harness) == []
+
+
+def test_incremental_sync_with_the_clock_and_faults_stays_exact(make_simulator, harness_for):
+    simulator = make_simulator(size=1500, seed=5)
+    harness = harness_for(simulator)
+    harness.sync()
+    simulator.config.faults = 0.1
+    simulator.config.slow_seconds = 0.02
+    for _round in range(3):
+        events = simulator.tick(15, seconds_between=240)
+        assert events
+        results = harness.sync()
+        assert {r.status for r in results} == {"up_to_date"}, [r.message for r in results]
+    simulator.config.faults = 0.0
+    assert harness.stats.retries > 0
+    assert store_differences(harness) == []
+    customers = registration_model("customers")
+    deleted = [
+        e["data"]["object"]["id"]
+        for e in simulator.dataset.events
+        if e["type"] == "customer.deleted"
+    ]
+    assert deleted
+    assert customers.select().where(customers.stripe_id.in_(deleted)).count() == 0
+
+
+def test_events_in_an_older_api_version_are_re_read(simulator, harness_for):
+    harness = harness_for(simulator, types=("charges", "customers"))
+    harness.sync()
+    events = simulator.tick(10)
+    assert any(e["api_version"] != simulator.dataset.api_version for e in events)
+    harness.sync()
+    charges = registration_model("charges")
+    assert charges.select().where(charges.data.contains("legacy_shape")).count() == 0
+    assert store_differences(harness) == []
+
+
+def test_pending_balance_transactions_are_re_read_until_available(make_simulator, harness_for):
+    simulator = make_simulator(size=3000)
+    harness = harness_for(simulator, types=("balance_transactions", "fee_details"))
+    harness.sync()
+    bts = registration_model("balance_transactions")
+    assert bts.select().where(bts.status == "pending").count() > 0
+    simulator.clock.advance(3 * 86_400)
+    harness.sync()
+    assert bts.select().where(bts.status == "pending").count() == 0
+    assert store_differences(harness) == []
+
+
+def test_a_key_that_cannot_read_disputes_syncs_everything_else(
+    make_simulator, harness_for, expected_log_warnings
+):
+    allowed = frozenset(
+        set(
+            [
+                "balance_transactions",
+                "charges",
+                "customers",
+                "invoices",
+                "payment_intents",
+                "refunds",
+                "events",
+            ]
+        )
+    )
+    simulator = make_simulator(size=300, restricted_keys={"rk_live_nodisputes1": allowed})
+    harness = harness_for(
+        simulator, include_test_data=False, credentials=TwoKeys(live_key="rk_live_nodisputes1")
+    )
+    harness.sync()
+    statuses = {ds.data_type: ds.status for ds in DataSource.select()}
+    assert statuses.pop("disputes") == "not_permitted"
+    assert set(statuses.values()) == {"up_to_date"}
+    message = harness.data_source("disputes").status_message
+    assert "rak_disputes_read" in message and "Grant it read access" in message
+    problems = store_differences(harness, modes=(True,))
+    assert problems and all(p.startswith("disputes: ") and "missing" in p for p in problems)
+
+
+def test_a_revoked_key_needs_reconnect_and_keeps_the_data(
+    simulator, harness_for, expected_log_warnings
+):
+    harness = harness_for(simulator, types=("charges",), include_test_data=False)
+    harness.sync()
+    charges = registration_model("charges")
+    before = charges.select().count()
+    simulator.revoke_key(LIVE_KEY)
+    results = harness.sync()
+    assert results[0].status == "needs_reconnect"
+    assert "Reconnect the account" in results[0].message
+    assert harness.data_source("charges").status == "needs_reconnect"
+    assert Account.get_by_id(harness.account.id).status == "needs_reconnect"
+    assert charges.select().count() == before
+
+
+def test_a_cursor_older_than_30_days_re_imports_and_says_so(
+    simulator, harness_for, expected_log_warnings
+):
+    harness = harness_for(simulator, types=("customers",), include_test_data=False)
+    harness.sync()
+    simulator.tick(5)
+    simulator.clock.advance(EVENT_RETENTION + 86_400)
+    # While Ledgerboard was away, a customer was deleted and its event has expired since.
+    table = simulator.dataset.tables["customers"]
+    gone = next(c["id"] for c in simulator.dataset.iterate("customers", True))
+    table.deleted.add(gone)
+    results = harness.sync()
+    assert results[0].notice and "30 days" in results[0].notice
+    assert "30 days" in harness.data_source("customers").status_message
+    assert store_differences(harness, modes=(True,)) == []
+
+
+def test_a_quiet_account_does_not_re_import(simulator, harness_for):
+    harness = harness_for(simulator, types=("customers",), include_test_data=False)
+    harness.sync()
+    simulator.tick(2)
+    for _ in range(4):  # polled every ten days: the cursor event itself expires meanwhile
+        simulator.clock.advance(10 * 86_400)
+        results = harness.sync()
+        assert results[0].notice is None
+    simulator.tick(3)
+    harness.sync()
+    assert store_differences(harness, modes=(True,)) == []
+
+
+def test_cancel_keeps_what_was_committed_and_resumes(make_simulator, harness_for):
+    simulator = make_simulator(size=3000)
+    harness = harness_for(simulator, types=("charges",), include_test_data=False)
+    pages = []
+
+    def cancel_after_five_pages():
+        return len(pages) >= 5
+
+    results = harness.sync(progress=pages.append, cancelled=cancel_after_five_pages)
+    assert results[0].status == "cancelled"
+    charges = registration_model("charges")
+    partial = charges.select().count()
+    assert 0 < partial < 2600
+    state = json.loads(harness.data_source("charges").sync_state)
+    assert state["live"]["backfill"]["after"]
+    results = harness.sync()
+    assert results[0].status == "up_to_date"
+    assert store_differences(harness, modes=(True,)) == []
