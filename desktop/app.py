@@ -19,6 +19,11 @@ from desktop.crash import CrashReporter
 from desktop.logs import setup_logging
 from desktop.paths import AppPaths, resource_path, resources_dir
 from desktop.services.data_sources import DataSourcesService
+from desktop.services.scheduler import Scheduler
+from desktop.services.secrets import SecretStore
+from desktop.services.sync import SyncProgress
+from desktop.services.sync_service import SyncService
+from desktop.services.writer import StoreWriter
 from desktop.settings import Settings, SettingsStore
 from desktop.store.db import StoreError, check_writable, open_database
 from desktop.store.migrations import migrate
@@ -65,6 +70,7 @@ class Application(QObject):
         self._db = None
         self.crash_reporter: CrashReporter | None = None
         self.crash_presenter: CrashDialogPresenter | None = None
+        self._shut_down = False
 
     def start(self) -> MainWindow:
         try:
@@ -90,9 +96,29 @@ class Application(QObject):
         self.settings_store = SettingsStore(self.paths.settings_file)
         self.settings = self.settings_store.load()
         self.data_sources = DataSourcesService()
+        self.writer = StoreWriter(self._db)
+        self.secrets = SecretStore()
+        self.sync_service = SyncService(self.writer, self.secrets, parent=self)
+        self.scheduler = Scheduler(self.sync_service, parent=self)
+        log.info("services ready")
         self.window = self._build_window()
+        self.sync_service.progress.connect(self._sync_progress)
+        self.sync_service.finished.connect(self._sync_finished)
+        self.sync_service.problem.connect(self.window.set_status)
         log.info("main window built")
         return self.window
+
+    def start_background_work(self, first_check_ms: int = 1_500) -> None:
+        """Scheduled syncs: a catch-up soon after start, then at each update frequency."""
+        self.scheduler.start(first_check_ms)
+
+    def _sync_progress(self, progress: SyncProgress) -> None:
+        self.window.set_status(f"{progress.phase}… {progress.rows:,} rows")
+
+    def _sync_finished(self, _ids: list[int]) -> None:
+        self.data_sources_page.refresh()
+        if not self.sync_service.running():
+            self._show_counts()
 
     def _take_lock(self) -> None:
         self._lock = QLockFile(str(self.paths.lock_file))
@@ -126,10 +152,16 @@ class Application(QObject):
         not_yet = "Connecting an account arrives with the data source wizard."
         self.data_sources_page.set_can_create(False, not_yet)
         self.dashboards_page.set_can_create(False, "Import a data source first.")
+        self.window = window
         self.data_sources_page.refresh()
-        count = self.data_sources.count()
-        window.set_status("No data sources yet" if count == 0 else f"{count} data source(s)")
+        self._show_counts()
         return window
+
+    def _show_counts(self) -> None:
+        count = self.data_sources.count()
+        self.window.set_status(
+            "No data sources yet" if count == 0 else f"{count} data source{'s' * (count != 1)}"
+        )
 
     def _save_settings(self, settings: Settings) -> None:
         self.settings = settings
@@ -138,10 +170,17 @@ class Application(QObject):
 
     def shutdown(self) -> None:
         """Stop everything, once: services first, then the store, then the log."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         log.info("shutting down")
         self.shutting_down.emit()
         if self.window is not None:
             self.window.save_state()
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.stop()
+            self.sync_service.shutdown()
+            self.writer.close()
         if self._db is not None and not self._db.is_closed():
             self._db.close()
         if self.crash_reporter:
@@ -164,6 +203,7 @@ def run_gui(paths: AppPaths) -> int:
         return 2
     qt_app.aboutToQuit.connect(app.shutdown)
     window.show()
+    app.start_background_work()
     return qt_app.exec()
 
 

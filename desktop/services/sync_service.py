@@ -1,0 +1,184 @@
+"""The sync engine in the background: one QThread per account, results as Qt signals.
+
+The GUI asks `sync(ids)`; work for a data source already syncing is coalesced into one more run
+after it, so two syncs of one data source never overlap. Progress and results arrive as queued
+signals on the GUI thread. `shutdown` cancels and waits, so closing the app loses nothing: what
+was committed stays, and the next start resumes from the checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from desktop.services.secrets import SecretStore, SecretsUnavailable
+from desktop.services.stripe_api import STRIPE_READ_LIMITS, RateLimiter, RequestStats, StripeApi
+from desktop.services.sync import FeedResult, SyncEngine, feeds_for
+from desktop.services.writer import StoreWriter
+from desktop.store.models import Account, DataSource
+
+log = logging.getLogger(__name__)
+
+TokenRefresher = Callable[[Account, bool], str | None]
+
+
+class AccountCredentials:
+    """An account's secrets from the keyring: one per mode (`live`, `test`) or one `key`."""
+
+    def __init__(
+        self, account: Account, secrets: SecretStore, refresher: TokenRefresher | None = None
+    ) -> None:
+        self.account = account
+        self.secrets = secrets
+        self.refresher = refresher
+
+    def secret(self, live: bool) -> str:
+        stored = self.secrets.get(self.account.keyring_entry)
+        key = stored.get("live" if live else "test") or stored.get("key")
+        if not key:
+            from desktop.services.stripe_api import NeedsReconnect
+
+            mode = "live" if live else "test-mode"
+            raise NeedsReconnect(
+                f"No {mode} key or token is stored for this account; reconnect it."
+            )
+        return key
+
+    def refresh(self, live: bool) -> str | None:
+        return self.refresher(self.account, live) if self.refresher else None
+
+
+class _AccountSync(QThread):
+    """Syncs a set of an account's data sources, feeds side by side."""
+
+    def __init__(self, service: SyncService, account_id: int, ds_ids: set[int]) -> None:
+        super().__init__()
+        self.setObjectName(f"sync-account-{account_id}")
+        self.service = service
+        self.account_id = account_id
+        self.ds_ids = ds_ids
+        self.cancel_event = threading.Event()
+        self.results: list[FeedResult] = []
+
+    def run(self) -> None:
+        try:
+            data_sources = list(DataSource.select().where(DataSource.id.in_(list(self.ds_ids))))
+            self.results = self.service.engine.sync_all(
+                feeds_for(data_sources),
+                progress=self.service.progress.emit,
+                cancelled=self.cancel_event.is_set,
+            )
+        except SecretsUnavailable as exc:
+            log.warning("cannot sync account %s: %s", self.account_id, exc)
+            self.service.problem.emit(str(exc))
+        except Exception:
+            log.exception("sync of account %s failed unexpectedly", self.account_id)
+            self.service.problem.emit(
+                "A sync stopped because of an unexpected error; the details are in the log."
+            )
+
+
+class SyncService(QObject):
+    started = Signal(list)  # data source ids
+    progress = Signal(object)  # SyncProgress
+    finished = Signal(list)  # data source ids that finished
+    results = Signal(list)  # FeedResult list of one account's run
+    problem = Signal(str)  # a problem the user must hear about
+
+    def __init__(
+        self,
+        writer: StoreWriter,
+        secrets: SecretStore,
+        refresher: TokenRefresher | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.secrets = secrets
+        self.refresher = refresher
+        self.engine = SyncEngine(writer, self._api_for)
+        self._apis: dict[tuple[int, bool], StripeApi] = {}
+        self._limiters: dict[tuple[int, bool], RateLimiter] = {}
+        self._api_lock = threading.Lock()
+        self._threads: dict[int, _AccountSync] = {}
+        self._queued: dict[int, set[int]] = {}
+        self.stats = RequestStats()
+        self._stopping = False
+
+    def _api_for(self, account_id: int, live: bool) -> StripeApi:
+        with self._api_lock:
+            key = (account_id, live)
+            if key not in self._apis:
+                account = Account.get_by_id(account_id)
+                limiter = self._limiters.setdefault(key, RateLimiter(STRIPE_READ_LIMITS[live]))
+                credentials = AccountCredentials(account, self.secrets, self.refresher)
+                self._apis[key] = StripeApi(
+                    credentials, live, api_base=account.api_base, limiter=limiter, stats=self.stats
+                )
+            return self._apis[key]
+
+    def forget_account(self, account_id: int) -> None:
+        """Drop cached clients after the account's secrets changed (reconnect)."""
+        with self._api_lock:
+            for live in (True, False):
+                self._apis.pop((account_id, live), None)
+
+    def running(self) -> set[int]:
+        return {ds for thread in self._threads.values() for ds in thread.ds_ids}
+
+    def sync(self, data_source_ids: list[int] | None = None) -> list[int]:
+        """Start syncing these data sources (all when None); returns the ids started now."""
+        if self._stopping:
+            return []
+        query = DataSource.select(DataSource.id, DataSource.account)
+        if data_source_ids is not None:
+            query = query.where(DataSource.id.in_(data_source_ids))
+        by_account: dict[int, set[int]] = {}
+        for ds in query:
+            by_account.setdefault(ds.account_id, set()).add(ds.id)
+        started: list[int] = []
+        for account_id, ids in by_account.items():
+            thread = self._threads.get(account_id)
+            if thread is not None:
+                # Busy: run these once more afterwards (coalesced), never alongside.
+                self._queued.setdefault(account_id, set()).update(ids)
+                continue
+            started += self._start(account_id, ids)
+        return started
+
+    def _start(self, account_id: int, ids: set[int]) -> list[int]:
+        thread = _AccountSync(self, account_id, ids)
+        thread.finished.connect(lambda: self._thread_done(account_id, thread))
+        self._threads[account_id] = thread
+        self.started.emit(sorted(ids))
+        thread.start()
+        return sorted(ids)
+
+    def _thread_done(self, account_id: int, thread: _AccountSync) -> None:
+        if self._threads.get(account_id) is thread:
+            del self._threads[account_id]
+        self.results.emit(thread.results)
+        self.finished.emit(sorted(thread.ds_ids))
+        queued = self._queued.pop(account_id, None)
+        if queued and not self._stopping:
+            self._start(account_id, queued)
+
+    def cancel(self, data_source_ids: list[int] | None = None) -> None:
+        for account_id, thread in list(self._threads.items()):
+            if data_source_ids is None or thread.ds_ids & set(data_source_ids):
+                self._queued.pop(account_id, None)
+                thread.cancel_event.set()
+
+    def shutdown(self, timeout_ms: int = 15_000) -> None:
+        """Cancel every sync and wait for the threads; committed work stays."""
+        self._stopping = True
+        self._queued.clear()
+        for thread in self._threads.values():
+            thread.cancel_event.set()
+        for account_id, thread in list(self._threads.items()):
+            if thread.wait(timeout_ms):
+                del self._threads[account_id]
+            else:
+                log.error("sync thread %s did not stop in time", thread.objectName())

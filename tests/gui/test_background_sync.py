@@ -1,0 +1,114 @@
+"""Syncs run off the GUI thread, report back as signals, never overlap, and stop cleanly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from PySide6.QtCore import QCoreApplication, QThread
+
+from desktop.services.accounts import AccountsService
+from desktop.services.scheduler import due_data_sources
+from desktop.services.secrets import SecretStore
+from desktop.store.models import DataSource, SyncRun, registration_model, utc_now
+
+KEY = "sk_live_backgroundsync1"
+
+
+def connect_account(simulator, types=("charges", "customers")):
+    accounts = AccountsService()
+    account = accounts.create(
+        name="Simulated Ltd",
+        auth_method="api_key",
+        keyring_entry="account-test-1",
+        livemode=True,
+        api_base=simulator.base_url,
+    )
+    SecretStore().put("account-test-1", {"key": KEY})
+    return account, accounts.ensure_data_sources(account, types)
+
+
+def test_sync_runs_in_the_background_and_reports_on_the_gui_thread(start_app, qtbot, simulator):
+    app = start_app()
+    _account, data_sources = connect_account(simulator)
+    threads = set()
+    app.sync_service.progress.connect(
+        lambda p: threads.add(QThread.currentThread() is QCoreApplication.instance().thread())
+    )
+    with qtbot.waitSignal(app.sync_service.finished, timeout=30_000):
+        started = app.sync_service.sync()
+    assert sorted(started) == sorted(d.id for d in data_sources)
+    assert threads == {True}
+    charges = registration_model("charges")
+    assert charges.select().count() == simulator.dataset.count("charges", True)
+    page = app.data_sources_page
+    assert page.stack.currentWidget() is not page.empty_state
+    rows = {
+        page.model.index(r, 1).data(): page.model.index(r, 6).data()
+        for r in range(page.model.rowCount())
+    }
+    assert rows == {"Charges": "Up to date", "Customers": "Up to date"}
+    assert app.window.status_text.text() == "2 data sources"
+
+
+def test_two_requests_for_one_data_source_never_overlap(start_app, qtbot, simulator):
+    app = start_app()
+    _account, data_sources = connect_account(simulator, types=("charges",))
+    finished = []
+    app.sync_service.finished.connect(finished.append)
+    assert app.sync_service.sync() == [data_sources[0].id]
+    assert app.sync_service.sync() == []  # queued behind the running one
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=30_000)
+    runs = list(SyncRun.select().order_by(SyncRun.started_at))
+    assert len(runs) == 2
+    assert runs[0].finished_at <= runs[1].started_at
+
+
+def test_closing_the_app_mid_sync_stops_cleanly_and_resumes_exactly(
+    start_app, qtbot, make_simulator
+):
+    simulator = make_simulator(size=20_000, rate_limit=60)
+    app = start_app()
+    connect_account(simulator, types=("charges",))
+    charges = registration_model("charges")
+    with qtbot.waitSignal(app.sync_service.progress, timeout=30_000):
+        app.sync_service.sync()
+    qtbot.waitUntil(lambda: charges.select().count() >= 300, timeout=30_000)
+    app.window.close()
+    app.shutdown()
+    assert not app.sync_service.running()
+    ds = DataSource.get()
+    assert ds.status in ("new", "up_to_date")  # not left "syncing"
+    partial = charges.select().count()
+    assert 0 < partial < simulator.dataset.count("charges", True)
+    assert json.loads(ds.sync_state)["live"]["backfill"]["after"]
+    simulator.config.rate_limit = None
+    simulator.limiter = None
+    app = start_app()
+    with qtbot.waitSignal(app.sync_service.finished, timeout=60_000):
+        app.sync_service.sync()
+    ids = [r.stripe_id for r in charges.select(charges.stripe_id)]
+    assert len(ids) == len(set(ids)) == simulator.dataset.count("charges", True)
+
+
+def test_due_data_sources_follow_the_update_frequency(start_app, simulator):
+    start_app()
+    _account, (charges, customers) = connect_account(simulator)
+    assert set(due_data_sources()) == {charges.id, customers.id}  # never synced
+    now = utc_now()
+    SyncRun.create(data_source=charges, kind="sync", started_at=now - dt.timedelta(seconds=100))
+    SyncRun.create(data_source=customers, kind="sync", started_at=now - dt.timedelta(seconds=400))
+    assert due_data_sources(now) == [customers.id]  # both every 5 minutes
+    DataSource.update(update_frequency=60).where(DataSource.id == charges.id).execute()
+    assert set(due_data_sources(now)) == {charges.id, customers.id}
+    DataSource.update(status="needs_reconnect").where(DataSource.id == customers.id).execute()
+    assert due_data_sources(now) == [charges.id]
+
+
+def test_the_scheduler_catches_up_soon_after_start(start_app, qtbot, simulator):
+    app = start_app()
+    connect_account(simulator, types=("customers",))
+    with qtbot.waitSignal(app.sync_service.finished, timeout=30_000):
+        app.start_background_work(first_check_ms=10)
+    assert DataSource.get().status == "up_to_date"
+    assert app.scheduler.run_due() == []  # just synced: nothing is due
