@@ -11,7 +11,14 @@ import time
 from desktop.catalog import DATA_TYPES
 from desktop.paths import AppPaths
 from desktop.services.accounts import AccountsService
-from desktop.services.stripe_api import RateLimiter, RequestStats, StaticKey, StripeApi, key_is_live
+from desktop.services.stripe_api import (
+    STRIPE_READ_LIMITS,
+    RateLimiter,
+    RequestStats,
+    StaticKey,
+    StripeApi,
+    key_is_live,
+)
 from desktop.services.sync import SyncEngine, SyncProgress, feeds_for
 from desktop.services.writer import StoreWriter
 from desktop.store.db import StoreError, check_writable, open_database
@@ -55,47 +62,41 @@ class TerminalProgress:
             self.stream.flush()
 
 
-def run_sync(args) -> int:
-    key = args.api_key or os.environ.get("LEDGERBOARD_API_KEY")
-    if not key:
-        print("sync needs a Stripe key: --api-key KEY or LEDGERBOARD_API_KEY", file=sys.stderr)
-        return 2
-    types = (
-        [t.strip() for t in args.types.split(",") if t.strip()] if args.types else list(DATA_TYPES)
-    )
-    unknown = [t for t in types if t not in DATA_TYPES]
-    if unknown:
-        print(
-            f"unknown data types: {', '.join(unknown)} (known: {', '.join(DATA_TYPES)})",
-            file=sys.stderr,
-        )
-        return 2
-    paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
-    try:
-        paths.data_dir.mkdir(parents=True, exist_ok=True)
-        db = open_database(paths.database)
-        migrate(db, backup_dir=paths.backup_dir)
-        check_writable(db)
-    except (StoreError, OSError) as exc:
-        print(f"sync cannot start: {exc}", file=sys.stderr)
-        return 2
+def sync_with_key(
+    key: str,
+    paths: AppPaths,
+    *,
+    api_base: str | None = None,
+    types: list[str] | None = None,
+    progress=None,
+    requests_per_second: float | None = None,
+) -> dict:
+    """Create the key's account and data sources if missing, sync them, return a summary.
+
+    `requests_per_second` overrides Stripe's documented limit (benchmarks, local servers).
+    Raises StoreError when the data folder cannot be used.
+    """
+    types = types or list(DATA_TYPES)
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(paths.database)
+    migrate(db, backup_dir=paths.backup_dir)
+    check_writable(db)
     live = key_is_live(key)
     accounts = AccountsService()
     # The last four characters are what Stripe's Dashboard shows of a key: not a secret.
     name = f"API key …{key[-4:]}"
-    account = accounts.find(auth_method="api_key", api_base=args.api_base, livemode=live, name=name)
+    account = accounts.find(auth_method="api_key", api_base=api_base, livemode=live, name=name)
     if account is None:
         account = accounts.create(
-            name=name,
-            auth_method="api_key",
-            keyring_entry="",
-            livemode=live,
-            api_base=args.api_base,
+            name=name, auth_method="api_key", keyring_entry="", livemode=live, api_base=api_base
         )
     data_sources = accounts.ensure_data_sources(account, types)
     credentials = StaticKey(key)
     stats = RequestStats()
-    limiter = RateLimiter(100.0 if live else 25.0)
+    if requests_per_second:
+        limiter = RateLimiter(requests_per_second, start_share=1.0)
+    else:
+        limiter = RateLimiter(STRIPE_READ_LIMITS[live])
     apis: dict[tuple[int, bool], StripeApi] = {}
     api_lock = threading.Lock()
 
@@ -103,24 +104,22 @@ def run_sync(args) -> int:
         with api_lock:
             if (account_id, mode) not in apis:
                 apis[(account_id, mode)] = StripeApi(
-                    credentials, mode, api_base=args.api_base, limiter=limiter, stats=stats
+                    credentials, mode, api_base=api_base, limiter=limiter, stats=stats
                 )
             return apis[(account_id, mode)]
 
     writer = StoreWriter(db)
-    engine = SyncEngine(writer, api_for)
-    progress = TerminalProgress()
     started = time.monotonic()
     try:
-        results = engine.sync_all(feeds_for(data_sources), progress=progress)
+        results = SyncEngine(writer, api_for).sync_all(feeds_for(data_sources), progress=progress)
     finally:
-        progress.done()
         writer.close()
     seconds = time.monotonic() - started
     summary: dict = {"rows": {}, "status": {}, "messages": {}}
     for ds in DataSource.select().where(DataSource.id.in_([d.id for d in data_sources])):
-        model_rows = next((r.rows.get(ds.id) for r in results if ds.id in r.rows), 0)
-        summary["rows"][ds.data_type] = model_rows or 0
+        summary["rows"][ds.data_type] = next(
+            (r.rows.get(ds.id, 0) for r in results if ds.id in r.rows), 0
+        )
         summary["status"][ds.data_type] = ds.status
         if ds.status_message:
             summary["messages"][ds.data_type] = ds.status_message
@@ -131,6 +130,31 @@ def run_sync(args) -> int:
         seconds=round(seconds, 3),
     )
     db.close()
+    return summary
+
+
+def run_sync(args) -> int:
+    key = args.api_key or os.environ.get("LEDGERBOARD_API_KEY")
+    if not key:
+        print("sync needs a Stripe key: --api-key KEY or LEDGERBOARD_API_KEY", file=sys.stderr)
+        return 2
+    types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
+    unknown = [t for t in types or () if t not in DATA_TYPES]
+    if unknown:
+        print(
+            f"unknown data types: {', '.join(unknown)} (known: {', '.join(DATA_TYPES)})",
+            file=sys.stderr,
+        )
+        return 2
+    paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
+    progress = TerminalProgress()
+    try:
+        summary = sync_with_key(key, paths, api_base=args.api_base, types=types, progress=progress)
+    except (StoreError, OSError) as exc:
+        print(f"sync cannot run: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        progress.done()
     for data_type, message in summary["messages"].items():
         print(f"{DATA_TYPES[data_type].display_name}: {message}", file=sys.stderr)
     print(json.dumps(summary))

@@ -14,6 +14,7 @@ sources. Failures are sorted into what the sync can act on:
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -24,9 +25,14 @@ from typing import Protocol
 
 import stripe
 
+from desktop.services.http import SessionPerThreadClient, parse_list_page
+
 log = logging.getLogger(__name__)
 
 PINNED_API_VERSION = stripe.api_version
+# The SDK would report our request timings to Stripe in a header; a local-first app sends
+# Stripe only what a request needs.
+stripe.enable_telemetry = False
 # Stripe's documented read limits per second; the limiter starts at 80% of them.
 STRIPE_READ_LIMITS = {True: 100.0, False: 25.0}
 START_SHARE = 0.8
@@ -176,6 +182,7 @@ class StripeApi:
         self.limiter = limiter or RateLimiter(STRIPE_READ_LIMITS[live])
         self.retry = retry or RetryPolicy()
         self.stats = stats or RequestStats()
+        self._http = SessionPerThreadClient(timeout=REQUEST_TIMEOUT)  # kept across refreshes
         self._client = self._make_client(credentials.secret(live))
         self._client_lock = threading.Lock()
 
@@ -186,7 +193,7 @@ class StripeApi:
             base_addresses=bases,
             stripe_version=PINNED_API_VERSION,
             max_network_retries=0,  # retries are ours: jitter, 429 backoff, cancellation
-            http_client=stripe.RequestsClient(timeout=REQUEST_TIMEOUT),
+            http_client=self._http,
         )
 
     def get(
@@ -194,9 +201,13 @@ class StripeApi:
         path: str,
         params: dict | None = None,
         *,
+        list_page: bool = False,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> dict:
-        """GET a path and return the parsed JSON; retries what is worth retrying."""
+        """GET a path and return the parsed JSON; retries what is worth retrying.
+
+        A list page also carries `data_json`, each item's JSON text (see http.parse_list_page).
+        """
         refreshed = False
         attempt = 0
         while True:
@@ -205,9 +216,13 @@ class StripeApi:
             self.limiter.acquire(cancelled)
             self.stats.add(requests=1)
             try:
-                response = self._client.raw_request("get", path, **(params or {}))
+                with self._http.capture():
+                    self._client.raw_request("get", path, **(params or {}))
+                body = self._http.taken()
                 self.limiter.succeeded()
-                return response.data
+                return parse_list_page(body) if list_page else json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                problem = "Stripe sent a response Ledgerboard could not read"
             except stripe.RateLimitError:
                 self.limiter.throttled()
                 self.stats.add(throttled=1)
@@ -282,7 +297,7 @@ class StripeApi:
             params["created"] = created
         if extra:
             params.update(extra)
-        page = self.get(path, params, cancelled=cancelled)
+        page = self.get(path, params, list_page=True, cancelled=cancelled)
         if not isinstance(page, dict) or not isinstance(page.get("data"), list):
             raise TransientError(f"Stripe sent an unreadable list for {path}; it will be retried.")
         return page

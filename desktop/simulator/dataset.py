@@ -30,8 +30,8 @@ OLD_API_VERSION = "2023-08-16"
 # The account's default version: the one the official SDK pins, so that its events match.
 PINNED_VERSION = stripe.api_version
 
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_INDEX_WIDTH = 6  # base62 digits for the index inside an id: 56 billion objects
+_INDEX_WIDTH = 7  # hex digits for the index inside an id: 268 million objects
+_TAIL_WIDTH = 13
 _MASK = (1 << 64) - 1
 
 
@@ -45,19 +45,32 @@ def _mix(*values: int) -> int:
     return x
 
 
-def _b62(n: int, width: int) -> str:
-    out = []
-    for _ in range(width):
-        n, r = divmod(n, 62)
-        out.append(_ALPHABET[r])
-    return "".join(reversed(out))
+def _code(n: int, width: int) -> str:
+    """`width` hex digits of n: fast, and hex digits are all valid in Stripe-style ids."""
+    return f"{n & ((1 << (4 * width)) - 1):0{width}x}"
 
 
-def _from_b62(text: str) -> int:
-    n = 0
-    for ch in text:
-        n = n * 62 + _ALPHABET.index(ch)
-    return n
+def _memoized(method):
+    """Cache a pure function of one index on the dataset (bounded: cleared when large).
+
+    Charges, their payment intents and balance transactions all ask for the same customer,
+    currency and amount; computing each once keeps pages fast at a million charges.
+    """
+    name = method.__name__
+
+    def cached(self, index):
+        cache = self._memo.setdefault(name, {})
+        try:
+            return cache[index]
+        except KeyError:
+            if len(cache) > 200_000:
+                cache.clear()
+            value = cache[index] = method(self, index)
+            return value
+
+    cached.__name__ = name
+    cached.__doc__ = method.__doc__
+    return cached
 
 
 # --- the clock ------------------------------------------------------------------------
@@ -215,7 +228,7 @@ class Dataset:
         self.size = size
         self.clock = clock or Clock()
         self.api_version = api_version
-        self.account_id = "acct_1Sim" + _b62(_mix(seed, 99), 12)
+        self.account_id = "acct_1Sim" + _code(_mix(seed, 99), 12)
         self.anchor = self.clock.now() // 3600 * 3600
         span = max(SPAN, size * 3)  # at least 3 s between charges keeps every order strict
         self.t0 = self.anchor - span
@@ -224,6 +237,7 @@ class Dataset:
         self.customer_t0 = self.t0 - 60 * DAY
         self.customer_step = (span + 60 * DAY) / self.customer_count
         self.lock = threading.RLock()
+        self._memo: dict[str, dict] = {}
         self.events: list[dict] = []  # oldest first
         self._event_created: list[int] = []
         self.tables: dict[str, Table] = {}
@@ -235,15 +249,18 @@ class Dataset:
         return _mix(self.seed, kind, i, k)
 
     def object_id(self, prefix: str, index: int, sub: int = 0) -> str:
-        tail = _b62(self.h(len(prefix) * 7919 + sub, index), 11) + _b62(self.seed, 3)
-        return f"{prefix}_{_b62(index, _INDEX_WIDTH)}{tail}"
+        tail = _code(self.h(len(prefix) * 7919 + sub, index), _TAIL_WIDTH - 3) + _code(self.seed, 3)
+        return f"{prefix}_{_code(index, _INDEX_WIDTH)}{tail}"
 
     def parse_id(self, prefix: str, object_id: str) -> int | None:
         head = prefix + "_"
-        if not object_id.startswith(head) or len(object_id) != len(head) + _INDEX_WIDTH + 14:
+        if (
+            not object_id.startswith(head)
+            or len(object_id) != len(head) + _INDEX_WIDTH + _TAIL_WIDTH
+        ):
             return None
         try:
-            index = _from_b62(object_id[len(head) : len(head) + _INDEX_WIDTH])
+            index = int(object_id[len(head) : len(head) + _INDEX_WIDTH], 16)
         except ValueError:
             return None
         return index if self.object_id(prefix, index) == object_id else None
@@ -276,6 +293,7 @@ class Dataset:
             return self.customer_t0 + c
         return self.customer_t0 + int(c * self.customer_step)
 
+    @_memoized
     def charge_customer(self, i: int) -> int | None:
         """A customer of the charge's mode created before it; None for some guest payments."""
         if i % 13 == 6 and not self.charge_invoiced(i):
@@ -291,6 +309,7 @@ class Dataset:
     def customer_currency(self, c: int) -> str:
         return CURRENCIES[self.h(2, c) % len(CURRENCIES)]
 
+    @_memoized
     def charge_currency(self, i: int) -> str:
         c = self.charge_customer(i)
         return self.customer_currency(c) if c is not None else CURRENCIES[self.h(3, i) % 20]
@@ -307,10 +326,12 @@ class Dataset:
     def line_amount(self, j: int, k: int, currency: str) -> int:
         return scale_amount(PRICE_POINTS[self.h(5, j, k) % len(PRICE_POINTS)], currency)
 
+    @_memoized
     def invoice_total(self, j: int) -> int:
         currency = self.charge_currency(5 * j + 4)
         return sum(self.line_amount(j, k, currency) for k in range(self.invoice_line_count(j)))
 
+    @_memoized
     def charge_amount(self, i: int) -> int:
         if self.charge_invoiced(i):
             return self.invoice_total(i // 5)
@@ -409,7 +430,9 @@ class Dataset:
 
     # --- builders ------------------------------------------------------------------------
 
-    def customer(self, c: int, *, created: int | None = None, live: bool | None = None) -> dict:
+    @_memoized
+    def customer(self, c: int) -> dict:
+        """Customer c as created (shared: callers copy before changing it)."""
         h = self.h(10, c)
         first, last = FIRST_NAMES[h % 20], LAST_NAMES[(h >> 8) % 18]
         company = (h >> 16) % 5 == 0
@@ -430,16 +453,16 @@ class Dataset:
             if c % 3
             else None,
             "balance": 0,
-            "created": created if created is not None else self.customer_created(c),
+            "created": self.customer_created(c),
             "currency": self.customer_currency(c),
             "default_source": None,
             "delinquent": c % 29 == 5,
             "description": "Wholesale account" if company else None,
             "discount": None,
             "email": email,
-            "invoice_prefix": _b62(h, 8).upper(),
+            "invoice_prefix": _code(h, 8).upper(),
             "invoice_settings": _INVOICE_SETTINGS,
-            "livemode": (c % 8 != 3) if live is None else live,
+            "livemode": c % 8 != 3,
             "metadata": {"plan": PLANS[h % 3], "signup_source": "web"} if c % 3 == 0 else {},
             "name": name,
             "next_invoice_sequence": 1 + c % 7,
@@ -460,7 +483,7 @@ class Dataset:
                 "country": "JP" if currency == "jpy" else COUNTRIES[(h >> 8) % len(COUNTRIES)],
                 "exp_month": 1 + (h >> 12) % 12,
                 "exp_year": 2027 + (h >> 16) % 5,
-                "fingerprint": _b62(h, 16),
+                "fingerprint": _code(h, 16),
                 "funding": "credit" if (h >> 20) % 3 else "debit",
                 "installments": None,
                 "last4": f"{(h >> 24) % 10000:04d}",
@@ -539,7 +562,7 @@ class Dataset:
             "outcome": _FAILED_OUTCOME if failed else _APPROVED_OUTCOME,
             "paid": not failed,
             "payment_intent": self.object_id("pi", i),
-            "payment_method": "pm_" + _b62(self.h(13, i), 24),
+            "payment_method": self.payment_method(i),
             "payment_method_details": self._card(i, currency),
             "receipt_email": customer["email"] if customer else None,
             "receipt_number": None,
@@ -557,16 +580,21 @@ class Dataset:
         obj.update(overrides)
         return obj
 
+    def payment_method(self, i: int) -> str:
+        return "pm_" + _code(self.h(13, i), 24)
+
     def payment_intent(self, i: int, **overrides) -> dict:
-        charge = self.charge(i)
-        failed = charge["status"] == "failed"
+        failed = self.charge_failed(i)
+        amount = self.charge_amount(i)
+        c = self.charge_customer(i)
+        customer = self.customer(c) if c is not None else None
         obj = {
             "id": self.object_id("pi", i),
             "object": "payment_intent",
-            "amount": charge["amount"],
+            "amount": amount,
             "amount_capturable": 0,
             "amount_details": {"tip": _EMPTY},
-            "amount_received": 0 if failed else charge["amount"],
+            "amount_received": 0 if failed else amount,
             "application": None,
             "application_fee_amount": None,
             "automatic_payment_methods": None,
@@ -575,22 +603,22 @@ class Dataset:
             "capture_method": "automatic",
             "client_secret": None,
             "confirmation_method": "automatic",
-            "created": charge["created"],
-            "currency": charge["currency"],
-            "customer": charge["customer"],
-            "description": charge["description"],
-            "invoice": charge["invoice"],
+            "created": self.charge_created(i),
+            "currency": self.charge_currency(i),
+            "customer": customer["id"] if customer else None,
+            "description": self.charge_description(i),
+            "invoice": self.charge_invoice(i),
             "last_payment_error": _DECLINE_ERROR if failed else None,
-            "latest_charge": charge["id"],
-            "livemode": charge["livemode"],
-            "metadata": charge["metadata"],
+            "latest_charge": self.object_id("ch", i),
+            "livemode": self.charge_live(i),
+            "metadata": self.charge_metadata(i),
             "next_action": None,
             "on_behalf_of": None,
-            "payment_method": None if failed else charge["payment_method"],
+            "payment_method": None if failed else self.payment_method(i),
             "payment_method_options": _EMPTY,
             "payment_method_types": ["card"],
             "processing": None,
-            "receipt_email": charge["receipt_email"],
+            "receipt_email": customer["email"] if customer else None,
             "review": None,
             "setup_future_usage": None,
             "shipping": None,
@@ -736,7 +764,7 @@ class Dataset:
                     currency,
                     "Platform fee",
                     "application_fee",
-                    application="ca_" + _b62(self.seed, 16),
+                    application="ca_" + _code(self.seed, 16),
                 )
             )
         if i % 9 == 2:
@@ -809,7 +837,7 @@ class Dataset:
             "livemode": self.charge_live(i),
             "metadata": {},
             "next_payment_attempt": None,
-            "number": f"{_b62(self.h(10, c or 0), 8).upper()}-{j % 10000:04d}",
+            "number": f"{_code(self.h(10, c or 0), 8).upper()}-{j % 10000:04d}",
             "on_behalf_of": None,
             "paid": paid,
             "paid_out_of_band": False,
@@ -833,7 +861,7 @@ class Dataset:
                 "paid_at": created + 60 if paid else None,
                 "voided_at": created + 3600 if status == "void" else None,
             },
-            "subscription": ("sub_" + _b62(self.h(15, c or 0), 24)) if j % 3 else None,
+            "subscription": ("sub_" + _code(self.h(15, c or 0), 24)) if j % 3 else None,
             "subscription_details": {"metadata": None},
             "subtotal": total,
             "subtotal_excluding_tax": total,
@@ -854,9 +882,9 @@ class Dataset:
         created = self.charge_created(i) - 1
         live = self.charge_live(i)
         subscription = j % 3 != 0
-        price_id = f"price_{_b62(self.h(16, amount), 24)}"
+        price_id = f"price_{_code(self.h(16, amount), 24)}"
         line = {
-            "id": "il_" + _b62(j, _INDEX_WIDTH) + _b62(k, 3) + _b62(self.h(17, j, k), 15),
+            "id": "il_" + _code(j, _INDEX_WIDTH) + _code(k, 3) + _code(self.h(17, j, k), 15),
             "object": "line_item",
             "amount": amount,
             "amount_excluding_tax": amount,
@@ -880,7 +908,7 @@ class Dataset:
                 "metadata": {},
                 "nickname": None,
                 "object": "price",
-                "product": "prod_" + _b62(self.h(19, amount), 14),
+                "product": "prod_" + _code(self.h(19, amount), 14),
                 "recurring": None,
                 "tax_behavior": "unspecified",
                 "tiers_mode": None,
@@ -892,7 +920,7 @@ class Dataset:
             "proration": k % 17 == 16,
             "proration_details": {"credited_items": None},
             "quantity": 1,
-            "subscription": ("sub_" + _b62(self.h(15, j), 24)) if subscription else None,
+            "subscription": ("sub_" + _code(self.h(15, j), 24)) if subscription else None,
             "tax_amounts": [],
             "tax_rates": [],
             "type": "subscription" if subscription else "invoiceitem",
@@ -900,9 +928,9 @@ class Dataset:
         }
         # Stripe leaves these out, rather than null, when they do not apply.
         if subscription:
-            line["subscription_item"] = "si_" + _b62(self.h(20, j), 14)
+            line["subscription_item"] = "si_" + _code(self.h(20, j), 14)
         else:
-            line["invoice_item"] = "ii_" + _b62(self.h(18, j, k), 24)
+            line["invoice_item"] = "ii_" + _code(self.h(18, j, k), 24)
         return line
 
     def invoice_lines(self, invoice_id: str) -> list[dict] | None:

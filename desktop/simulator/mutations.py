@@ -14,7 +14,7 @@ from desktop.simulator.dataset import (
     DAY,
     OLD_API_VERSION,
     Dataset,
-    _b62,
+    _code,
 )
 
 
@@ -319,7 +319,7 @@ class Mutations:
         lines = []
         for k in range(count):
             line = dict(ds.invoice_line(0, k % ds.invoice_line_count(0)))
-            line["id"] = "il_" + invoice_id[3:] + _b62(k, 4)
+            line["id"] = "il_" + invoice_id[3:] + _code(k, 4)
             line["livemode"] = customer["livemode"]
             line["currency"] = customer.get("currency") or "usd"
             lines.append(line)

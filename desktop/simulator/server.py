@@ -222,6 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
     simulator: Simulator
     protocol_version = "HTTP/1.1"
     server_version = "StripeSimulator/1.0"
+    # Headers and body go out in two writes; without TCP_NODELAY the client's delayed ACK
+    # holds the body back ~40 ms on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -242,6 +245,13 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if url.path.startswith("/oauth/"):
                 self._oauth(method, url.path, url.query)
+            elif url.path == "/_simulator/tick" and method == "POST":
+                # Control for benchmarks and demos in another process: let time pass.
+                params = dict(parse_qsl(url.query))
+                events = self.simulator.tick(
+                    int(params.get("count", 1)), int(params.get("seconds", 60))
+                )
+                self._send_json(200, {"events": len(events)})
             elif url.path.startswith("/v1/"):
                 self._api(method, url.path, url.query)
             else:

@@ -112,3 +112,32 @@ def test_field_values_tolerate_missing_and_expanded_objects():
     assert field_value(charges.field("billing_details.address.country"), obj) is None
     assert field_value(charges.field("paid"), obj) is True
     assert extract({"a": {"b": None}}, "a.b.c") is None
+
+
+def test_the_compiled_extractor_agrees_with_field_value_on_odd_values():
+    from desktop.catalog import compile_extractor
+
+    odd_objects = [
+        {},
+        {
+            "amount": 12.7,
+            "created": True,
+            "paid": 0,
+            "customer": {"id": "cus_1"},
+            "status": 5,
+            "billing_details": {"address": "not an object"},
+            "description": {"a": 1},
+        },
+        {
+            "amount": "12",
+            "paid": "yes",
+            "customer": 7,
+            "metadata": None,
+            "outcome": [1, 2],
+            "payment_method_details": {"card": {"brand": None, "country": "DK"}},
+        },
+    ]
+    for data_type in DATA_TYPES.values():
+        extract_all = compile_extractor(data_type.fields)
+        for obj in odd_objects:
+            assert extract_all(obj) == [field_value(f, obj) for f in data_type.fields]
