@@ -95,11 +95,12 @@ class SimulatorProcess:
         return self
 
     def tick(self, count: int, seconds: int = 60) -> int:
+        """Let `count` steps of activity happen; returns how many live-mode events they made."""
         response = requests.post(
             f"{self.url}/_simulator/tick", params={"count": count, "seconds": seconds}, timeout=120
         )
         response.raise_for_status()
-        return response.json()["events"]
+        return response.json()["live"]
 
     def __exit__(self, *exc) -> None:
         if self.process:

@@ -82,7 +82,8 @@ def incremental() -> Result:
         2.0,
         False,
         runs,
-        "about 1,000 live and sample events per run, one in three re-read",
+        "at least 1,000 live events per run (the key's mode), one in three in an older "
+                  "API version and re-read; simulator unthrottled",
     )
 
 

@@ -500,18 +500,24 @@ class _FeedRun:
 
     def _apply_event_page(self, api: StripeApi, live: bool, mode: dict, events: list[dict]) -> None:
         """Events oldest first: resolve each to its object's state, then write them at once."""
+        # The last event of each object decides; an object is re-read at most once a page.
         actions: dict[str, dict | None] = {}
+        stale: set[str] = set()
         for event in events:
             obj = (event.get("data") or {}).get("object") or {}
             object_id = obj.get("id")
             if not object_id:
                 continue  # invoice.upcoming and the like describe no stored object
+            stale.discard(object_id)
             if event["type"] in self.feed.parent.deletion_events:
                 actions[object_id] = None
             elif event.get("api_version") == PINNED_API_VERSION:
                 actions[object_id] = obj
             else:
-                actions[object_id] = self._reread(api, object_id)
+                stale.add(object_id)
+                actions[object_id] = None
+        for object_id in stale:
+            actions[object_id] = self._reread(api, object_id)
         upserts = [o for o in actions.values() if o is not None]
         deletes = [i for i, o in actions.items() if o is None]
         lines = self._full_children(api, upserts)

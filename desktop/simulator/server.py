@@ -251,7 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
                 events = self.simulator.tick(
                     int(params.get("count", 1)), int(params.get("seconds", 60))
                 )
-                self._send_json(200, {"events": len(events)})
+                live = sum(1 for e in events if e["livemode"])
+                self._send_json(200, {"events": len(events), "live": live})
             elif url.path.startswith("/v1/"):
                 self._api(method, url.path, url.query)
             else:
