@@ -83,7 +83,7 @@ def incremental() -> Result:
         False,
         runs,
         "at least 1,000 live events per run (the key's mode), one in three in an older "
-                  "API version and re-read; simulator unthrottled",
+        "API version and re-read; simulator unthrottled",
     )
 
 
@@ -120,3 +120,29 @@ BENCHMARKS = {
     "sync_incremental": incremental,
     "sync_raw_vs_sdk": sdk_object_path,
 }
+
+
+def simulator_first_page() -> Result:
+    """The simulator at 1,000,000 charges: first page of 100, over HTTP, in milliseconds."""
+    runs = []
+    with SimulatorProcess("--size", "1000000", "--seed", "7") as simulator:
+        client = stripe.StripeClient(
+            LIVE_KEY, base_addresses={"api": simulator.url}, max_network_retries=0
+        )
+        for _ in range(5):
+            with Stopwatch() as watch:
+                page = client.v1.charges.list({"limit": 100})
+            runs.append(watch.seconds * 1000)
+    assert len(page.data) == 100
+    return Result(
+        "simulator_first_page_1m",
+        median(runs),
+        "ms",
+        100,
+        False,
+        runs,
+        "GET /v1/charges?limit=100 on a 1,000,000-charge dataset, parsed by the SDK",
+    )
+
+
+BENCHMARKS["simulator_first_page"] = simulator_first_page
