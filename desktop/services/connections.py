@@ -1,0 +1,226 @@
+"""Connecting Stripe accounts: by browser login (OAuth) or by a restricted API key.
+
+An account row names its keyring entry; the entry holds, as JSON, either `key` (an API key) or
+`live`/`test` access tokens with their refresh tokens and expiry. This is the only code that
+writes those secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+import stripe
+
+from desktop.catalog import DATA_TYPES
+from desktop.services.oauth import LoginError, OAuthClient, ProviderProfile, Tokens
+from desktop.services.secrets import SecretStore
+from desktop.services.stripe_api import (
+    NeedsReconnect,
+    NotPermitted,
+    RetryPolicy,
+    StaticKey,
+    StripeApi,
+    SyncError,
+    key_is_live,
+)
+from desktop.store.models import Account, AccountStatus, DataSource, DataSourceStatus
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIXES = ("sk_live_", "sk_test_", "rk_live_", "rk_test_")
+# What each data type needs a restricted key to read (Stripe's permission names).
+PERMISSIONS_NEEDED = {
+    "balance_transactions": "Balance transaction sources (read)",
+    "charges": "Charges (read)",
+    "customers": "Customers (read)",
+    "disputes": "Disputes (read)",
+    "fee_details": "Balance transaction sources (read)",
+    "invoice_lines": "Invoices (read)",
+    "invoices": "Invoices (read)",
+    "payment_intents": "PaymentIntents (read)",
+    "refunds": "Refunds (read)",
+}
+
+
+@dataclass
+class KeyCheck:
+    live: bool
+    readable: dict[str, bool] = field(default_factory=dict)  # data type -> can read
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+class ConnectionError_(Exception):
+    """Connecting failed; the message is for the user."""
+
+
+class ConnectionsService:
+    def __init__(
+        self, secrets: SecretStore, profiles: dict[str, ProviderProfile] | None = None
+    ) -> None:
+        self.secrets = secrets
+        self.profiles = profiles or {}
+        self._refresh_lock = threading.Lock()
+
+    # --- restricted API keys ---
+
+    @staticmethod
+    def key_problem(key: str) -> str | None:
+        """Why a key cannot be one, before asking Stripe; None when it looks right."""
+        key = key.strip()
+        if not key:
+            return "Paste a restricted key (rk_live_…) or a secret key (sk_live_…)."
+        if key.startswith(("pk_live_", "pk_test_")):
+            return "That is a publishable key; Ledgerboard needs a restricted or secret key."
+        if not key.startswith(KEY_PREFIXES) or len(key) < 16:
+            return "That does not look like a Stripe key: it starts with rk_live_ or sk_live_."
+        return None
+
+    def check_key(self, key: str, api_base: str | None = None) -> KeyCheck:
+        """One cheap request proves the key; one more per data type finds what it can read.
+
+        Raises ConnectionError_ when Stripe refuses the key itself or cannot be reached.
+        """
+        key = key.strip()
+        live = key_is_live(key)
+        api = StripeApi(
+            StaticKey(key), live, api_base=api_base, retry=RetryPolicy(attempts=3, base_delay=0.2)
+        )
+        try:
+            api.get("/v1/balance")
+        except NeedsReconnect as exc:
+            raise ConnectionError_(
+                "Stripe does not accept this key. Check that it was copied "
+                "whole and has not been rolled or deleted."
+            ) from exc
+        except NotPermitted:
+            pass  # a restricted key without balance access is still a good key
+        except SyncError as exc:
+            raise ConnectionError_(exc.message) from exc
+        check = KeyCheck(live=live)
+        probes = {
+            "balance_transactions": "/v1/balance_transactions",
+            "charges": "/v1/charges",
+            "customers": "/v1/customers",
+            "disputes": "/v1/disputes",
+            "invoices": "/v1/invoices",
+            "payment_intents": "/v1/payment_intents",
+            "refunds": "/v1/refunds",
+        }
+        for name, path in probes.items():
+            try:
+                api.list_page(path, limit=1)
+                check.readable[name] = True
+            except NotPermitted:
+                check.readable[name] = False
+                check.reasons[name] = f"needs {PERMISSIONS_NEEDED[name]}"
+            except (SyncError, stripe.StripeError) as exc:
+                check.readable[name] = False
+                check.reasons[name] = str(exc)
+        for child in ("fee_details", "invoice_lines"):
+            parent = DATA_TYPES[child].parent
+            check.readable[child] = check.readable[parent]
+            if parent in check.reasons:
+                check.reasons[child] = check.reasons[parent]
+        return check
+
+    def connect_with_key(self, key: str, *, name: str, api_base: str | None = None) -> Account:
+        key = key.strip()
+        entry = f"account-{uuid.uuid4()}"
+        self.secrets.put(entry, {"key": key})
+        return Account.create(
+            name=name,
+            auth_method="api_key",
+            keyring_entry=entry,
+            livemode=key_is_live(key),
+            api_base=api_base,
+        )
+
+    # --- OAuth ---
+
+    def connect_with_tokens(
+        self, profile: ProviderProfile, tokens: list[Tokens], *, name: str
+    ) -> Account:
+        """An account from one login: one token per mode (live, and test for sample data)."""
+        entry = f"account-{uuid.uuid4()}"
+        self.secrets.put(entry, _token_secrets(tokens))
+        live = any(t.live for t in tokens)
+        return Account.create(
+            name=name,
+            auth_method="oauth",
+            provider=profile.name,
+            keyring_entry=entry,
+            livemode=live,
+            api_base=profile.api_base,
+            stripe_account_id=next((t.stripe_user_id for t in tokens if t.stripe_user_id), None),
+        )
+
+    def sample_token(self, profile: ProviderProfile, live_tokens: Tokens) -> Tokens | None:
+        """A test-mode token minted from the live login's refresh token, where possible."""
+        if not profile.can_read_sample_data or not live_tokens.refresh_token:
+            return None
+        return OAuthClient(profile).refresh(live_tokens.refresh_token, live=False)
+
+    def refresher(self, account: Account, live: bool) -> str | None:
+        """For the sync: a fresh access token after a 401; None when this account cannot."""
+        if account.auth_method != "oauth":
+            return None
+        profile = self.profiles.get(account.provider or "")
+        if profile is None:
+            return None
+        with self._refresh_lock:
+            stored = self.secrets.get(account.keyring_entry)
+            mode = "live" if live else "test"
+            refresh_token = stored.get(f"{mode}_refresh")
+            if not refresh_token:
+                return None
+            try:
+                tokens = OAuthClient(profile).refresh(refresh_token, live=live)
+            except LoginError as exc:
+                log.warning("token refresh failed for account %s: %s", account.id, exc)
+                return None
+            stored.update(_token_secrets([tokens]))
+            self.secrets.put(account.keyring_entry, stored)  # the rotated refresh token too
+            return tokens.access_token
+
+    # --- lifecycle ---
+
+    def disconnect(self, account: Account) -> None:
+        """Remove the account's secrets (and revoke its login where the provider can)."""
+        if account.auth_method == "oauth" and account.stripe_account_id:
+            profile = self.profiles.get(account.provider or "")
+            if profile is not None:
+                try:
+                    OAuthClient(profile).deauthorize(account.stripe_account_id)
+                except Exception as exc:  # revoking is a courtesy: the secrets go regardless
+                    log.warning("could not deauthorize account %s: %s", account.id, exc)
+        self.secrets.delete(account.keyring_entry)
+        Account.update(
+            status=AccountStatus.DISCONNECTED, status_message="Disconnected: its keys were removed."
+        ).where(Account.id == account.id).execute()
+        DataSource.update(
+            status=DataSourceStatus.NEEDS_RECONNECT, status_message="The account was disconnected."
+        ).where(DataSource.account == account).execute()
+
+    def reconnected(self, account: Account) -> None:
+        Account.update(status=AccountStatus.CONNECTED, status_message=None).where(
+            Account.id == account.id
+        ).execute()
+        DataSource.update(status=DataSourceStatus.NEW, status_message=None).where(
+            (DataSource.account == account)
+            & (DataSource.status == DataSourceStatus.NEEDS_RECONNECT)
+        ).execute()
+
+
+def _token_secrets(tokens: list[Tokens]) -> dict[str, str]:
+    secrets: dict[str, str] = {}
+    for token in tokens:
+        mode = "live" if token.live else "test"
+        secrets[mode] = token.access_token
+        if token.refresh_token:
+            secrets[f"{mode}_refresh"] = token.refresh_token
+        if token.expires_at:
+            secrets[f"{mode}_expires_at"] = str(int(token.expires_at))
+    return secrets
