@@ -20,6 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the database, logs and settings in PATH instead of the per-user folders",
     )
     parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="try everything without a Stripe account: a local Stripe simulator in the "
+        "background, its own data folder, and the real flow against it",
+    )
+    parser.add_argument(
         "--self-test",
         action="store_true",
         help="start offscreen, open every main view once, exit 0 when all went well",
@@ -124,12 +130,17 @@ def main(argv: list[str] | None = None) -> int:
         return run_sync(args)
     from desktop.paths import AppPaths
 
-    paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
+    if args.data_dir:
+        paths = AppPaths.in_dir(args.data_dir)
+    elif args.demo:  # demo data never mixes with real data
+        paths = AppPaths.in_dir(AppPaths.for_user().data_dir / "Demo")
+    else:
+        paths = AppPaths.for_user()
     from desktop.app import run_gui, run_self_test
 
     if args.self_test:
         return run_self_test(paths)
-    return run_gui(paths)
+    return run_gui(paths, demo=args.demo)
 
 
 if __name__ == "__main__":

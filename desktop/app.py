@@ -11,18 +11,28 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, QSettings, Signal
+from PySide6.QtCore import QLockFile, QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop import APP_NAME, __version__
 from desktop.crash import CrashReporter
 from desktop.logs import setup_logging
 from desktop.paths import AppPaths, resource_path, resources_dir
+from desktop.services.accounts import AccountsService
+from desktop.services.connections import ConnectionsService
 from desktop.services.data_sources import DataSourcesService
+from desktop.services.oauth import (
+    LOGIN_TIMEOUT,
+    ProviderProfile,
+    simulator_profile,
+    stripe_apps_profile,
+    stripe_connect_profile,
+)
 from desktop.services.scheduler import Scheduler
-from desktop.services.secrets import SecretStore
+from desktop.services.secrets import SecretStore, SecretsUnavailable
 from desktop.services.sync import SyncProgress
 from desktop.services.sync_service import SyncService
+from desktop.services.tasks import TaskRunner
 from desktop.services.writer import StoreWriter
 from desktop.settings import Settings, SettingsStore
 from desktop.store.db import StoreError, check_writable, open_database
@@ -32,6 +42,7 @@ from desktop.views.dashboards_page import DashboardsPage
 from desktop.views.data_sources_page import DataSourcesPage
 from desktop.views.icons import app_icon
 from desktop.views.main_window import MainWindow
+from desktop.views.new_source_wizard import NewDataSourceWizard, WizardServices
 from desktop.views.settings_page import SettingsPage
 
 log = logging.getLogger(__name__)
@@ -61,9 +72,23 @@ class Application(QObject):
 
     shutting_down = Signal()
 
-    def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        paths: AppPaths,
+        parent: QObject | None = None,
+        *,
+        demo: bool = False,
+        open_url=None,
+        demo_size: int = 20_000,
+        login_timeout: float | None = None,
+    ) -> None:
         super().__init__(parent)
         self.paths = paths
+        self.demo = demo
+        self.open_url = open_url  # how the wizard opens the login page (tests drive a browser)
+        self.simulator = None
+        self.demo_size = demo_size
+        self.login_timeout = login_timeout
         self.window: MainWindow | None = None
         self._log_handler: logging.Handler | None = None
         self._lock: QLockFile | None = None
@@ -98,7 +123,15 @@ class Application(QObject):
         self.data_sources = DataSourcesService()
         self.writer = StoreWriter(self._db)
         self.secrets = SecretStore()
-        self.sync_service = SyncService(self.writer, self.secrets, parent=self)
+        self.tasks = TaskRunner(parent=self)
+        self.login_profile, api_base = self._login_profile()
+        self.api_base = api_base
+        profiles = {self.login_profile.name: self.login_profile} if self.login_profile else {}
+        self.connections = ConnectionsService(self.secrets, profiles)
+        self.accounts = AccountsService()
+        self.sync_service = SyncService(
+            self.writer, self.secrets, refresher=self.connections.refresher, parent=self
+        )
         self.scheduler = Scheduler(self.sync_service, parent=self)
         log.info("services ready")
         self.window = self._build_window()
@@ -107,6 +140,55 @@ class Application(QObject):
         self.sync_service.problem.connect(self.window.set_status)
         log.info("main window built")
         return self.window
+
+    def _login_profile(self) -> tuple[ProviderProfile | None, str | None]:
+        """The browser login's provider, and where data is read from (None: Stripe)."""
+        if self.demo:
+            from desktop.simulator.server import Simulator, SimulatorConfig
+
+            self.simulator = Simulator(
+                SimulatorConfig(seed=1, size=self.demo_size, clock_interval=20)
+            )
+            url = self.simulator.start()
+            log.info("demo mode: the Stripe simulator listens on %s", url)
+            oauth = self.simulator.oauth
+            return simulator_profile(url, oauth.live_secret, oauth.test_secret), url
+        settings = self.settings
+        try:
+            platform = self.secrets.get("oauth-platform") if self.secrets.available() else {}
+        except SecretsUnavailable:
+            platform = {}
+        make = (
+            stripe_apps_profile
+            if settings.login_provider == "stripe_apps"
+            else stripe_connect_profile
+        )
+        return make(
+            settings.login_client_id,
+            token_exchange_url=settings.login_token_exchange_url or None,
+            live_secret=platform.get("live"),
+            test_secret=platform.get("test"),
+        ), None
+
+    def open_new_data_source(self) -> NewDataSourceWizard:
+        services = WizardServices(
+            connections=self.connections,
+            accounts=self.accounts,
+            sync=self.sync_service,
+            tasks=self.tasks,
+            writer=self.writer,
+            profile=self.login_profile,
+            api_base=self.api_base,
+            default_frequency=self.settings.default_update_frequency,
+            demo=self.demo,
+            login_timeout=self.login_timeout or LOGIN_TIMEOUT,
+        )
+        wizard = NewDataSourceWizard(services, open_url=self.open_url, parent=self.window)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.accepted.connect(lambda: self.window.show_page("data_sources"))
+        wizard.finished_import.connect(lambda _ids: self.data_sources_page.refresh())
+        wizard.show()
+        return wizard
 
     def start_background_work(self, first_check_ms: int = 1_500) -> None:
         """Scheduled syncs: a catch-up soon after start, then at each update frequency."""
@@ -149,9 +231,9 @@ class Application(QObject):
             "settings": self.settings_page,
         }
         window = MainWindow(pages, window_state, self.paths.data_dir, self.paths.log_dir)
-        not_yet = "Connecting an account arrives with the data source wizard."
-        self.data_sources_page.set_can_create(False, not_yet)
-        self.dashboards_page.set_can_create(False, "Import a data source first.")
+        self.data_sources_page.new_data_source_requested.connect(self.open_new_data_source)
+        window.set_new_data_source_handler(self.open_new_data_source)
+        self.dashboards_page.set_can_create(False, "Dashboards arrive in a coming version.")
         self.window = window
         self.data_sources_page.refresh()
         self._show_counts()
@@ -179,8 +261,11 @@ class Application(QObject):
             self.window.save_state()
         if getattr(self, "scheduler", None) is not None:
             self.scheduler.stop()
+            self.tasks.shutdown()
             self.sync_service.shutdown()
             self.writer.close()
+        if self.simulator is not None:
+            self.simulator.stop()
         if self._db is not None and not self._db.is_closed():
             self._db.close()
         if self.crash_reporter:
@@ -192,9 +277,9 @@ class Application(QObject):
             self._log_handler.close()
 
 
-def run_gui(paths: AppPaths) -> int:
+def run_gui(paths: AppPaths, *, demo: bool = False) -> int:
     qt_app = create_qt_application()
-    app = Application(paths)
+    app = Application(paths, demo=demo)
     try:
         window = app.start()
     except StartupError as exc:

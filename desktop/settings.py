@@ -24,6 +24,11 @@ class Settings:
     time_zone: str = ""  # IANA name; "" follows the system's zone
     week_start: int = 0  # 0 = Monday ... 6 = Sunday
     default_update_frequency: int = 300  # seconds, for new data sources
+    # Log in with Stripe: the app's OAuth client and how its codes become tokens. The
+    # platform secret, where the user owns one, lives in the keyring, not here.
+    login_provider: str = "stripe_connect"  # or "stripe_apps"
+    login_client_id: str = ""
+    login_token_exchange_url: str = ""
 
     def validated(self) -> Settings:
         zone = self.time_zone if self.time_zone in _zones() else ""
@@ -33,7 +38,19 @@ class Settings:
             if self.default_update_frequency in UPDATE_FREQUENCIES
             else 300
         )
-        return Settings(zone, week_start, frequency)
+        provider = (
+            self.login_provider
+            if self.login_provider in ("stripe_connect", "stripe_apps")
+            else "stripe_connect"
+        )
+        return Settings(
+            zone,
+            week_start,
+            frequency,
+            provider,
+            str(self.login_client_id),
+            str(self.login_token_exchange_url),
+        )
 
 
 def _zones() -> set[str]:

@@ -172,8 +172,7 @@ class ConnectionsService:
             return None
         with self._refresh_lock:
             stored = self.secrets.get(account.keyring_entry)
-            mode = "live" if live else "test"
-            refresh_token = stored.get(f"{mode}_refresh")
+            refresh_token = stored.get("refresh")
             if not refresh_token:
                 return None
             try:
@@ -215,12 +214,14 @@ class ConnectionsService:
 
 
 def _token_secrets(tokens: list[Tokens]) -> dict[str, str]:
+    """Access tokens per mode, and the grant's one refresh token: the newest, since using a
+    refresh token (for either mode) may rotate it and invalidate the one before."""
     secrets: dict[str, str] = {}
-    for token in tokens:
+    for token in tokens:  # oldest first
         mode = "live" if token.live else "test"
         secrets[mode] = token.access_token
         if token.refresh_token:
-            secrets[f"{mode}_refresh"] = token.refresh_token
+            secrets["refresh"] = token.refresh_token
         if token.expires_at:
             secrets[f"{mode}_expires_at"] = str(int(token.expires_at))
     return secrets

@@ -247,7 +247,7 @@ class LoopbackListener:
                     raise LoginError(
                         "No answer came from the browser in time. Start the login again, or "
                         "use a restricted API key instead."
-                    )
+                    )  # "restricted API key": the wizard's other way
             return self.result  # type: ignore[return-value]
         finally:
             self.close()

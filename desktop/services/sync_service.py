@@ -1,9 +1,14 @@
-"""The sync engine in the background: one QThread per account, results as Qt signals.
+"""The sync engine in the background: one thread per account, results as Qt signals.
 
 The GUI asks `sync(ids)`; work for a data source already syncing is coalesced into one more run
-after it, so two syncs of one data source never overlap. Progress and results arrive as queued
-signals on the GUI thread. `shutdown` cancels and waits, so closing the app loses nothing: what
+after it, so two syncs of one data source never overlap. Progress and results arrive as signals
+emitted on the GUI thread. `shutdown` cancels and waits, so closing the app loses nothing: what
 was committed stays, and the next start resumes from the checkpoints.
+
+Why plain threads polled by a GUI-thread timer rather than QThreads emitting signals: the sync
+is Qt-free, and keeping every Qt call on the GUI thread means no signal ever carries Python
+objects across threads (several worker threads report at once). Progress is picked up ten
+times a second, which is as often as a person can read it.
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ import logging
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.services.secrets import SecretStore, SecretsUnavailable
 from desktop.services.stripe_api import STRIPE_READ_LIMITS, RateLimiter, RequestStats, StripeApi
-from desktop.services.sync import FeedResult, SyncEngine, feeds_for
+from desktop.services.sync import FeedResult, SyncEngine, SyncProgress, feeds_for
 from desktop.services.writer import StoreWriter
 from desktop.store.models import Account, DataSource
 
@@ -51,32 +56,32 @@ class AccountCredentials:
         return self.refresher(self.account, live) if self.refresher else None
 
 
-class _AccountSync(QThread):
-    """Syncs a set of an account's data sources, feeds side by side."""
+class _AccountSync(threading.Thread):
+    """Syncs a set of an account's data sources, feeds side by side. Touches no Qt object."""
 
     def __init__(self, service: SyncService, account_id: int, ds_ids: set[int]) -> None:
-        super().__init__()
-        self.setObjectName(f"sync-account-{account_id}")
+        super().__init__(name=f"sync-account-{account_id}", daemon=True)
         self.service = service
         self.account_id = account_id
         self.ds_ids = ds_ids
         self.cancel_event = threading.Event()
         self.results: list[FeedResult] = []
+        self.problem: str | None = None  # reported on the GUI thread when the thread ends
 
     def run(self) -> None:
         try:
             data_sources = list(DataSource.select().where(DataSource.id.in_(list(self.ds_ids))))
             self.results = self.service.engine.sync_all(
                 feeds_for(data_sources),
-                progress=self.service.progress.emit,
+                progress=self.service.note_progress,
                 cancelled=self.cancel_event.is_set,
             )
         except SecretsUnavailable as exc:
             log.warning("cannot sync account %s: %s", self.account_id, exc)
-            self.service.problem.emit(str(exc))
+            self.problem = str(exc)
         except Exception:
             log.exception("sync of account %s failed unexpectedly", self.account_id)
-            self.service.problem.emit(
+            self.problem = (
                 "A sync stopped because of an unexpected error; the details are in the log."
             )
 
@@ -106,6 +111,12 @@ class SyncService(QObject):
         self._queued: dict[int, set[int]] = {}
         self.stats = RequestStats()
         self._stopping = False
+        # Workers only note their progress; the GUI thread emits it (see the module's note).
+        self._progress_lock = threading.Lock()
+        self._latest_progress: dict[tuple[int, ...], SyncProgress] = {}
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(100)
+        self._progress_timer.timeout.connect(self._emit_progress)
 
     def _api_for(self, account_id: int, live: bool) -> StripeApi:
         with self._api_lock:
@@ -118,6 +129,23 @@ class SyncService(QObject):
                     credentials, live, api_base=account.api_base, limiter=limiter, stats=self.stats
                 )
             return self._apis[key]
+
+    def note_progress(self, progress: SyncProgress) -> None:
+        """Called on worker threads: keep the newest progress of each feed."""
+        with self._progress_lock:
+            self._latest_progress[tuple(progress.data_source_ids)] = progress
+
+    def _emit_progress(self) -> None:
+        """On the GUI thread: emit the newest progress, then the end of finished syncs."""
+        with self._progress_lock:
+            latest, self._latest_progress = self._latest_progress, {}
+        for progress in latest.values():
+            self.progress.emit(progress)
+        for account_id, thread in list(self._threads.items()):
+            if not thread.is_alive():
+                self._thread_done(account_id, thread)
+        if not self._threads:
+            self._progress_timer.stop()
 
     def forget_account(self, account_id: int) -> None:
         """Drop cached clients after the account's secrets changed (reconnect)."""
@@ -150,15 +178,17 @@ class SyncService(QObject):
 
     def _start(self, account_id: int, ids: set[int]) -> list[int]:
         thread = _AccountSync(self, account_id, ids)
-        thread.finished.connect(lambda: self._thread_done(account_id, thread))
         self._threads[account_id] = thread
         self.started.emit(sorted(ids))
+        self._progress_timer.start()
         thread.start()
         return sorted(ids)
 
     def _thread_done(self, account_id: int, thread: _AccountSync) -> None:
         if self._threads.get(account_id) is thread:
             del self._threads[account_id]
+        if thread.problem:
+            self.problem.emit(thread.problem)
         self.results.emit(thread.results)
         self.finished.emit(sorted(thread.ds_ids))
         queued = self._queued.pop(account_id, None)
@@ -178,7 +208,9 @@ class SyncService(QObject):
         for thread in self._threads.values():
             thread.cancel_event.set()
         for account_id, thread in list(self._threads.items()):
-            if thread.wait(timeout_ms):
-                del self._threads[account_id]
+            thread.join(timeout_ms / 1000)
+            if thread.is_alive():
+                log.error("sync thread %s did not stop in time", thread.name)
             else:
-                log.error("sync thread %s did not stop in time", thread.objectName())
+                del self._threads[account_id]
+        self._progress_timer.stop()

@@ -41,9 +41,15 @@ class Task(QObject):
     failed = Signal(object)  # the exception
     finished = Signal()
 
-    def __init__(self, work: Callable[[TaskState], Any], name: str) -> None:
+    def __init__(
+        self,
+        work: Callable[[TaskState], Any],
+        name: str,
+        expected_errors: tuple[type[BaseException], ...] = (),
+    ) -> None:
         super().__init__()
         self.name = name
+        self.expected_errors = expected_errors
         self.state = TaskState(self.progress.emit)
         self._work = work
         self.done = threading.Event()
@@ -54,6 +60,9 @@ class Task(QObject):
     def _run(self) -> None:
         try:
             result = self._work(self.state)
+        except self.expected_errors as exc:  # said to the user where it happened
+            log.info("task %s ended: %s", self.name, exc)
+            self.failed.emit(exc)
         except Exception as exc:
             log.error("task %s failed:\n%s", self.name, traceback.format_exc())
             self.failed.emit(exc)
@@ -91,10 +100,12 @@ class TaskRunner(QObject):
         on_success=None,
         on_error=None,
         on_progress=None,
+        expected_errors: tuple[type[BaseException], ...] = (),
     ) -> Task:
+        """`expected_errors` are failures the caller shows the user; they are not logged as bugs."""
         if key and key in self._tasks:
             self._tasks[key].cancel()
-        task = Task(work, key or getattr(work, "__name__", "task"))
+        task = Task(work, key or getattr(work, "__name__", "task"), expected_errors)
         if on_success:
             task.succeeded.connect(on_success)
         if on_error:

@@ -109,8 +109,8 @@ def test_refresh_stores_the_rotated_refresh_token(db, simulator, profile):
     tokens = client.finish(attempt, timeout=10)
     service = ConnectionsService(SecretStore(), {"simulator": profile})
     account = service.connect_with_tokens(profile, [tokens], name="Simulator")
-    first_refresh = SecretStore().get(account.keyring_entry)["live_refresh"]
+    first_refresh = SecretStore().get(account.keyring_entry)["refresh"]
     new_access = service.refresher(account, True)
     stored = SecretStore().get(account.keyring_entry)
     assert new_access and stored["live"] == new_access
-    assert stored["live_refresh"] != first_refresh
+    assert stored["refresh"] != first_refresh

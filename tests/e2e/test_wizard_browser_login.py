@@ -1,0 +1,115 @@
+"""The wizard end to end: a real headless Chromium signs in on the simulator's page (demo mode),
+the wizard imports all nine data types; and the ways a login goes wrong."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from desktop.catalog import DATA_TYPES
+from desktop.services.secrets import SecretStore
+from desktop.store.models import Account
+
+pytestmark = pytest.mark.browser
+
+
+def open_login(start_app, qtbot, **options):
+    """A demo-mode app with the wizard on its Connect step; the login URL it produced."""
+    urls: list[str] = []
+    app = start_app(demo=True, demo_size=1_500, open_url=urls.append, **options)
+    wizard = app.open_new_data_source()
+    wizard.go_next()
+    assert wizard.flow.step == "connect"
+    wizard.login_button.click()
+    qtbot.waitUntil(lambda: bool(urls), timeout=5_000)
+    assert wizard.login_link.isVisible() and urls[0] in wizard.login_link.text()
+    return app, wizard, urls[0]
+
+
+def sign_in(page, url: str, button: str) -> None:
+    page.goto(url)
+    page.fill("#email", "founder@example.com")
+    page.fill("#password", "hunter2")
+    page.click(f"text={button}")
+    page.wait_for_url("http://127.0.0.1:*/callback*")
+
+
+def test_approve_in_the_browser_and_import_all_nine_types(start_app, qtbot, browser_page):
+    app, wizard, url = open_login(start_app, qtbot)
+    sign_in(browser_page, url, "Approve")
+    assert "You can close this tab" in browser_page.inner_text("body")
+    qtbot.waitUntil(lambda: wizard.flow.connected, timeout=15_000)
+    assert "live and test-mode" in wizard.connect_status.text()
+    wizard.go_next()
+    assert wizard.flow.selected == list(DATA_TYPES)  # all selected by default
+    assert wizard.sample_data.isChecked()  # demo mode imports sample data too
+    with qtbot.waitSignal(wizard.finished_import, timeout=120_000):
+        wizard.go_next()
+    summaries = app.data_sources.summaries()
+    assert {s.data_type for s in summaries} == set(DATA_TYPES)
+    assert all(s.registrations > 0 and s.status == "up_to_date" for s in summaries), summaries
+    assert all(s.includes_test_data for s in summaries)
+    wizard.next_button.click()  # "Open data sources"
+    assert app.window.current_page() == "data_sources"
+
+    # An hour later the access token has expired: the next sync refreshes it and goes on.
+    account = Account.get()
+    before = SecretStore().get(account.keyring_entry)
+    app.simulator.oauth.expire_all()
+    app.simulator.tick(3)
+    with qtbot.waitSignal(app.sync_service.finished, timeout=60_000):
+        app.sync_service.sync()
+    after = SecretStore().get(account.keyring_entry)
+    assert after["live"] != before["live"] and after["refresh"] != before["refresh"]
+    assert all(s.status == "up_to_date" for s in app.data_sources.summaries())
+
+
+def test_deny_in_the_browser(start_app, qtbot, browser_page):
+    _app, wizard, url = open_login(start_app, qtbot)
+    sign_in(browser_page, url, "Deny")
+    qtbot.waitUntil(lambda: "denied" in wizard.connect_status.text(), timeout=15_000)
+    assert not wizard.flow.connected
+    assert not wizard.next_button.isEnabled()
+    assert wizard.login_button.isEnabled()  # the user can try again
+
+
+def test_a_forged_redirect_is_refused(start_app, qtbot, browser_page, expected_log_warnings):
+    _app, wizard, url = open_login(start_app, qtbot)
+    redirect_uri = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+    browser_page.goto(f"{redirect_uri}?code=ac_forged&state=someone-elses")
+    assert "not started by Ledgerboard" in browser_page.inner_text("body")
+    assert not wizard.flow.connected
+    sign_in(browser_page, url, "Approve")  # the real login still completes
+    qtbot.waitUntil(lambda: wizard.flow.connected, timeout=15_000)
+
+
+def test_a_login_that_never_comes_back_times_out(start_app, qtbot):
+    _app, wizard, _url = open_login(start_app, qtbot, login_timeout=0.5)
+    qtbot.waitUntil(lambda: "in time" in wizard.connect_status.text(), timeout=10_000)
+    assert "restricted API key" in wizard.connect_status.text()
+    assert not wizard.flow.connected
+
+
+def test_no_secret_is_written_to_any_file(
+    start_app, qtbot, browser_page, app_paths, memory_keyring
+):
+    app, wizard, url = open_login(start_app, qtbot)
+    sign_in(browser_page, url, "Approve")
+    qtbot.waitUntil(lambda: wizard.flow.connected, timeout=15_000)
+    wizard.go_next()
+    with qtbot.waitSignal(wizard.finished_import, timeout=120_000):
+        wizard.go_next()
+    secrets = [app.simulator.oauth.live_secret, app.simulator.oauth.test_secret]
+    for stored in memory_keyring.secrets.values():
+        secrets += [v for k, v in __import__("json").loads(stored).items() if not k.endswith("_at")]
+    assert len(secrets) >= 5  # two platform secrets, two access tokens, the refresh token
+    wizard.close()
+    app.window.close()
+    app.shutdown()
+    files = [p for p in app_paths.data_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite" for p in files) and any(p.suffix == ".log" for p in files)
+    for path in files:
+        content = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in content, f"a secret is in {path.name}"
