@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QSettings, Qt, Signal
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from desktop import APP_NAME, __version__
 from desktop.crash import CrashReporter
 from desktop.logs import setup_logging
 from desktop.paths import AppPaths, resource_path, resources_dir
 from desktop.services.accounts import AccountsService
-from desktop.services.connections import ConnectionsService
+from desktop.services.connections import ConnectionError_, ConnectionsService
 from desktop.services.data_sources import DataSourcesService
 from desktop.services.oauth import (
     LOGIN_TIMEOUT,
@@ -37,6 +37,8 @@ from desktop.services.writer import StoreWriter
 from desktop.settings import Settings, SettingsStore
 from desktop.store.db import StoreError, check_writable, open_database
 from desktop.store.migrations import migrate
+from desktop.store.models import Account
+from desktop.views.accounts_card import AccountsCard
 from desktop.views.crash_dialog import CrashDialogPresenter
 from desktop.views.dashboards_page import DashboardsPage
 from desktop.views.data_sources_page import DataSourcesPage
@@ -186,7 +188,7 @@ class Application(QObject):
         wizard = NewDataSourceWizard(services, open_url=self.open_url, parent=self.window)
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wizard.accepted.connect(lambda: self.window.show_page("data_sources"))
-        wizard.finished_import.connect(lambda _ids: self.data_sources_page.refresh())
+        wizard.finished_import.connect(lambda _ids: self._refresh_lists())
         wizard.show()
         return wizard
 
@@ -198,7 +200,7 @@ class Application(QObject):
         self.window.set_status(f"{progress.phase}… {progress.rows:,} rows")
 
     def _sync_finished(self, _ids: list[int]) -> None:
-        self.data_sources_page.refresh()
+        self._refresh_lists()
         if not self.sync_service.running():
             self._show_counts()
 
@@ -223,7 +225,12 @@ class Application(QObject):
         window_state = QSettings(str(self.paths.window_state_file), QSettings.Format.IniFormat)
         self.data_sources_page = DataSourcesPage(self.data_sources)
         self.dashboards_page = DashboardsPage()
-        self.settings_page = SettingsPage(self.settings, self.paths.data_dir, self.paths.log_dir)
+        self.accounts_card = AccountsCard()
+        self.accounts_card.disconnect_requested.connect(self._disconnect_account)
+        self.accounts_card.reconnect_requested.connect(self._reconnect_account)
+        self.settings_page = SettingsPage(
+            self.settings, self.paths.data_dir, self.paths.log_dir, accounts_card=self.accounts_card
+        )
         self.settings_page.settings_changed.connect(self._save_settings)
         pages = {
             "data_sources": self.data_sources_page,
@@ -235,9 +242,69 @@ class Application(QObject):
         window.set_new_data_source_handler(self.open_new_data_source)
         self.dashboards_page.set_can_create(False, "Dashboards arrive in a coming version.")
         self.window = window
-        self.data_sources_page.refresh()
+        self._refresh_lists()
         self._show_counts()
         return window
+
+    def _refresh_lists(self) -> None:
+        self.data_sources_page.refresh()
+        self.accounts_card.set_accounts(self.accounts.rows())
+
+    def _disconnect_account(self, account_id: int) -> None:
+        self.sync_service.cancel()
+        account = Account.get_by_id(account_id)
+        try:
+            self.writer.run(lambda: self.connections.disconnect(account))
+        except SecretsUnavailable as exc:
+            self.window.set_status(str(exc))
+        self.sync_service.forget_account(account_id)
+        self._refresh_lists()
+        self.window.set_status(f"{account.name} is disconnected; its data stays.")
+
+    def _reconnect_account(self, account_id: int) -> None:
+        """Browser logins: the wizard recognises the same Stripe account and renews it.
+        API keys: a new key replaces the old one once Stripe accepts it."""
+        account = Account.get_by_id(account_id)
+        if account.auth_method == "oauth":
+            self.open_new_data_source()
+            return
+        key, ok = QInputDialog.getText(
+            self.window,
+            "Reconnect account",
+            f"A new restricted key for {account.name}:",
+            QLineEdit.EchoMode.Password,
+        )
+        if ok and key.strip():
+            self.replace_key(account, key.strip())
+
+    def replace_key(self, account: Account, key: str) -> None:
+        problem = self.connections.key_problem(key)
+        if problem:
+            self.window.set_status(problem)
+            return
+        self.window.set_status(f"Checking the new key for {account.name}…")
+
+        def check(_state):
+            self.connections.check_key(key, account.api_base)
+
+        def accepted(_result) -> None:
+            self.writer.run(
+                lambda: self.connections.connect_with_key(
+                    key, name=account.name, api_base=account.api_base, existing=account
+                )
+            )
+            self.sync_service.forget_account(account.id)
+            self._refresh_lists()
+            self.window.set_status(f"{account.name} is reconnected; its data sources sync again.")
+            self.sync_service.sync([ds.id for ds in account.data_sources])
+
+        self.tasks.start(
+            check,
+            key=f"replace-key-{account.id}",
+            on_success=accepted,
+            on_error=lambda exc: self.window.set_status(str(exc)),
+            expected_errors=(ConnectionError_,),
+        )
 
     def _show_counts(self) -> None:
         count = self.data_sources.count()

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+import peewee as pw
 
 from desktop.catalog import DATA_TYPES
 from desktop.store.models import Account, DataSource, DataSourceField
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    name: str
+    method: str  # "oauth" or "api_key"
+    livemode: bool
+    status: str
+    data_sources: int
 
 
 def default_title(type_name: str) -> str:
@@ -24,6 +37,40 @@ class AccountsService:
             & (Account.api_base.is_null() if api_base is None else Account.api_base == api_base)
         )
         return query.first()
+
+    def find_connected_stripe_account(
+        self, provider: str, stripe_account_id: str | None
+    ) -> Account | None:
+        """An account already connected through the same login provider to the same Stripe
+        account: connecting it again reuses it rather than importing everything twice."""
+        if not stripe_account_id:
+            return None
+        return (
+            Account.select()
+            .where(
+                (Account.provider == provider) & (Account.stripe_account_id == stripe_account_id)
+            )
+            .first()
+        )
+
+    @staticmethod
+    def imported_types(account: Account | None) -> set[str]:
+        if account is None:
+            return set()
+        query = DataSource.select(DataSource.data_type).where(DataSource.account == account)
+        return {ds.data_type for ds in query}
+
+    def rows(self) -> list[AccountRow]:
+        """Every account with its data source count, for Settings."""
+        counts = dict(
+            DataSource.select(DataSource.account, pw.fn.COUNT(DataSource.id))
+            .group_by(DataSource.account)
+            .tuples()
+        )
+        return [
+            AccountRow(a.id, a.name, a.auth_method, a.livemode, a.status, counts.get(a.id, 0))
+            for a in Account.select().order_by(Account.name)
+        ]
 
     def create(
         self,

@@ -126,8 +126,14 @@ class ConnectionsService:
                 check.reasons[child] = check.reasons[parent]
         return check
 
-    def connect_with_key(self, key: str, *, name: str, api_base: str | None = None) -> Account:
+    def connect_with_key(
+        self, key: str, *, name: str, api_base: str | None = None, existing: Account | None = None
+    ) -> Account:
         key = key.strip()
+        if existing is not None:
+            self.secrets.put(existing.keyring_entry, {"key": key})
+            self.reconnected(existing)
+            return Account.get_by_id(existing.id)
         entry = f"account-{uuid.uuid4()}"
         self.secrets.put(entry, {"key": key})
         return Account.create(
@@ -141,9 +147,20 @@ class ConnectionsService:
     # --- OAuth ---
 
     def connect_with_tokens(
-        self, profile: ProviderProfile, tokens: list[Tokens], *, name: str
+        self,
+        profile: ProviderProfile,
+        tokens: list[Tokens],
+        *,
+        name: str,
+        existing: Account | None = None,
     ) -> Account:
-        """An account from one login: one token per mode (live, and test for sample data)."""
+        """An account from one login: one token per mode (live, and test for sample data).
+
+        With `existing`, the login reconnects that account: its secrets are replaced."""
+        if existing is not None:
+            self.secrets.put(existing.keyring_entry, _token_secrets(tokens))
+            self.reconnected(existing)
+            return Account.get_by_id(existing.id)
         entry = f"account-{uuid.uuid4()}"
         self.secrets.put(entry, _token_secrets(tokens))
         live = any(t.live for t in tokens)

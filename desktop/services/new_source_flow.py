@@ -47,6 +47,8 @@ class NewSourceFlow:
     readable: dict[str, bool] = field(default_factory=dict)  # empty: not known (OAuth)
     unreadable_reasons: dict[str, str] = field(default_factory=dict)
     already_imported: set[str] = field(default_factory=set)
+    keychain: bool = True  # False: no OS keychain works on this computer
+    session_only_accepted: bool = False  # the user chose to keep keys in memory only
     selected: list[str] = field(default_factory=list)
     advanced: Advanced = field(default_factory=Advanced)
 
@@ -58,11 +60,20 @@ class NewSourceFlow:
         """Why Next is not possible on the current step, in words; None when it is."""
         if self.step is Step.SOURCE and not self.source:
             return "Choose where the data comes from."
+        if self.step is Step.CONNECT and not self.keychain and not self.session_only_accepted:
+            return (
+                "This computer has no keychain for Stripe keys: choose to keep them only "
+                "until Ledgerboard closes, or set up a keychain first."
+            )
         if self.step is Step.CONNECT and not self.connected:
             return "Connect a Stripe account first."
         if self.step is Step.TYPES:
+            if not self.selected and self.already_imported >= set(DATA_TYPES):
+                return "Every data type of this account is imported already."
             if not self.selected:
                 return "Select at least one data type to import."
+            if not self.selected and self.already_imported >= set(DATA_TYPES):
+                return "Every data type of this account is imported already."
             unreadable = [t for t in self.selected if self.readable.get(t) is False]
             if unreadable:
                 names = ", ".join(DATA_TYPES[t].display_name for t in unreadable)
@@ -105,7 +116,11 @@ class NewSourceFlow:
         self.advanced.include_sample_data = (
             self.advanced.include_sample_data and sample_data_possible
         )
-        self.selected = [t for t in self.selected if self.readable.get(t) is not False]
+        self.selected = [
+            t
+            for t in self.selected
+            if self.readable.get(t) is not False and t not in self.already_imported
+        ]
 
     def disconnect(self) -> None:
         self.connected = False
@@ -130,6 +145,10 @@ class NewSourceFlow:
 
     def set_selected(self, names: list[str]) -> None:
         self.selected = [n for n in DATA_TYPES if n in names]
+
+    def set_already_imported(self, names: set[str]) -> None:
+        self.already_imported = set(names)
+        self.selected = [t for t in self.selected if t not in self.already_imported]
 
     def select_all(self) -> None:
         self.set_selected(

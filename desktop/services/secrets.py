@@ -31,9 +31,24 @@ class SecretsUnavailable(Exception):
 class SecretStore:
     def __init__(self, service: str = SERVICE) -> None:
         self.service = service
+        self._session: dict[str, str] | None = None  # keys kept in memory, by the user's choice
 
     def available(self) -> bool:
+        return self._session is not None or self.keychain_available()
+
+    @staticmethod
+    def keychain_available() -> bool:
         return not isinstance(keyring.get_keyring(), fail.Keyring)
+
+    def keep_for_this_session_only(self) -> None:
+        """The user's explicit choice without a keychain: secrets live in memory until quit."""
+        if self._session is None:
+            self._session = {}
+            log.warning("no keychain: keys are kept in memory until Ledgerboard closes")
+
+    @property
+    def session_only(self) -> bool:
+        return self._session is not None
 
     def _check(self) -> None:
         if not self.available():
@@ -42,6 +57,9 @@ class SecretStore:
     def put(self, entry: str, secrets: dict[str, str]) -> None:
         """Store a set of named secrets (e.g. live and test tokens) under one entry."""
         self._check()
+        if self._session is not None:
+            self._session[entry] = json.dumps(secrets)
+            return
         try:
             keyring.set_password(self.service, entry, json.dumps(secrets))
         except keyring.errors.KeyringError as exc:
@@ -49,6 +67,9 @@ class SecretStore:
 
     def get(self, entry: str) -> dict[str, str]:
         self._check()
+        if self._session is not None:
+            raw = self._session.get(entry)
+            return json.loads(raw) if raw else {}
         try:
             raw = keyring.get_password(self.service, entry)
         except keyring.errors.KeyringError as exc:
@@ -62,6 +83,9 @@ class SecretStore:
 
     def delete(self, entry: str) -> None:
         self._check()
+        if self._session is not None:
+            self._session.pop(entry, None)
+            return
         try:
             keyring.delete_password(self.service, entry)
         except keyring.errors.PasswordDeleteError:

@@ -103,6 +103,7 @@ class NewDataSourceWizard(QDialog):
         self._login_task = None
         self._pending_tokens: list[Tokens] | None = None
         self._pending_key: str | None = None
+        self._existing_account = None  # the account a login turned out to renew
         self._new_ids: list[int] = []
         self._outcomes: dict[int, str] = {}  # data source id -> how its import ended
         self._import_finished = False
@@ -260,6 +261,24 @@ class NewDataSourceWizard(QDialog):
         column.addWidget(key_box)
         self.key_box = key_box
 
+        self.session_only = QCheckBox(
+            "Keep keys only until Ledgerboard closes (you will connect again next time)"
+        )
+        self.session_only.toggled.connect(self._session_only_toggled)
+        keychain = self.services.connections.secrets.keychain_available()
+        self.flow.keychain = keychain or self.services.connections.secrets.session_only
+        if not self.flow.keychain:
+            warning = plain_label(
+                "This computer has no keychain Ledgerboard can use (such as GNOME Keyring or "
+                "KWallet), and Ledgerboard never writes keys to a plain file.",
+                "fieldHelp",
+            )
+            warning.setWordWrap(True)
+            warning.setStyleSheet("color: #b45309;")
+            column.addWidget(warning)
+            column.addWidget(self.session_only)
+        else:
+            self.session_only.hide()
         self.connect_status = plain_label("")
         self.connect_status.setObjectName("connectStatus")
         self.connect_status.setWordWrap(True)
@@ -274,6 +293,12 @@ class NewDataSourceWizard(QDialog):
             self.key_option.setChecked(True)
         self._method_changed()
         return page
+
+    def _session_only_toggled(self, chosen: bool) -> None:
+        self.flow.session_only_accepted = chosen
+        if chosen:
+            self.services.connections.secrets.keep_for_this_session_only()
+        self._refresh_buttons()
 
     def _method_changed(self) -> None:
         browser = self.browser_option.isChecked()
@@ -347,10 +372,30 @@ class NewDataSourceWizard(QDialog):
         self._pending_key = None
         modes = " and ".join("live" if t.live else "test-mode (sample)" for t in tokens)
         account = tokens[0].stripe_user_id or "your account"
+        services = self.services
+        existing = services.accounts.find_connected_stripe_account(
+            services.profile.name, tokens[0].stripe_user_id
+        )
+        self._existing_account = existing
         self.flow.set_connected(
             f"Stripe {account}", sample_data_possible=any(not t.live for t in tokens)
         )
-        self._set_connect_status(f"Connected to {account} with {modes} access.", ok=True)
+        if existing is None:
+            self._set_connect_status(f"Connected to {account} with {modes} access.", ok=True)
+        else:
+            # The same Stripe account again: renew its login now, and offer only what is new.
+            services.writer.run(
+                lambda: services.connections.connect_with_tokens(
+                    services.profile, tokens, name=existing.name, existing=existing
+                )
+            )
+            services.sync.forget_account(existing.id)
+            self.flow.set_already_imported(services.accounts.imported_types(existing))
+            self._set_connect_status(
+                f"{account} was connected already: its login is renewed and its data sources "
+                "sync again. You can add the data types it does not have yet.",
+                ok=True,
+            )
         self._refresh_buttons()
 
     def _login_failed(self, error: Exception) -> None:

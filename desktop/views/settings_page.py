@@ -48,6 +48,7 @@ class SettingsPage(Page):
         data_dir: Path,
         log_dir: Path,
         parent: QWidget | None = None,
+        accounts_card: QWidget | None = None,
     ) -> None:
         super().__init__("Settings", "Changes are saved as you make them", parent)
         self._settings = settings
@@ -85,6 +86,9 @@ class SettingsPage(Page):
         self.update_frequency.setMinimumWidth(340)
         _add_row(form, "Update frequency", self.update_frequency)
         column.addWidget(syncing)
+
+        if accounts_card is not None:
+            column.addWidget(accounts_card)
 
         storage, form = self._card(
             "Your data",

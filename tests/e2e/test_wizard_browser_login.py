@@ -113,3 +113,36 @@ def test_no_secret_is_written_to_any_file(
         content = path.read_bytes()
         for secret in secrets:
             assert secret.encode() not in content, f"a secret is in {path.name}"
+
+
+def test_logging_in_again_renews_a_disconnected_account(start_app, qtbot, browser_page):
+    app, wizard, url = open_login(start_app, qtbot)
+    sign_in(browser_page, url, "Approve")
+    qtbot.waitUntil(lambda: wizard.flow.connected, timeout=15_000)
+    wizard.go_next()
+    for name, box in wizard.type_boxes.items():
+        box.setChecked(name in ("charges", "customers"))
+    with qtbot.waitSignal(wizard.finished_import, timeout=120_000):
+        wizard.go_next()
+    wizard.close()
+    account = Account.get()
+    app.connections.disconnect(account)
+    assert Account.get().status == "disconnected"
+    assert {s.status for s in app.data_sources.summaries()} == {"needs_reconnect"}
+
+    urls: list[str] = []
+    app.open_url = urls.append
+    again = app.open_new_data_source()
+    again.go_next()
+    again.login_button.click()
+    qtbot.waitUntil(lambda: bool(urls), timeout=5_000)
+    sign_in(browser_page, urls[0], "Approve")
+    qtbot.waitUntil(lambda: again.flow.connected, timeout=15_000)
+    assert "connected already" in again.connect_status.text()
+    assert Account.select().count() == 1 and Account.get().status == "connected"
+    again.go_next()
+    assert not again.type_boxes["charges"].isEnabled()  # already imported
+    assert "Already imported" in again.type_notes["charges"].text()
+    with qtbot.waitSignal(app.sync_service.finished, timeout=60_000):
+        app.sync_service.sync()
+    assert {s.status for s in app.data_sources.summaries()} == {"up_to_date"}

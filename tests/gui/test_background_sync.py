@@ -112,3 +112,21 @@ def test_the_scheduler_catches_up_soon_after_start(start_app, qtbot, simulator):
         app.start_background_work(first_check_ms=10)
     assert DataSource.get().status == "up_to_date"
     assert app.scheduler.run_due() == []  # just synced: nothing is due
+
+
+def test_disconnect_then_reconnect_an_api_key_account(start_app, qtbot, simulator):
+    app = start_app()
+    account, _ = connect_account(simulator, types=("customers",))
+    with qtbot.waitSignal(app.sync_service.finished, timeout=30_000):
+        app.sync_service.sync()
+    app._disconnect_account(account.id)
+    assert SecretStore().get(account.keyring_entry) == {}
+    assert DataSource.get().status == "needs_reconnect"
+    rows = app.accounts.rows()
+    assert [(r.name, r.status) for r in rows] == [("Simulated Ltd", "disconnected")]
+    assert app.accounts_card.buttons[account.id][1].isEnabled() is False
+    with qtbot.waitSignal(app.sync_service.finished, timeout=30_000):
+        app.replace_key(account, "sk_live_replacementkey01")
+    assert SecretStore().get(account.keyring_entry) == {"key": "sk_live_replacementkey01"}
+    assert DataSource.get().status == "up_to_date"
+    assert app.accounts.rows()[0].status == "connected"

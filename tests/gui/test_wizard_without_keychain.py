@@ -1,0 +1,43 @@
+"""Without a keychain, keys are kept only by the user's explicit choice, and only in memory."""
+
+from __future__ import annotations
+
+import keyring
+import pytest
+from keyring.backends import fail
+
+from desktop.services.secrets import SecretStore, SecretsUnavailable
+
+
+@pytest.fixture
+def no_keychain():
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+def test_the_store_refuses_until_the_user_chooses_memory(no_keychain, expected_log_warnings):
+    store = SecretStore()
+    assert not store.available()
+    with pytest.raises(SecretsUnavailable, match="keychain"):
+        store.put("account-1", {"key": "rk_live_x"})
+    store.keep_for_this_session_only()
+    store.put("account-1", {"key": "rk_live_x"})
+    assert store.get("account-1") == {"key": "rk_live_x"}
+    assert not SecretStore().available()  # the next start knows nothing: memory only
+
+
+def test_the_wizard_asks_before_keeping_keys_in_memory(
+    start_app, no_keychain, expected_log_warnings
+):
+    app = start_app()
+    wizard = app.open_new_data_source()
+    wizard.go_next()
+    assert wizard.session_only.isVisible()
+    assert "no keychain" in wizard.blocker_label.text()
+    assert not wizard.next_button.isEnabled()
+    wizard.session_only.setChecked(True)
+    assert app.secrets.session_only
+    assert wizard.blocker_label.text() == "Connect a Stripe account first."
+    wizard.close()
