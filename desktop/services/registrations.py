@@ -130,3 +130,254 @@ class RegistrationsService:
                 ]
             ).execute()
         return discovered
+
+
+# --- querying ----------------------------------------------------------------------------
+
+TEXT_OPS = ("equals", "not_equals", "contains", "is_empty", "is_not_empty")
+NUMBER_OPS = ("=", "≠", "<", "≤", ">", "≥", "between", "is_empty", "is_not_empty")
+DATE_OPS = ("before", "after", "between", "is_empty", "is_not_empty")
+BOOL_OPS = ("is_true", "is_false")
+ENUM_OPS = ("one_of", "is_empty", "is_not_empty")
+OPERATORS = {
+    Kind.TEXT: TEXT_OPS,
+    Kind.REFERENCE: TEXT_OPS,
+    Kind.ENUM: ENUM_OPS,
+    Kind.MONEY: NUMBER_OPS,
+    Kind.NUMBER: NUMBER_OPS,
+    Kind.DATETIME: DATE_OPS,
+    Kind.BOOL: BOOL_OPS,
+}
+OPERATOR_LABELS = {
+    "equals": "equals",
+    "not_equals": "does not equal",
+    "contains": "contains",
+    "is_empty": "is empty",
+    "is_not_empty": "is not empty",
+    "=": "=",
+    "≠": "≠",
+    "<": "<",
+    "≤": "≤",
+    ">": ">",
+    "≥": "≥",
+    "between": "between",
+    "before": "before",
+    "after": "after",
+    "is_true": "= True",
+    "is_false": "= False",
+    "one_of": "is one of",
+}
+_SQL_COMPARE = {"=": "=", "≠": "!=", "<": "<", "≤": "<=", ">": ">", "≥": ">="}
+
+
+class FilterError(ValueError):
+    """A filter that cannot be applied; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A field a view can show, filter and sort by, and how SQL reaches it."""
+
+    key: str
+    label: str
+    kind: Kind
+    sql: str  # a column, or json_extract over the stored object
+
+    @property
+    def sortable(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Filter:
+    key: str
+    op: str
+    value: object = None  # a number, text, epoch seconds, (low, high) or a list
+
+    def describe(self, fields: dict[str, FieldRef]) -> str:
+        field = fields.get(self.key)
+        label = field.label if field else self.key
+        op = OPERATOR_LABELS.get(self.op, self.op)
+        if self.op in ("is_empty", "is_not_empty", "is_true", "is_false"):
+            return f"{label} {op}"
+        if self.op == "between":
+            low, high = self.value  # type: ignore[misc]
+            return f"{label} between {low} and {high}"
+        if self.op == "one_of":
+            return f"{label} is one of {', '.join(map(str, self.value))}"  # type: ignore[arg-type]
+        return f"{label} {op} {self.value}"
+
+
+def _json_path(key: str) -> str:
+    return "$" + "".join(f'."{part}"' for part in key.split("."))
+
+
+class RegistrationQuery:
+    """Filters, search and sort over one data source, compiled to SQL with bound parameters."""
+
+    PAGE = 200
+
+    def __init__(self, data_source: DataSource) -> None:
+        self.data_source = data_source
+        self.model = registration_model(data_source.data_type)
+        self.table = self.model._meta.table_name
+        self.db = self.model._meta.database
+        self.data_type = data_source.catalog
+        self.fields = self._fields()
+        self.filters: list[Filter] = []
+        self.search = ""
+        self.sort_key = data_source.default_date_field
+        self.descending = True
+
+    def _fields(self) -> dict[str, FieldRef]:
+        catalog = {f.key: f for f in self.data_type.fields}
+        result: dict[str, FieldRef] = {}
+        listed = (
+            DataSourceField.select()
+            .where(DataSourceField.data_source == self.data_source)
+            .order_by(DataSourceField.position)
+        )
+        for f in listed:
+            if f.key in catalog:
+                sql = f'"{catalog[f.key].column}"'
+            elif f.key == "livemode":
+                sql = '"livemode"'
+            else:
+                sql = f"json_extract(\"data\", '{_json_path(f.key)}')"
+            result[f.key] = FieldRef(f.key, f.label, Kind(f.kind), sql)
+        for f in self.data_type.fields:  # catalog fields are always reachable
+            result.setdefault(f.key, FieldRef(f.key, f.label, f.kind, f'"{f.column}"'))
+        result.setdefault("livemode", FieldRef("livemode", "Livemode", Kind.BOOL, '"livemode"'))
+        return result
+
+    def visible_fields(self) -> list[FieldRef]:
+        listed = (
+            DataSourceField.select(DataSourceField.key)
+            .where((DataSourceField.data_source == self.data_source) & DataSourceField.visible)
+            .order_by(DataSourceField.position)
+        )
+        return [self.fields[f.key] for f in listed if f.key in self.fields]
+
+    # --- WHERE ---
+
+    def _where(self) -> tuple[str, list]:
+        clauses = ['"data_source_id" = ?']
+        params: list = [self.data_source.id]
+        for flt in self.filters:
+            clause, values = self._compile(flt)
+            clauses.append(clause)
+            params += values
+        if self.search.strip():
+            like = f"%{self.search.strip()}%"
+            searchable = [
+                c
+                for c in self.data_type.search_fields
+                if any(f.column == c for f in self.data_type.fields)
+            ]
+            if searchable:
+                clauses.append("(" + " OR ".join(f'"{c}" LIKE ?' for c in searchable) + ")")
+                params += [like] * len(searchable)
+        return " AND ".join(clauses), params
+
+    def _compile(self, flt: Filter) -> tuple[str, list]:
+        field = self.fields.get(flt.key)
+        if field is None:
+            raise FilterError(f"Unknown field {flt.key!r}; use Update fields to find new ones.")
+        if flt.op not in OPERATORS[field.kind]:
+            raise FilterError(
+                f"{field.label} cannot be filtered with '{OPERATOR_LABELS.get(flt.op, flt.op)}'."
+            )
+        col = field.sql
+        op = flt.op
+        if op == "is_empty":
+            return (
+                f"({col} IS NULL OR {col} = '')"
+                if field.kind in (Kind.TEXT, Kind.REFERENCE, Kind.ENUM)
+                else f"{col} IS NULL"
+            ), []
+        if op == "is_not_empty":
+            return (
+                f"({col} IS NOT NULL AND {col} != '')"
+                if field.kind in (Kind.TEXT, Kind.REFERENCE, Kind.ENUM)
+                else f"{col} IS NOT NULL"
+            ), []
+        if op in ("is_true", "is_false"):
+            return f"{col} = ?", [1 if op == "is_true" else 0]
+        if op == "equals":
+            return f"{col} = ?", [str(flt.value)]
+        if op == "not_equals":
+            return f"({col} IS NULL OR {col} != ?)", [str(flt.value)]
+        if op == "contains":
+            return f"{col} LIKE ?", [f"%{flt.value}%"]
+        if op == "one_of":
+            values = list(flt.value or [])  # type: ignore[arg-type]
+            if not values:
+                raise FilterError(f"Choose at least one value of {field.label}.")
+            return f"{col} IN ({', '.join('?' for _ in values)})", [str(v) for v in values]
+        if op == "between":
+            try:
+                low, high = (_number(v, field) for v in flt.value)  # type: ignore[union-attr]
+            except (TypeError, ValueError) as exc:
+                raise FilterError(f"{field.label} between needs two values.") from exc
+            return f"{col} BETWEEN ? AND ?", [min(low, high), max(low, high)]
+        if op in ("before", "after"):
+            return f"{col} {'<' if op == 'before' else '>'} ?", [_number(flt.value, field)]
+        return f"{col} {_SQL_COMPARE[op]} ?", [_number(flt.value, field)]
+
+    # --- reading ---
+
+    def count(self) -> int:
+        where, params = self._where()
+        return self.db.execute_sql(
+            f'SELECT COUNT(*) FROM "{self.table}" WHERE {where}', params
+        ).fetchone()[0]
+
+    def total(self) -> int:
+        return self.db.execute_sql(
+            f'SELECT COUNT(*) FROM "{self.table}" WHERE "data_source_id" = ?',
+            (self.data_source.id,),
+        ).fetchone()[0]
+
+    def _order(self, reverse: bool = False) -> str:
+        field = self.fields.get(self.sort_key) or self.fields[self.data_source.default_date_field]
+        descending = self.descending != reverse
+        direction = "DESC" if descending else "ASC"
+        return f'{field.sql} {direction}, "pk" {direction}'
+
+    def fetch(
+        self, offset: int, limit: int, columns: list[FieldRef], total: int | None = None
+    ) -> list[tuple]:
+        """Rows [offset, offset+limit) in the current order: (pk, currency, *column values).
+
+        Near the end the query runs in the reverse order with a small offset, so jumping to
+        the last row of a million costs what the first does."""
+        where, params = self._where()
+        select = ", ".join(['"pk"', self._currency_sql()] + [c.sql for c in columns])
+        reverse = total is not None and offset > total // 2
+        if reverse:
+            limit, offset = min(limit, total - offset), max(0, total - offset - limit)
+        sql = (
+            f'SELECT {select} FROM "{self.table}" WHERE {where} '
+            f"ORDER BY {self._order(reverse=reverse)} LIMIT ? OFFSET ?"
+        )
+        rows = self.db.execute_sql(sql, [*params, limit, offset]).fetchall()
+        return rows[::-1] if reverse else rows
+
+    def _currency_sql(self) -> str:
+        return '"currency"' if self.data_type.has_field("currency") else "NULL"
+
+    def detail(self, pk: int) -> tuple[bool, str] | None:
+        """One registration's Livemode and its stored JSON, or None when it is gone."""
+        row = self.db.execute_sql(
+            f'SELECT "livemode", "data" FROM "{self.table}" WHERE "pk" = ?', (pk,)
+        ).fetchone()
+        return (bool(row[0]), row[1]) if row else None
+
+
+def _number(value, field: FieldRef) -> float:
+    if isinstance(value, bool):
+        raise FilterError(f"{field.label} needs a number.")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise FilterError(f"{field.label} needs a number, not {value!r}.") from None

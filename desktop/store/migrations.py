@@ -42,8 +42,16 @@ class Migration:
     apply: Callable[[pw.Database], None]
 
 
+def _add_view_settings(db: pw.Database) -> None:
+    migrator = SchemaMigrator.from_database(db)
+    # Nullable: a NOT NULL column makes peewee rebuild the table on SQLite.
+    run_operations(migrator.add_column("data_source", "view_settings", pw.TextField(null=True)))
+
+
 # Version 1 is the initial schema; each later change appends a Migration here.
-MIGRATIONS: tuple[Migration, ...] = ()
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, "data sources remember their filters", _add_view_settings),
+)
 LATEST_VERSION = 1 + len(MIGRATIONS)
 
 
@@ -86,12 +94,26 @@ def migrate(
         log.info("created a new database at schema version %d", LATEST_VERSION)
     elif version < LATEST_VERSION:
         report.backup = backup_database(db, backup_dir, f"v{version}")
-        for step in MIGRATIONS:
-            if step.version > version:
-                with db.atomic():
-                    step.apply(db)
-                    SchemaVersion.create(version=step.version, description=step.description)
-                log.info("migrated database to version %d: %s", step.version, step.description)
+        # SQLite's advice for schema changes: foreign keys off, so that a rebuilt table never
+        # cascades a delete into the rows that point at it; checked again afterwards.
+        sqlite = isinstance(db, pw.SqliteDatabase)
+        if sqlite:
+            db.execute_sql("PRAGMA foreign_keys = OFF")
+        try:
+            for step in MIGRATIONS:
+                if step.version > version:
+                    with db.atomic():
+                        step.apply(db)
+                        SchemaVersion.create(version=step.version, description=step.description)
+                    log.info("migrated database to version %d: %s", step.version, step.description)
+            if sqlite and db.execute_sql("PRAGMA foreign_key_check").fetchall():
+                raise StoreError(
+                    "The database upgrade left broken references; the backup "
+                    f"at {report.backup} holds the data as it was."
+                )
+        finally:
+            if sqlite:
+                db.execute_sql("PRAGMA foreign_keys = ON")
     types = list(catalog) if catalog is not None else list(DATA_TYPES.values())
     for data_type in types:
         report.added_columns += _reconcile_registrations(db, data_type, backup_dir, report)

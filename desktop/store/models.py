@@ -75,6 +75,7 @@ class DataSource(BaseModel):
     last_synced_at = pw.DateTimeField(null=True)
     last_error = pw.TextField(null=True)
     sync_state = pw.TextField(default="{}")  # JSON: cursors and checkpoints, no secrets
+    view_settings = pw.TextField(null=True)  # JSON: filters, hide sample data (schema v2)
     created_at = pw.DateTimeField(default=utc_now)
 
     @property

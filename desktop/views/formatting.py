@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from desktop.catalog import minor_unit_divisor
+
 
 def relative_time(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
     """'just now', '3 minutes ago', 'yesterday', ... for a naive UTC datetime."""
@@ -27,3 +29,24 @@ def relative_time(moment: dt.datetime | None, now: dt.datetime | None = None) ->
 
 def count_text(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
+def money(amount: int | None, currency: str | None) -> str:
+    """Minor units in the currency's format: 1250 usd -> '12.50 USD', 1500 jpy -> '1,500 JPY'."""
+    if amount is None:
+        return ""
+    code = (currency or "").upper()
+    divisor = minor_unit_divisor(currency)
+    text = f"{amount / divisor:,.2f}" if divisor != 1 else f"{amount:,}"
+    return f"{text} {code}".strip()
+
+
+def timestamp(seconds: int | None, zone) -> str:
+    """Unix seconds as a date and time in the user's zone (a ZoneInfo)."""
+    if seconds is None:
+        return ""
+    try:
+        moment = dt.datetime.fromtimestamp(int(seconds), dt.UTC).astimezone(zone)
+    except (OverflowError, OSError, ValueError):
+        return str(seconds)
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -100,6 +100,8 @@ def test_a_version_1_file_is_upgraded_without_losing_rows(tmp_path, app_paths):
     assert sorted(r.amount for r in charges.select()) == [990, 1250, 50000]
     assert [a.name for a in Account.select()] == ["Acme Ltd"]
     assert DataSource.select().count() == 2
+    assert report.backup is not None and report.backup.exists()
+    assert {ds.view_settings for ds in DataSource.select()} == {None}  # added by version 2
     db.close()
 
 

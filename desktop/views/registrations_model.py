@@ -1,0 +1,119 @@
+"""The registrations of one data source as a table model that reads pages lazily from SQL."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from desktop.catalog import Kind
+from desktop.services.registrations import FieldRef, RegistrationQuery
+from desktop.views.formatting import money, timestamp
+
+Index = QModelIndex | QPersistentModelIndex
+RawRole = Qt.ItemDataRole.UserRole  # the stored value, for sorting and copying
+PkRole = Qt.ItemDataRole.UserRole + 1
+CACHED_PAGES = 64
+
+
+class RegistrationsTableModel(QAbstractTableModel):
+    """Only the counts are read up front; rows arrive a page at a time as they are shown."""
+
+    def __init__(self, query: RegistrationQuery, time_zone: str, parent=None) -> None:
+        super().__init__(parent)
+        self.query = query
+        self.zone = ZoneInfo(time_zone)
+        self.columns: list[FieldRef] = []
+        self.count = 0
+        self.total = 0
+        self._pages: OrderedDict[int, list[tuple]] = OrderedDict()
+
+    def refresh(self) -> None:
+        """Re-read the columns and counts after filters, search, sort or data changed."""
+        self.beginResetModel()
+        self.columns = self.query.visible_fields()
+        self.count = self.query.count()
+        self.total = self.query.total()
+        self._pages.clear()
+        self.endResetModel()
+
+    # --- Qt's model interface ---
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.count
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ):
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.columns[section].label
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return self.columns[section].key
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < self.count:
+            return None
+        row = self._row(index.row())
+        if row is None:
+            return None
+        column = self.columns[index.column()]
+        value = row[2 + index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(column, value, row[1])
+        if role == RawRole:
+            return value
+        if role == PkRole:
+            return row[0]
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.kind in (Kind.MONEY, Kind.NUMBER):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        self.query.sort_key = self.columns[column].key
+        self.query.descending = order == Qt.SortOrder.DescendingOrder
+        self.refresh()
+
+    # --- rows ---
+
+    def pk_at(self, row: int) -> int | None:
+        found = self._row(row)
+        return found[0] if found else None
+
+    def _row(self, row: int) -> tuple | None:
+        page = row // RegistrationQuery.PAGE
+        rows = self._pages.get(page)
+        if rows is None:
+            rows = self.query.fetch(
+                page * RegistrationQuery.PAGE,
+                RegistrationQuery.PAGE,
+                self.columns,
+                total=self.count,
+            )
+            self._pages[page] = rows
+            if len(self._pages) > CACHED_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page)
+        offset = row % RegistrationQuery.PAGE
+        return rows[offset] if offset < len(rows) else None
+
+    def _display(self, column: FieldRef, value, currency) -> str:
+        if value is None:
+            return ""
+        if column.kind is Kind.MONEY and isinstance(value, int):
+            return money(value, currency)
+        if column.kind is Kind.DATETIME and isinstance(value, int | float):
+            return timestamp(value, self.zone)
+        if column.kind is Kind.BOOL:
+            return "True" if value in (1, True, "1", "true") else "False"
+        if column.kind is Kind.NUMBER and isinstance(value, float) and value.is_integer():
+            return f"{int(value):,}"
+        return str(value)
