@@ -6,6 +6,7 @@ every service that holds a thread, a timer or a connection hooks it.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -28,6 +29,7 @@ from desktop.services.oauth import (
     stripe_apps_profile,
     stripe_connect_profile,
 )
+from desktop.services.registrations import RegistrationsService
 from desktop.services.scheduler import Scheduler
 from desktop.services.secrets import SecretStore, SecretsUnavailable
 from desktop.services.sync import SyncProgress
@@ -37,7 +39,7 @@ from desktop.services.writer import StoreWriter
 from desktop.settings import Settings, SettingsStore
 from desktop.store.db import StoreError, check_writable, open_database
 from desktop.store.migrations import migrate
-from desktop.store.models import Account
+from desktop.store.models import Account, DataSource
 from desktop.views.accounts_card import AccountsCard
 from desktop.views.crash_dialog import CrashDialogPresenter
 from desktop.views.dashboards_page import DashboardsPage
@@ -45,6 +47,7 @@ from desktop.views.data_sources_page import DataSourcesPage
 from desktop.views.icons import app_icon
 from desktop.views.main_window import MainWindow
 from desktop.views.new_source_wizard import NewDataSourceWizard, WizardServices
+from desktop.views.registrations_page import RegistrationsPage
 from desktop.views.settings_page import SettingsPage
 
 log = logging.getLogger(__name__)
@@ -123,6 +126,7 @@ class Application(QObject):
         self.settings_store = SettingsStore(self.paths.settings_file)
         self.settings = self.settings_store.load()
         self.data_sources = DataSourcesService()
+        self.registrations = RegistrationsService()
         self.writer = StoreWriter(self._db)
         self.secrets = SecretStore()
         self.tasks = TaskRunner(parent=self)
@@ -199,8 +203,15 @@ class Application(QObject):
     def _sync_progress(self, progress: SyncProgress) -> None:
         self.window.set_status(f"{progress.phase}… {progress.rows:,} rows")
 
-    def _sync_finished(self, _ids: list[int]) -> None:
-        self._refresh_lists()
+    def _sync_finished(self, ids: list[int]) -> None:
+        self._refresh_lists()  # and the counts in the status bar, once nothing syncs
+        shown = self.registrations_page.data_source
+        if (
+            shown is not None
+            and shown.id in ids
+            and self.window.stack.currentWidget() is self.registrations_page
+        ):
+            self.registrations_page.reload()
         if not self.sync_service.running():
             self._show_counts()
 
@@ -232,23 +243,46 @@ class Application(QObject):
             self.settings, self.paths.data_dir, self.paths.log_dir, accounts_card=self.accounts_card
         )
         self.settings_page.settings_changed.connect(self._save_settings)
+        self.registrations_page = RegistrationsPage(
+            self.registrations,
+            time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
+            save_view=self._save_view,
+        )
+        self.registrations_page.back_requested.connect(
+            lambda: self.window.show_page("data_sources")
+        )
+        self.registrations_page.sync_requested.connect(lambda ds: self.sync_service.sync([ds]))
+        self.data_sources_page.open_requested.connect(self.open_data_source)
+        self.data_sources_page.sync_requested.connect(lambda ds: self.sync_service.sync([ds]))
         pages = {
             "data_sources": self.data_sources_page,
             "dashboards": self.dashboards_page,
             "settings": self.settings_page,
         }
         window = MainWindow(pages, window_state, self.paths.data_dir, self.paths.log_dir)
+        window.stack.addWidget(self.registrations_page)  # reached from a data source, not the menu
         self.data_sources_page.new_data_source_requested.connect(self.open_new_data_source)
         window.set_new_data_source_handler(self.open_new_data_source)
         self.dashboards_page.set_can_create(False, "Dashboards arrive in a coming version.")
         self.window = window
         self._refresh_lists()
-        self._show_counts()
         return window
+
+    def open_data_source(self, ds_id: int) -> None:
+        self.registrations_page.open(DataSource.get_by_id(ds_id))
+        self.window.stack.setCurrentWidget(self.registrations_page)
+
+    def _save_view(self, ds_id: int, view: dict) -> None:
+        text = json.dumps(view)
+        self.writer.run(
+            lambda: DataSource.update(view_settings=text).where(DataSource.id == ds_id).execute()
+        )
 
     def _refresh_lists(self) -> None:
         self.data_sources_page.refresh()
         self.accounts_card.set_accounts(self.accounts.rows())
+        if not self.sync_service.running():
+            self._show_counts()
 
     def _disconnect_account(self, account_id: int) -> None:
         self.sync_service.cancel()

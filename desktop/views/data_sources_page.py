@@ -6,6 +6,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QPushButton,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -92,6 +93,8 @@ class DataSourcesTableModel(QAbstractTableModel):
 
 class DataSourcesPage(Page):
     new_data_source_requested = Signal()
+    open_requested = Signal(int)  # data source id
+    sync_requested = Signal(int)
 
     def __init__(self, service: DataSourcesService, parent: QWidget | None = None) -> None:
         super().__init__("Data sources", "Stripe data imported to this computer", parent)
@@ -99,6 +102,14 @@ class DataSourcesPage(Page):
         self.new_button = primary_button("New data source", "plus")
         self.new_button.setToolTip("Connect a Stripe account and import data (Ctrl+N)")
         self.new_button.clicked.connect(self.new_data_source_requested)
+        self.open_button = QPushButton("Open")
+        self.open_button.setToolTip("Show the registrations (Enter, or double-click a row)")
+        self.open_button.clicked.connect(self._open_selected)
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.clicked.connect(self._sync_selected)
+        for button in (self.open_button, self.sync_button):
+            button.setEnabled(False)
+            self.header.add_action(button)
         self.header.add_action(self.new_button)
 
         self.stack = QStackedWidget()
@@ -130,11 +141,40 @@ class DataSourcesPage(Page):
         holder_layout = QVBoxLayout(table_holder)
         holder_layout.setContentsMargins(28, 20, 28, 20)
         holder_layout.addWidget(self.table)
+        self.table.doubleClicked.connect(
+            lambda index: self.open_requested.emit(self.model.summary(index.row()).id)
+        )
+        self.table.activated.connect(
+            lambda index: self.open_requested.emit(self.model.summary(index.row()).id)
+        )
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.stack.addWidget(table_holder)
         self.set_body(self.stack)
         self.create_buttons = [self.new_button, self.empty_button]
 
+    def _selected_id(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.summary(rows[0].row()).id if rows else None
+
+    def _open_selected(self) -> None:
+        if (ds_id := self._selected_id()) is not None:
+            self.open_requested.emit(ds_id)
+
+    def _sync_selected(self) -> None:
+        if (ds_id := self._selected_id()) is not None:
+            self.sync_requested.emit(ds_id)
+
+    def _selection_changed(self) -> None:
+        chosen = self._selected_id() is not None
+        self.open_button.setEnabled(chosen)
+        self.sync_button.setEnabled(chosen)
+
     def refresh(self) -> None:
+        selected = self._selected_id()
         rows = self._service.summaries()
         self.model.set_rows(rows)
         self.stack.setCurrentIndex(1 if rows else 0)
+        for row, summary in enumerate(rows):
+            if summary.id == selected:
+                self.table.selectRow(row)
+        self._selection_changed()

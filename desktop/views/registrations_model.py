@@ -31,10 +31,11 @@ class RegistrationsTableModel(QAbstractTableModel):
 
     def refresh(self) -> None:
         """Re-read the columns and counts after filters, search, sort or data changed."""
+        columns = self.query.visible_fields()
+        count = self.query.count()  # may raise FilterError: before the model starts changing
+        total = self.query.total()
         self.beginResetModel()
-        self.columns = self.query.visible_fields()
-        self.count = self.query.count()
-        self.total = self.query.total()
+        self.columns, self.count, self.total = columns, count, total
         self._pages.clear()
         self.endResetModel()
 

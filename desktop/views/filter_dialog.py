@@ -1,0 +1,149 @@
+"""The Filter button's dialog: field, operator, value, with operators that fit the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.catalog import DATA_TYPES, Kind
+from desktop.services.registrations import OPERATOR_LABELS, OPERATORS, FieldRef, Filter
+from desktop.views.widgets import plain_label
+
+NO_VALUE = ("is_empty", "is_not_empty", "is_true", "is_false")
+
+
+class FilterDialog(QDialog):
+    def __init__(
+        self, fields: list[FieldRef], data_type: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add filter")
+        self.fields = sorted(fields, key=lambda f: f.label.lower())
+        self.data_type = DATA_TYPES[data_type]
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.field_box = QComboBox()
+        for field in self.fields:
+            self.field_box.addItem(field.label, field.key)
+        self.operator_box = QComboBox()
+        form.addRow("Field", self.field_box)
+        form.addRow("Operator", self.operator_box)
+        self.values = QWidget()  # shows the one editor the operator needs
+        self.text_value = QLineEdit()
+        self.number_hint = plain_label("", "fieldHelp")
+        self.low_value = QLineEdit()
+        self.high_value = QLineEdit()
+        self.date_value = QDateTimeEdit(QDateTime.currentDateTime())
+        self.date_value.setCalendarPopup(True)
+        self.date_value.setDisplayFormat("d MMM yyyy HH:mm")
+        self.choices = QListWidget()
+        between = QWidget()
+        between_layout = QFormLayout(between)
+        between_layout.setContentsMargins(0, 0, 0, 0)
+        between_layout.addRow("From", self.low_value)
+        between_layout.addRow("To", self.high_value)
+        self.choices.setMaximumHeight(150)
+        values_layout = QVBoxLayout(self.values)
+        values_layout.setContentsMargins(0, 0, 0, 0)
+        self.editors = [self.text_value, between, self.date_value, self.choices]
+        for widget in self.editors:
+            values_layout.addWidget(widget)
+        self.value_label = plain_label("Value")
+        form.addRow(self.value_label, self.values)
+        self.number_hint.setWordWrap(True)
+        form.addRow("", self.number_hint)
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Add filter")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.field_box.currentIndexChanged.connect(self._field_changed)
+        self.operator_box.currentIndexChanged.connect(self._operator_changed)
+        self.setMinimumWidth(420)
+        self._field_changed()
+
+    def field(self) -> FieldRef:
+        return self.fields[self.field_box.currentIndex()]
+
+    def select(self, key: str, op: str | None = None) -> None:
+        """Preselect a field (and an operator), as the Livemode shortcut does."""
+        self.field_box.setCurrentIndex(max(0, self.field_box.findData(key)))
+        if op:
+            self.operator_box.setCurrentIndex(max(0, self.operator_box.findData(op)))
+
+    def _field_changed(self) -> None:
+        field = self.field()
+        self.operator_box.clear()
+        for op in OPERATORS[field.kind]:
+            self.operator_box.addItem(OPERATOR_LABELS[op], op)
+        self.choices.clear()
+        if field.kind is Kind.ENUM and self.data_type.has_field(field.key):
+            for choice in self.data_type.field(field.key).choices:
+                item = QListWidgetItem(choice)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked)
+                self.choices.addItem(item)
+        self.number_hint.setText(
+            "Amounts are in the currency's minor unit: 1000 is 10.00 USD (and 1,000 JPY)."
+            if field.kind is Kind.MONEY
+            else ""
+        )
+        self._operator_changed()
+
+    def _operator_changed(self) -> None:
+        op = self.operator_box.currentData()
+        kind = self.field().kind
+        if op in NO_VALUE or op is None:
+            shown = None
+        elif op == "one_of":
+            shown = self.choices
+        elif kind is Kind.DATETIME and op in ("before", "after"):
+            shown = self.date_value
+        elif op == "between":
+            shown = self.editors[1]
+        else:
+            shown = self.text_value
+        for editor in self.editors:
+            editor.setVisible(editor is shown)
+        self.values.setVisible(shown is not None)
+        self.value_label.setVisible(shown is not None)
+        self.adjustSize()
+
+    def result_filter(self) -> Filter:
+        field = self.field()
+        op = self.operator_box.currentData()
+        if op in NO_VALUE:
+            return Filter(field.key, op)
+        if op == "one_of":
+            picked = [
+                self.choices.item(i).text()
+                for i in range(self.choices.count())
+                if self.choices.item(i).checkState() == Qt.CheckState.Checked
+            ]
+            return Filter(field.key, op, picked)
+        if field.kind is Kind.DATETIME and op in ("before", "after"):
+            moment = self.date_value.dateTime().toPython()
+            return Filter(
+                field.key, op, int(moment.replace(tzinfo=moment.tzinfo or dt.UTC).timestamp())
+            )
+        if op == "between":
+            return Filter(
+                field.key, op, (self.low_value.text().strip(), self.high_value.text().strip())
+            )
+        return Filter(field.key, op, self.text_value.text().strip())

@@ -1,0 +1,284 @@
+"""One data source's registrations: the table, filters as chips, search, and a detail pane."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.services.registrations import (
+    Filter,
+    FilterError,
+    RegistrationQuery,
+    RegistrationsService,
+)
+from desktop.store.models import DataSource
+from desktop.views.filter_dialog import FilterDialog
+from desktop.views.icons import themed_icon
+from desktop.views.registrations_model import RegistrationsTableModel
+from desktop.views.widgets import Page, plain_label
+
+SAMPLE_FILTER = Filter("livemode", "is_true")
+
+
+class RegistrationsPage(Page):
+    back_requested = Signal()
+    sync_requested = Signal(int)  # data source id
+
+    def __init__(
+        self,
+        registrations: RegistrationsService,
+        time_zone: Callable[[], str],
+        save_view: Callable[[int, dict], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__("Registrations", "", parent)
+        self.registrations = registrations
+        self.time_zone = time_zone
+        self.save_view = save_view
+        self.data_source: DataSource | None = None
+        self.query: RegistrationQuery | None = None
+        self.model: RegistrationsTableModel | None = None
+
+        back = QPushButton("‹ Data sources")
+        back.setProperty("flat", True)
+        back.clicked.connect(self.back_requested)
+        self.header.layout().insertWidget(0, back)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search id, email, name…")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(
+            themed_icon("search", "#64748b"), QLineEdit.ActionPosition.LeadingPosition
+        )
+        self.search.setMinimumWidth(220)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self._apply)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.hide_sample = QCheckBox("Hide sample data (Livemode = False)")
+        self.hide_sample.toggled.connect(self._apply)
+        self.update_fields_button = QPushButton(themed_icon("refresh"), "Update fields")
+        self.update_fields_button.setToolTip(
+            "Find fields in the data that this data source does not list yet"
+        )
+        self.update_fields_button.clicked.connect(self.update_fields)
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.clicked.connect(lambda: self.sync_requested.emit(self.data_source.id))
+        self.filter_button = QToolButton()
+        self.filter_button.setObjectName("filterButton")
+        self.filter_button.setIcon(themed_icon("filter", "#334155"))
+        self.filter_button.setText("Filter")
+        self.filter_button.setToolTip("Add a filter (Ctrl+F)")
+        self.filter_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.filter_button.clicked.connect(self.add_filter)
+        for widget in (
+            self.search,
+            self.hide_sample,
+            self.update_fields_button,
+            self.sync_button,
+            self.filter_button,
+        ):
+            self.header.add_action(widget)
+        QShortcut(QKeySequence.StandardKey.Find, self, self.add_filter)
+
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(28, 12, 28, 8)
+        self.chips = QHBoxLayout()
+        self.chips.setSpacing(6)
+        self.chips.addStretch(1)
+        column.addLayout(self.chips)
+        self.message = plain_label("", "fieldHelp")
+        self.message.setStyleSheet("color: #b91c1c;")
+        self.message.hide()
+        column.addWidget(self.message)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.table = QTableView()
+        self.table.setObjectName("registrationsTable")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSortingEnabled(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(28)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.splitter.addWidget(self.table)
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(8, 0, 0, 0)
+        detail_layout.addWidget(plain_label("Registration", "sectionTitle"))
+        self.detail_text = QPlainTextEdit()
+        self.detail_text.setReadOnly(True)
+        self.detail_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.detail_text.setPlaceholderText("Select a registration to see every field.")
+        detail_layout.addWidget(self.detail_text, 1)
+        copy = QPushButton("Copy JSON")
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self._detail_json))
+        detail_layout.addWidget(copy, 0, Qt.AlignmentFlag.AlignRight)
+        self.splitter.addWidget(detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        column.addWidget(self.splitter, 1)
+        self.status = plain_label("", "fieldHelp")
+        self.status.setObjectName("registrationsStatus")
+        column.addWidget(self.status)
+        self.set_body(body)
+        self.filters: list[Filter] = []
+        self._detail_json = ""
+
+    # --- opening ---
+
+    def open(self, data_source: DataSource) -> None:
+        self.data_source = data_source
+        self.header.title.setText(data_source.title)
+        self.header.subtitle.setText(
+            f"{data_source.catalog.display_name} · {data_source.account.name}"
+        )
+        self.header.subtitle.show()
+        self.query = RegistrationQuery(data_source)
+        view = json.loads(data_source.view_settings or "{}")
+        self.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view.get("filters", [])]
+        self.hide_sample.blockSignals(True)
+        self.hide_sample.setChecked(bool(view.get("hide_sample")))
+        self.hide_sample.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.model = RegistrationsTableModel(self.query, self.time_zone(), self)
+        self.table.setModel(self.model)
+        self.table.selectionModel().selectionChanged.connect(self._selected)
+        self.detail_text.clear()
+        self._apply()
+        self._show_sort_indicator()
+
+    def _show_sort_indicator(self) -> None:
+        keys = [f.key for f in self.model.columns]
+        if self.query.sort_key in keys:
+            order = (
+                Qt.SortOrder.DescendingOrder
+                if self.query.descending
+                else Qt.SortOrder.AscendingOrder
+            )
+            header = self.table.horizontalHeader()
+            header.blockSignals(True)  # the rows are in this order already
+            header.setSortIndicator(keys.index(self.query.sort_key), order)
+            header.blockSignals(False)
+
+    def reload(self) -> None:
+        """New data arrived (a sync finished): re-read counts and rows."""
+        if self.model is not None:
+            self.model.refresh()
+            self._show_status()
+
+    # --- filters ---
+
+    def add_filter(self, preset: tuple[str, str] | None = None) -> FilterDialog | None:
+        if self.query is None:
+            return None
+        dialog = FilterDialog(list(self.query.fields.values()), self.data_source.data_type, self)
+        if preset:
+            dialog.select(*preset)
+        dialog.accepted.connect(lambda: self._add(dialog.result_filter()))
+        dialog.open()
+        return dialog
+
+    def _add(self, flt: Filter) -> None:
+        self.filters.append(flt)
+        self._apply(save=True)
+
+    def remove_filter(self, index: int) -> None:
+        del self.filters[index]
+        self._apply(save=True)
+
+    def _apply(self, save: bool = False) -> None:
+        if self.query is None:
+            return
+        active = list(self.filters)
+        if self.hide_sample.isChecked() and SAMPLE_FILTER not in active:
+            active.append(SAMPLE_FILTER)
+        self.query.filters = active
+        self.query.search = self.search.text()
+        try:
+            self.model.refresh()
+        except FilterError as exc:
+            self.filters.pop()
+            self.query.filters = self.filters
+            self.message.setText(str(exc))
+            self.message.show()
+            self.model.refresh()
+            return
+        self.message.hide()
+        self._show_chips()
+        self._show_status()
+        if save or self.sender() is self.hide_sample:
+            self.save_view(
+                self.data_source.id,
+                {
+                    "filters": [{"key": f.key, "op": f.op, "value": f.value} for f in self.filters],
+                    "hide_sample": self.hide_sample.isChecked(),
+                },
+            )
+
+    def _show_chips(self) -> None:
+        while self.chips.count() > 1:
+            chip = self.chips.takeAt(0).widget()
+            chip.hide()  # deleteLater waits for the event loop; meanwhile it must not show
+            chip.deleteLater()
+        for n, flt in enumerate(self.filters):
+            chip = QPushButton(f"{flt.describe(self.query.fields)}  ✕")
+            chip.setObjectName("filterChip")
+            chip.setToolTip("Remove this filter")
+            chip.clicked.connect(lambda _=False, i=n: self.remove_filter(i))
+            self.chips.insertWidget(self.chips.count() - 1, chip)
+
+    def _show_status(self) -> None:
+        model = self.model
+        self.status.setText(f"{model.count:,} of {model.total:,} registrations")
+
+    # --- fields and detail ---
+
+    def update_fields(self) -> list:
+        added = self.registrations.update_fields(self.data_source)
+        self.query.fields = self.query._fields()
+        self.model.refresh()
+        names = ", ".join(f.label for f in added[:6]) + ("…" if len(added) > 6 else "")
+        self.status.setText(
+            f"Added {len(added)} field{'s' * (len(added) != 1)}: {names}"
+            if added
+            else "No new fields: the data source already lists every field in its data."
+        )
+        return added
+
+    def _selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return
+        pk = self.model.pk_at(rows[0].row())
+        found = self.query.detail(pk) if pk is not None else None
+        if found is None:
+            return
+        livemode, data = found
+        try:
+            pretty = json.dumps(json.loads(data), indent=2, ensure_ascii=False)
+        except ValueError:
+            pretty = data
+        self._detail_json = pretty
+        self.detail_text.setPlainText(f"Livemode: {livemode}\n\n{pretty}")

@@ -1,0 +1,129 @@
+"""The registrations view, walking the seed's steps: Update fields, Livemode appears,
+Filter > Livemode = True hides the sample rows, and the count agrees with SQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop.store.models import DataSource, registration_model
+from tests.syncing import SyncHarness
+
+
+@pytest.fixture
+def imported(start_app, qtbot, make_simulator):
+    """A started app whose store holds charges and customers, live and sample."""
+    app = start_app()
+    simulator = make_simulator(size=600, seed=9)
+    harness = SyncHarness(app._db, simulator, types=("charges", "customers"))
+    try:
+        harness.sync()
+    finally:
+        harness.close()
+    app._refresh_lists()
+    return app, harness
+
+
+def open_charges(app, qtbot):
+    charges = DataSource.get(DataSource.data_type == "charges")
+    page = app.registrations_page
+    app.open_data_source(charges.id)
+    assert app.window.stack.currentWidget() is page
+    return page, charges
+
+
+def test_the_seeds_livemode_steps(imported, qtbot):
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    table = registration_model("charges")
+    total = table.select().where(table.data_source == charges.id).count()
+    assert page.status.text() == f"{total:,} of {total:,} registrations"
+
+    assert "livemode" not in {f.key for f in page.query.visible_fields()}
+    added = page.update_fields()
+    assert "livemode" in {f.key for f in added}
+    assert "Livemode" in [
+        page.model.headerData(c, Qt.Orientation.Horizontal) for c in range(page.model.columnCount())
+    ]
+
+    dialog = page.add_filter(preset=("livemode", "is_true"))
+    assert dialog.field().label == "Livemode"
+    assert dialog.operator_box.currentText() == "= True"
+    dialog.accept()
+    live = table.select().where((table.data_source == charges.id) & table.livemode).count()
+    assert 0 < live < total
+    assert page.status.text() == f"{live:,} of {total:,} registrations"
+    livemode_column = [f.key for f in page.model.columns].index("livemode")
+    shown = {
+        page.model.index(r, livemode_column).data() for r in range(min(200, page.model.rowCount()))
+    }
+    assert shown == {"True"}
+    chips = [page.chips.itemAt(i).widget().text() for i in range(page.chips.count() - 1)]
+    assert chips == ["Livemode = True  ✕"]
+    # The filter is remembered for the data source.
+    assert json.loads(DataSource.get_by_id(charges.id).view_settings)["filters"] == [
+        {"key": "livemode", "op": "is_true", "value": None}
+    ]
+    page.remove_filter(0)
+    assert page.status.text() == f"{total:,} of {total:,} registrations"
+
+    page.hide_sample.setChecked(True)  # the quick toggle does the same
+    assert page.status.text() == f"{live:,} of {total:,} registrations"
+
+
+def test_the_table_model_passes_qtmodeltester(imported, qtbot, qtmodeltester):
+    app, _harness = imported
+    page, _charges = open_charges(app, qtbot)
+    qtmodeltester.check(page.model)
+
+
+def test_sorting_money_and_text_from_stripe_shown_as_text(imported, qtbot):
+    app, _harness = imported
+    customers = DataSource.get(DataSource.data_type == "customers")
+    app.open_data_source(customers.id)
+    page = app.registrations_page
+    names = [f.key for f in page.model.columns].index("name")
+    values = {page.model.index(r, names).data() for r in range(page.model.rowCount())}
+    assert "<b>bold</b><img src=x>" in values  # a plain-text cell, never markup
+    page, _charges = open_charges(app, qtbot)
+    amount = [f.key for f in page.model.columns].index("amount")
+    page.table.sortByColumn(amount, Qt.SortOrder.DescendingOrder)
+    raw = [page.model.index(r, amount).data(Qt.ItemDataRole.UserRole) for r in range(50)]
+    assert raw == sorted(raw, reverse=True)
+    shown = page.model.index(0, amount).data()
+    assert shown.endswith((" USD", " EUR", " GBP", " JPY", " DKK", " SEK"))
+
+
+def test_a_filter_with_a_bad_value_is_refused_in_words(imported, qtbot):
+    app, _harness = imported
+    page, _charges = open_charges(app, qtbot)
+    from desktop.services.registrations import Filter
+
+    page._add(Filter("amount", ">", "a lot"))
+    assert page.message.isVisible() and "needs a number" in page.message.text()
+    assert page.filters == []
+
+
+def test_the_detail_pane_shows_the_stored_object(imported, qtbot):
+    app, _harness = imported
+    page, _charges = open_charges(app, qtbot)
+    page.table.selectRow(0)
+    text = page.detail_text.toPlainText()
+    assert text.startswith("Livemode: ")
+    assert '"object": "charge"' in text
+
+
+def test_the_last_row_of_the_table_is_right(imported, qtbot):
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    table = registration_model("charges")
+    oldest = (
+        table.select()
+        .where(table.data_source == charges.id)
+        .order_by(table.created.asc(), table.pk.asc())
+        .first()
+    )
+    last = page.model.rowCount() - 1
+    assert page.model.pk_at(last) == oldest.pk
