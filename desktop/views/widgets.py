@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -134,6 +135,9 @@ class Page(QWidget):
         self.page_layout.setContentsMargins(0, 0, 0, 0)
         self.page_layout.setSpacing(0)
         self.header = PageHeader(title, subtitle)
+        # Actions may be cut off in a very narrow window rather than widen the whole app:
+        # the main window's pages share one stack, whose minimum is the widest page's.
+        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.page_layout.addWidget(self.header)
         self.create_buttons: list[QPushButton] = []
 
