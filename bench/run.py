@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import sync_bench
+from bench import registrations_bench, sync_bench
 
-BENCHMARKS = {**sync_bench.BENCHMARKS}
+BENCHMARKS = {**sync_bench.BENCHMARKS, **registrations_bench.BENCHMARKS}
 
 
 def main(argv: list[str]) -> int:
@@ -31,9 +31,10 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     for name in selected:
         print(f"--- {name}", flush=True)
-        result = BENCHMARKS[name]()
-        result.print()
-        results.append(result)
+        produced = BENCHMARKS[name]()
+        for result in produced if isinstance(produced, list) else [produced]:
+            result.print()
+            results.append(result)
     print(f"\n{'benchmark':36} {'value':>14} {'target':>12} {'ratio':>7}  ok")
     for r in results:
         print(

@@ -126,8 +126,8 @@ class Application(QObject):
         self.settings_store = SettingsStore(self.paths.settings_file)
         self.settings = self.settings_store.load()
         self.data_sources = DataSourcesService()
-        self.registrations = RegistrationsService()
         self.writer = StoreWriter(self._db)
+        self.registrations = RegistrationsService(self.writer)
         self.secrets = SecretStore()
         self.tasks = TaskRunner(parent=self)
         self.login_profile, api_base = self._login_profile()
@@ -247,6 +247,7 @@ class Application(QObject):
             self.registrations,
             time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
             save_view=self._save_view,
+            run_in_background=lambda work, done: self.tasks.start(work, on_success=done),
         )
         self.registrations_page.back_requested.connect(
             lambda: self.window.show_page("data_sources")

@@ -54,6 +54,9 @@ def infer_kind(key: str, json_type: str) -> Kind:
 
 
 class RegistrationsService:
+    def __init__(self, writer=None) -> None:
+        self.writer = writer  # the store's one writer; None in scripts that own the database
+
     def discover_fields(self, data_source: DataSource) -> list[DiscoveredField]:
         """Fields seen in the stored data that the data source does not list yet."""
         model = registration_model(data_source.data_type)
@@ -72,7 +75,8 @@ class RegistrationsService:
         rows = db.execute_sql(
             f"""SELECT meta.key, MIN(meta.type)
                 FROM "{table}" AS r, json_each(r.data, '$.metadata') AS meta
-                WHERE r.data_source_id = ? AND json_valid(r.data)
+                WHERE r.data_source_id = ? AND instr(r.data, '"metadata":{{}}') = 0
+                  AND json_valid(r.data)
                 GROUP BY meta.key""",
             (data_source.id,),
         ).fetchall()
@@ -104,10 +108,19 @@ class RegistrationsService:
         ]
 
     def update_fields(self, data_source: DataSource) -> list[DiscoveredField]:
-        """Add the discovered fields to the data source (custom, visible); returns them."""
+        """Add the discovered fields to the data source (custom, visible); returns them.
+
+        Reading a million objects takes seconds: callers run this off the GUI thread."""
         discovered = self.discover_fields(data_source)
         if not discovered:
             return []
+        if self.writer is not None:
+            self.writer.run(lambda: self._add_fields(data_source, discovered))
+        else:
+            self._add_fields(data_source, discovered)
+        return discovered
+
+    def _add_fields(self, data_source: DataSource, discovered: list[DiscoveredField]) -> None:
         position = (
             DataSourceField.select(pw.fn.MAX(DataSourceField.position))
             .where(DataSourceField.data_source == data_source)
@@ -129,7 +142,6 @@ class RegistrationsService:
                     for n, f in enumerate(discovered, start=1)
                 ]
             ).execute()
-        return discovered
 
 
 # --- querying ----------------------------------------------------------------------------

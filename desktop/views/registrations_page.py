@@ -40,18 +40,22 @@ SAMPLE_FILTER = Filter("livemode", "is_true")
 class RegistrationsPage(Page):
     back_requested = Signal()
     sync_requested = Signal(int)  # data source id
+    fields_updated = Signal(list)  # the fields Update fields added
 
     def __init__(
         self,
         registrations: RegistrationsService,
         time_zone: Callable[[], str],
         save_view: Callable[[int, dict], None],
+        run_in_background: Callable[[Callable, Callable], object],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__("Registrations", "", parent)
         self.registrations = registrations
         self.time_zone = time_zone
         self.save_view = save_view
+        self.run_in_background = run_in_background  # (work(state), on_success) -> task
+        self.run_in_background = run_in_background  # (work(state), on_success) -> task
         self.data_source: DataSource | None = None
         self.query: RegistrationQuery | None = None
         self.model: RegistrationsTableModel | None = None
@@ -255,8 +259,18 @@ class RegistrationsPage(Page):
 
     # --- fields and detail ---
 
-    def update_fields(self) -> list:
-        added = self.registrations.update_fields(self.data_source)
+    def update_fields(self) -> None:
+        """Look for new fields in the background; the table stays usable meanwhile."""
+        self.update_fields_button.setEnabled(False)
+        self.status.setText(f"Looking for new fields in {self.model.total:,} registrations…")
+        data_source = self.data_source
+        self.run_in_background(
+            lambda _state: self.registrations.update_fields(data_source),
+            self._fields_updated,
+        )
+
+    def _fields_updated(self, added: list) -> None:
+        self.update_fields_button.setEnabled(True)
         self.query.fields = self.query._fields()
         self.model.refresh()
         names = ", ".join(f.label for f in added[:6]) + ("…" if len(added) > 6 else "")
@@ -265,7 +279,7 @@ class RegistrationsPage(Page):
             if added
             else "No new fields: the data source already lists every field in its data."
         )
-        return added
+        self.fields_updated.emit(added)
 
     def _selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()

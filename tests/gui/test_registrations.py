@@ -42,7 +42,10 @@ def test_the_seeds_livemode_steps(imported, qtbot):
     assert page.status.text() == f"{total:,} of {total:,} registrations"
 
     assert "livemode" not in {f.key for f in page.query.visible_fields()}
-    added = page.update_fields()
+    with qtbot.waitSignal(page.fields_updated, timeout=30_000) as found:
+        page.update_fields()  # in the background: the table stays usable
+        assert not page.update_fields_button.isEnabled()
+    added = found.args[0]
     assert "livemode" in {f.key for f in added}
     assert "Livemode" in [
         page.model.headerData(c, Qt.Orientation.Horizontal) for c in range(page.model.columnCount())
