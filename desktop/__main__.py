@@ -79,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--types", metavar="T1,T2", help="data types to sync (default: all nine)")
     sync.add_argument("--data-dir", metavar="PATH", help="data folder (default: the per-user one)")
+    export = commands.add_parser(
+        "export",
+        help="write a data source's registrations as CSV to standard output",
+        description="Export one data source (its visible fields) as CSV, for scripts.",
+    )
+    export.add_argument(
+        "--data-source", required=True, metavar="TITLE", help="the data source's title"
+    )
+    export.add_argument("--format", default="csv", choices=["csv"], help="file format (csv)")
+    export.add_argument(
+        "--filter", default="", metavar="EXPR", help="e.g. 'livemode = true and amount > 1000'"
+    )
+    export.add_argument(
+        "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"
+    )
     return parser
 
 
@@ -124,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulator":
         return run_simulator(args)
+    if args.command == "export":
+        from desktop.headless import run_export
+
+        return run_export(args)
     if args.command == "sync":
         from desktop.headless import run_sync
 

@@ -32,6 +32,7 @@ from desktop.services.oauth import (
 from desktop.services.registrations import RegistrationsService
 from desktop.services.scheduler import Scheduler
 from desktop.services.secrets import SecretStore, SecretsUnavailable
+from desktop.services.stripe_api import Cancelled
 from desktop.services.sync import SyncProgress
 from desktop.services.sync_service import SyncService
 from desktop.services.tasks import TaskRunner
@@ -76,6 +77,7 @@ class Application(QObject):
     """Owns everything that lives as long as the app: the store, the services, the window."""
 
     shutting_down = Signal()
+    data_source_changed = Signal(int)  # deleted or reset
 
     def __init__(
         self,
@@ -247,7 +249,7 @@ class Application(QObject):
             self.registrations,
             time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
             save_view=self._save_view,
-            run_in_background=lambda work, done: self.tasks.start(work, on_success=done),
+            run_in_background=self._run_for_view,
         )
         self.registrations_page.back_requested.connect(
             lambda: self.window.show_page("data_sources")
@@ -255,6 +257,8 @@ class Application(QObject):
         self.registrations_page.sync_requested.connect(lambda ds: self.sync_service.sync([ds]))
         self.data_sources_page.open_requested.connect(self.open_data_source)
         self.data_sources_page.sync_requested.connect(lambda ds: self.sync_service.sync([ds]))
+        self.data_sources_page.delete_requested.connect(self.delete_data_source)
+        self.data_sources_page.reset_requested.connect(self.reimport_data_source)
         pages = {
             "data_sources": self.data_sources_page,
             "dashboards": self.dashboards_page,
@@ -268,6 +272,42 @@ class Application(QObject):
         self.window = window
         self._refresh_lists()
         return window
+
+    def _run_for_view(self, work, on_success, failed=None, progress=None):
+        """Background work for a view; failures it shows itself are not logged as bugs."""
+        from desktop.services.registrations import FilterError
+
+        return self.tasks.start(
+            work,
+            on_success=on_success,
+            on_error=failed,
+            on_progress=progress,
+            expected_errors=(Cancelled, FilterError, OSError),
+        )
+
+    def delete_data_source(self, ds_id: int) -> None:
+        self._change_data_source(ds_id, self.data_sources.delete, "Deleted.", sync_after=False)
+
+    def reimport_data_source(self, ds_id: int) -> None:
+        self._change_data_source(ds_id, self.data_sources.reset, "Re-importing…", sync_after=True)
+
+    def _change_data_source(self, ds_id: int, change, done_text: str, *, sync_after: bool) -> None:
+        """Stop its sync, then delete in the background (a million rows take seconds)."""
+        self.sync_service.cancel([ds_id])
+        self.window.set_status("Deleting registrations…")
+
+        def work(_state) -> None:
+            self.sync_service.wait_idle([ds_id])
+            self.writer.run(lambda: change(ds_id))
+
+        def finished(_result) -> None:
+            self._refresh_lists()
+            self.window.set_status(done_text)
+            if sync_after:
+                self.sync_service.sync([ds_id])
+            self.data_source_changed.emit(ds_id)
+
+        self.tasks.start(work, on_success=finished)
 
     def open_data_source(self, ds_id: int) -> None:
         self.registrations_page.open(DataSource.get_by_id(ds_id))

@@ -162,3 +162,43 @@ def run_sync(args) -> int:
     if statuses <= {DataSourceStatus.UP_TO_DATE}:
         return 0
     return 1 if statuses & {DataSourceStatus.NEEDS_RECONNECT} or len(statuses) == 1 else 3
+
+
+def run_export(args) -> int:
+    from desktop.services.registrations import (
+        FilterError,
+        RegistrationQuery,
+        export_csv,
+        parse_filter_text,
+    )
+    from desktop.settings import SettingsStore
+
+    paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
+    if not paths.database.exists():
+        print(f"no Ledgerboard data in {paths.data_dir}", file=sys.stderr)
+        return 2
+    db = open_database(paths.database)
+    migrate(db, backup_dir=paths.backup_dir)
+    matches = list(DataSource.select().where(DataSource.title == args.data_source))
+    if len(matches) != 1:
+        titles = ", ".join(sorted(d.title for d in DataSource.select())) or "none"
+        problem = "no" if not matches else "more than one"
+        print(
+            f"{problem} data source is titled {args.data_source!r} (data sources: {titles})",
+            file=sys.stderr,
+        )
+        return 2
+    query = RegistrationQuery(matches[0])
+    try:
+        query.filters = parse_filter_text(args.filter, query.fields)
+        query.count()  # refuses a filter that cannot run, before any output
+    except FilterError as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 2
+    store = SettingsStore(paths.settings_file)
+    zone = store.effective_time_zone(store.load())
+    rows = export_csv(query, sys.stdout, time_zone=zone)
+    sys.stdout.flush()
+    print(f"exported {rows:,} registrations", file=sys.stderr)
+    db.close()
+    return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from desktop.catalog import DATA_TYPES
-from desktop.store.models import Account, DataSource, registration_model
+from desktop.catalog import DATA_TYPES, children_of
+from desktop.store.models import Account, DataSource, DataSourceStatus, registration_model
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,28 @@ class DataSourcesService:
             status_message=ds.status_message,
             last_synced_at=ds.last_synced_at,
         )
+
+    def delete(self, ds_id: int) -> None:
+        """Delete a data source with its registrations, fields and history (run by the writer)."""
+        DataSource.delete().where(DataSource.id == ds_id).execute()
+
+    def reset(self, ds_id: int) -> None:
+        """Delete a data source's registrations and re-import them at the next sync.
+
+        The checkpoints live with the feed's leader (a parent type's data source, when the
+        account has one), so the whole feed starts over; rows of the other data sources are
+        rewritten in place, not lost."""
+        ds = DataSource.get_by_id(ds_id)
+        model = registration_model(ds.data_type)
+        model.delete().where(model.data_source == ds.id).execute()
+        related = {ds.data_type, *(t.name for t in children_of(ds.data_type))}
+        if DATA_TYPES[ds.data_type].parent:
+            related.add(DATA_TYPES[ds.data_type].parent)
+        DataSource.update(
+            sync_state="{}",
+            status=DataSourceStatus.NEW,
+            last_synced_at=None,
+            status_message="Re-importing everything.",
+        ).where(
+            (DataSource.account == ds.account) & DataSource.data_type.in_(sorted(related))
+        ).execute()

@@ -393,3 +393,100 @@ def _number(value, field: FieldRef) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise FilterError(f"{field.label} needs a number, not {value!r}.") from None
+
+
+# --- export --------------------------------------------------------------------------------
+
+_CLAUSE = re.compile(
+    r"""^\s*(?P<key>[A-Za-z_][\w.]*)\s*(?P<op>!=|<=|>=|=|<|>|\bcontains\b)\s*(?P<value>"[^"]*"|'[^']*'|\S+)\s*$""",
+    re.IGNORECASE,
+)
+
+
+def parse_filter_text(text: str, fields: dict[str, FieldRef]) -> list[Filter]:
+    """'livemode = true and amount > 1000 and status = "succeeded"' -> filters.
+
+    The same operators the registrations view offers; FilterError says what is wrong."""
+    filters = []
+    for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE) if text.strip() else []:
+        match = _CLAUSE.match(clause)
+        if not match:
+            raise FilterError(f"Cannot read the filter {clause!r}: write it as field = value.")
+        key, op, raw = match["key"], match["op"].lower(), match["value"]
+        field = fields.get(key) or next(
+            (f for f in fields.values() if f.label.lower() == key.lower()), None
+        )
+        if field is None:
+            raise FilterError(f"Unknown field {key!r} in the filter.")
+        value = raw[1:-1] if raw[:1] in "'\"" else raw
+        if field.kind is Kind.BOOL:
+            if op not in ("=", "!=") or value.lower() not in ("true", "false"):
+                raise FilterError(f"{field.label} is True or False: write {key} = true.")
+            truth = (value.lower() == "true") == (op == "=")
+            filters.append(Filter(field.key, "is_true" if truth else "is_false"))
+        elif field.kind is Kind.ENUM:
+            if op != "=":
+                raise FilterError(f"{field.label} is one of a list: use {key} = value.")
+            filters.append(Filter(field.key, "one_of", [value]))
+        elif field.kind in (Kind.TEXT, Kind.REFERENCE):
+            mapping = {"=": "equals", "!=": "not_equals", "contains": "contains"}
+            if op not in mapping:
+                raise FilterError(f"{field.label} is text: use =, != or contains.")
+            filters.append(Filter(field.key, mapping[op], value))
+        else:
+            mapping = {"=": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+            if op not in mapping:
+                raise FilterError(f"{field.label} is a number: use =, !=, <, <=, > or >=.")
+            filters.append(Filter(field.key, mapping[op], value))
+    return filters
+
+
+def export_csv(
+    query: RegistrationQuery, out, *, progress=None, cancelled=lambda: False, time_zone: str = "UTC"
+) -> int:
+    """Write the query's rows (its filters, search and order) as CSV to a text stream.
+
+    Columns are the data source's visible fields; money as the currency's units with the
+    currency code in its own column, dates in ISO 8601 in the given zone. Returns the rows
+    written; raises Cancelled (from stripe_api) when asked to stop."""
+    import csv
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from desktop.catalog import minor_unit_divisor
+    from desktop.services.stripe_api import Cancelled
+
+    zone = ZoneInfo(time_zone)
+    columns = query.visible_fields()
+    writer = csv.writer(out)
+    writer.writerow([c.label for c in columns] + ["Currency code"])
+    total = query.count()
+    written = 0
+    while written < total:
+        if cancelled():
+            raise Cancelled()
+        rows = query.fetch(written, 5_000, columns)
+        if not rows:
+            break
+        for row in rows:
+            currency = row[1]
+            values = []
+            for column, value in zip(columns, row[2:], strict=True):
+                if value is None:
+                    values.append("")
+                elif column.kind is Kind.MONEY and isinstance(value, int):
+                    divisor = minor_unit_divisor(currency)
+                    values.append(f"{value / divisor:.2f}" if divisor != 1 else str(value))
+                elif column.kind is Kind.DATETIME and isinstance(value, int | float):
+                    values.append(
+                        dt.datetime.fromtimestamp(value, dt.UTC).astimezone(zone).isoformat()
+                    )
+                elif column.kind is Kind.BOOL:
+                    values.append("True" if value in (1, True) else "False")
+                else:
+                    values.append(value)
+            writer.writerow([*values, (currency or "").upper()])
+        written += len(rows)
+        if progress:
+            progress(written, total)
+    return written

@@ -195,6 +195,12 @@ class SyncService(QObject):
         if queued and not self._stopping:
             self._start(account_id, queued)
 
+    def wait_idle(self, data_source_ids: list[int], timeout: float = 30) -> None:
+        """Block (a worker thread, never the GUI) until those data sources are not syncing."""
+        for thread in list(self._threads.values()):
+            if thread.ds_ids & set(data_source_ids):
+                thread.join(timeout)
+
     def cancel(self, data_source_ids: list[int] | None = None) -> None:
         for account_id, thread in list(self._threads.items()):
             if data_source_ids is None or thread.ds_ids & set(data_source_ids):

@@ -6,6 +6,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QTableView,
@@ -95,6 +96,8 @@ class DataSourcesPage(Page):
     new_data_source_requested = Signal()
     open_requested = Signal(int)  # data source id
     sync_requested = Signal(int)
+    delete_requested = Signal(int)  # confirmed by the user
+    reset_requested = Signal(int)  # confirmed by the user
 
     def __init__(self, service: DataSourcesService, parent: QWidget | None = None) -> None:
         super().__init__("Data sources", "Stripe data imported to this computer", parent)
@@ -107,7 +110,18 @@ class DataSourcesPage(Page):
         self.open_button.clicked.connect(self._open_selected)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.clicked.connect(self._sync_selected)
-        for button in (self.open_button, self.sync_button):
+        self.reset_button = QPushButton("Re-import…")
+        self.reset_button.setToolTip("Delete all registrations and import them again")
+        self.reset_button.clicked.connect(self._confirm_reset)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.clicked.connect(self._confirm_delete)
+        self.row_buttons = (
+            self.open_button,
+            self.sync_button,
+            self.reset_button,
+            self.delete_button,
+        )
+        for button in self.row_buttons:
             button.setEnabled(False)
             self.header.add_action(button)
         self.header.add_action(self.new_button)
@@ -166,8 +180,38 @@ class DataSourcesPage(Page):
 
     def _selection_changed(self) -> None:
         chosen = self._selected_id() is not None
-        self.open_button.setEnabled(chosen)
-        self.sync_button.setEnabled(chosen)
+        for button in self.row_buttons:
+            button.setEnabled(chosen)
+
+    def _selected_summary(self) -> DataSourceSummary | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.summary(rows[0].row()) if rows else None
+
+    def _confirm_delete(self) -> None:
+        summary = self._selected_summary()
+        if summary is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete data source",
+            f"Delete {summary.title} and its {summary.registrations:,} registrations from this "
+            "computer? Nothing changes in Stripe; you can import it again later.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_requested.emit(summary.id)
+
+    def _confirm_reset(self) -> None:
+        summary = self._selected_summary()
+        if summary is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Re-import data source",
+            f"Delete the {summary.registrations:,} registrations of {summary.title} and import "
+            "them again from Stripe?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.reset_requested.emit(summary.id)
 
     def refresh(self) -> None:
         selected = self._selected_id()

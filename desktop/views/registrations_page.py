@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -27,7 +30,9 @@ from desktop.services.registrations import (
     FilterError,
     RegistrationQuery,
     RegistrationsService,
+    export_csv,
 )
+from desktop.services.stripe_api import Cancelled
 from desktop.store.models import DataSource
 from desktop.views.filter_dialog import FilterDialog
 from desktop.views.icons import themed_icon
@@ -41,6 +46,7 @@ class RegistrationsPage(Page):
     back_requested = Signal()
     sync_requested = Signal(int)  # data source id
     fields_updated = Signal(list)  # the fields Update fields added
+    exported = Signal(str)  # the path of a finished export
 
     def __init__(
         self,
@@ -54,8 +60,8 @@ class RegistrationsPage(Page):
         self.registrations = registrations
         self.time_zone = time_zone
         self.save_view = save_view
-        self.run_in_background = run_in_background  # (work(state), on_success) -> task
-        self.run_in_background = run_in_background  # (work(state), on_success) -> task
+        self.run_in_background = run_in_background  # (work, on_success, ...) -> Task
+        self.run_in_background = run_in_background  # (work, on_success, ...) -> Task
         self.data_source: DataSource | None = None
         self.query: RegistrationQuery | None = None
         self.model: RegistrationsTableModel | None = None
@@ -83,6 +89,9 @@ class RegistrationsPage(Page):
             "Find fields in the data that this data source does not list yet"
         )
         self.update_fields_button.clicked.connect(self.update_fields)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the registrations shown (filters, search, sort) as CSV")
+        self.export_button.clicked.connect(self._choose_export_file)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.clicked.connect(lambda: self.sync_requested.emit(self.data_source.id))
         self.filter_button = QToolButton()
@@ -96,6 +105,7 @@ class RegistrationsPage(Page):
             self.search,
             self.hide_sample,
             self.update_fields_button,
+            self.export_button,
             self.sync_button,
             self.filter_button,
         ):
@@ -141,9 +151,20 @@ class RegistrationsPage(Page):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         column.addWidget(self.splitter, 1)
+        footer = QHBoxLayout()
         self.status = plain_label("", "fieldHelp")
         self.status.setObjectName("registrationsStatus")
-        column.addWidget(self.status)
+        footer.addWidget(self.status, 1)
+        self.export_progress = QProgressBar()
+        self.export_progress.setMaximumWidth(240)
+        self.export_progress.setFormat("Exporting… %p%")
+        self.cancel_export_button = QPushButton("Cancel export")
+        self.cancel_export_button.clicked.connect(self.cancel_export)
+        for widget in (self.export_progress, self.cancel_export_button):
+            widget.hide()
+            footer.addWidget(widget)
+        column.addLayout(footer)
+        self._export_task = None
         self.set_body(body)
         self.filters: list[Filter] = []
         self._detail_json = ""
@@ -296,3 +317,69 @@ class RegistrationsPage(Page):
             pretty = data
         self._detail_json = pretty
         self.detail_text.setPlainText(f"Livemode: {livemode}\n\n{pretty}")
+
+    # --- export ---
+
+    def _choose_export_file(self) -> None:
+        name = f"{self.data_source.title}.csv".replace("/", "-")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export registrations", name, "CSV files (*.csv)"
+        )
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        """Export what the table shows, in the background, with progress and Cancel."""
+        snapshot = RegistrationQuery(self.data_source)
+        snapshot.filters, snapshot.search = list(self.query.filters), self.query.search
+        snapshot.sort_key, snapshot.descending = self.query.sort_key, self.query.descending
+        zone = self.time_zone()
+        partial = path.with_name(path.name + ".partial")
+
+        def work(state) -> int:
+            with partial.open("w", newline="", encoding="utf-8") as out:
+                rows = export_csv(
+                    snapshot,
+                    out,
+                    time_zone=zone,
+                    cancelled=state.cancelled,
+                    progress=lambda done, total: state.report((done, total)),
+                )
+            partial.replace(path)  # a cancelled or failed export leaves no half file behind
+            return rows
+
+        def failed(error: Exception) -> None:
+            partial.unlink(missing_ok=True)
+            self._export_done()
+            self.status.setText(
+                "Export cancelled."
+                if isinstance(error, Cancelled)
+                else f"The export failed: {error}"
+            )
+
+        def succeeded(rows: int) -> None:
+            self._export_done()
+            self.status.setText(f"Exported {rows:,} registrations to {path}")
+            self.exported.emit(str(path))
+
+        self.export_button.setEnabled(False)
+        self.export_progress.setValue(0)
+        self.export_progress.show()
+        self.cancel_export_button.show()
+        self._export_task = self.run_in_background(
+            work, succeeded, failed=failed, progress=self._export_progress
+        )
+
+    def _export_progress(self, progress: tuple[int, int]) -> None:
+        done, total = progress
+        self.export_progress.setValue(int(100 * done / total) if total else 100)
+
+    def cancel_export(self) -> None:
+        if self._export_task is not None:
+            self._export_task.cancel()
+
+    def _export_done(self) -> None:
+        self._export_task = None
+        self.export_button.setEnabled(True)
+        self.export_progress.hide()
+        self.cancel_export_button.hide()

@@ -187,3 +187,18 @@ def test_cancel_keeps_what_was_committed_and_resumes(make_simulator, harness_for
     results = harness.sync()
     assert results[0].status == "up_to_date"
     assert store_differences(harness, modes=(True,)) == []
+
+
+def test_reimporting_a_derived_type_restores_it_exactly(simulator, harness_for):
+    from desktop.services.data_sources import DataSourcesService
+
+    harness = harness_for(simulator, types=("invoices", "invoice_lines"), include_test_data=False)
+    harness.sync()
+    lines = registration_model("invoice_lines")
+    count = lines.select().count()
+    DataSourcesService().reset(harness.data_source("invoice_lines").id)
+    assert lines.select().count() == 0
+    assert harness.data_source("invoices").sync_state == "{}"  # the feed's checkpoints
+    harness.sync()
+    assert lines.select().count() == count
+    assert store_differences(harness, modes=(True,)) == []
