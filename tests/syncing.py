@@ -147,3 +147,13 @@ def store_differences(harness: SyncHarness, modes=(True, False)) -> list[str]:
         if len(problems) > 20:
             break
     return problems
+
+
+def import_into(db, simulator, types, **options) -> SyncHarness:
+    """Data sources of these types, synced once from the simulator (the engine closed)."""
+    harness = SyncHarness(db, simulator, types=types, **options)
+    try:
+        harness.sync()
+    finally:
+        harness.close()
+    return harness

@@ -7,14 +7,13 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.services.accounts import AccountRow
-from desktop.views.widgets import plain_label
+from desktop.views.widgets import confirm, plain_label
 
 STATUS_TEXT = {
     "connected": "Connected",
@@ -77,11 +76,10 @@ class AccountsCard(QFrame):
         self.grid.setColumnStretch(1, 1)
 
     def _confirm_disconnect(self, row: AccountRow) -> None:
-        answer = QMessageBox.question(
+        if confirm(
             self,
             "Disconnect account",
             f"Disconnect {row.name}? Its keys are removed from this computer and syncing stops. "
             "The data already imported stays.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        ):
             self.disconnect_requested.emit(row.id)

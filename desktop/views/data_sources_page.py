@@ -6,7 +6,6 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QTableView,
@@ -17,7 +16,7 @@ from PySide6.QtWidgets import (
 from desktop.services.data_sources import DataSourcesService, DataSourceSummary
 from desktop.store.models import DataSourceStatus
 from desktop.views.formatting import relative_time
-from desktop.views.widgets import EmptyState, Page, primary_button
+from desktop.views.widgets import EmptyState, Page, confirm, primary_button
 
 STATUS_TEXT = {
     DataSourceStatus.NEW: "Waiting for first import",
@@ -189,28 +188,22 @@ class DataSourcesPage(Page):
 
     def _confirm_delete(self) -> None:
         summary = self._selected_summary()
-        if summary is None:
-            return
-        answer = QMessageBox.question(
+        if summary is not None and confirm(
             self,
             "Delete data source",
             f"Delete {summary.title} and its {summary.registrations:,} registrations from this "
             "computer? Nothing changes in Stripe; you can import it again later.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        ):
             self.delete_requested.emit(summary.id)
 
     def _confirm_reset(self) -> None:
         summary = self._selected_summary()
-        if summary is None:
-            return
-        answer = QMessageBox.question(
+        if summary is not None and confirm(
             self,
             "Re-import data source",
             f"Delete the {summary.registrations:,} registrations of {summary.title} and import "
             "them again from Stripe?",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        ):
             self.reset_requested.emit(summary.id)
 
     def refresh(self) -> None:

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -149,3 +150,9 @@ class Page(QWidget):
             button.setEnabled(enabled)
             if reason:
                 button.setToolTip(reason)
+
+
+def confirm(parent: QWidget, title: str, text: str) -> bool:
+    """Ask before something that cannot be undone; True when the user agrees."""
+    answer = QMessageBox.question(parent, title, text)
+    return answer == QMessageBox.StandardButton.Yes

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from desktop.store.models import DataSource, registration_model
-from tests.syncing import SyncHarness
+from tests.syncing import import_into
 
 
 @pytest.fixture
@@ -17,11 +17,7 @@ def imported(start_app, qtbot, make_simulator):
     """A started app whose store holds charges and customers, live and sample."""
     app = start_app()
     simulator = make_simulator(size=600, seed=9)
-    harness = SyncHarness(app._db, simulator, types=("charges", "customers"))
-    try:
-        harness.sync()
-    finally:
-        harness.close()
+    harness = import_into(app._db, simulator, ("charges", "customers"))
     app._refresh_lists()
     return app, harness
 

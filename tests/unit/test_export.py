@@ -17,17 +17,12 @@ from desktop.services.registrations import (
     parse_filter_text,
 )
 from desktop.store.models import DataSource, registration_model
-from tests.syncing import SyncHarness
+from tests.syncing import import_into
 
 
 @pytest.fixture
 def charges(db, simulator):
-    harness = SyncHarness(db, simulator, types=("charges",))
-    try:
-        harness.sync()
-    finally:
-        harness.close()
-    return harness.data_source("charges")
+    return import_into(db, simulator, ("charges",)).data_source("charges")
 
 
 def test_filter_text(charges):

@@ -5,16 +5,11 @@ from __future__ import annotations
 from desktop.catalog import Kind
 from desktop.services.registrations import RegistrationsService, field_label, infer_kind
 from desktop.store.models import DataSourceField
-from tests.syncing import SyncHarness
+from tests.syncing import import_into
 
 
 def test_update_fields_adds_livemode_metadata_and_nested_values(db, simulator):
-    harness = SyncHarness(db, simulator, types=("charges",))
-    try:
-        harness.sync()
-    finally:
-        harness.close()
-    charges = harness.data_source("charges")
+    charges = import_into(db, simulator, ("charges",)).data_source("charges")
     service = RegistrationsService()
     added = {f.key: f for f in service.update_fields(charges)}
     assert added["livemode"].kind is Kind.BOOL and added["livemode"].label == "Livemode"
