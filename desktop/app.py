@@ -44,6 +44,7 @@ from desktop.store.models import Account, DataSource
 from desktop.views.accounts_card import AccountsCard
 from desktop.views.crash_dialog import CrashDialogPresenter
 from desktop.views.dashboards_page import DashboardsPage
+from desktop.views.data_source_settings import DataSourceSettingsDialog
 from desktop.views.data_sources_page import DataSourcesPage
 from desktop.views.icons import app_icon
 from desktop.views.main_window import MainWindow
@@ -258,6 +259,7 @@ class Application(QObject):
         self.data_sources_page.open_requested.connect(self.open_data_source)
         self.data_sources_page.sync_requested.connect(lambda ds: self.sync_service.sync([ds]))
         self.data_sources_page.delete_requested.connect(self.delete_data_source)
+        self.data_sources_page.settings_requested.connect(self.edit_data_source)
         self.data_sources_page.reset_requested.connect(self.reimport_data_source)
         pages = {
             "data_sources": self.data_sources_page,
@@ -284,6 +286,23 @@ class Application(QObject):
             on_progress=progress,
             expected_errors=(Cancelled, FilterError, OSError),
         )
+
+    def edit_data_source(self, ds_id: int) -> DataSourceSettingsDialog:
+        ds = DataSource.get_by_id(ds_id)
+        dialog = DataSourceSettingsDialog(
+            self.data_sources.settings(ds_id), ds.data_type, self.window
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def save() -> None:
+            chosen = dialog.settings()
+            self.writer.run(lambda: self.data_sources.save_settings(ds_id, chosen))
+            self._refresh_lists()
+            self.data_source_changed.emit(ds_id)
+
+        dialog.accepted.connect(save)
+        dialog.open()
+        return dialog
 
     def delete_data_source(self, ds_id: int) -> None:
         self._change_data_source(ds_id, self.data_sources.delete, "Deleted.", sync_after=False)

@@ -24,6 +24,13 @@ class DataSourceSummary:
     last_synced_at: dt.datetime | None
 
 
+@dataclass(frozen=True)
+class DataSourceSettings:
+    title: str
+    default_date_field: str
+    update_frequency: int  # seconds
+
+
 class DataSourcesService:
     """Reads and changes data sources. Takes no database: models are bound by the root."""
 
@@ -79,3 +86,14 @@ class DataSourcesService:
         ).where(
             (DataSource.account == ds.account) & DataSource.data_type.in_(sorted(related))
         ).execute()
+
+    def settings(self, ds_id: int) -> DataSourceSettings:
+        ds = DataSource.get_by_id(ds_id)
+        return DataSourceSettings(ds.title, ds.default_date_field, ds.update_frequency)
+
+    def save_settings(self, ds_id: int, settings: DataSourceSettings) -> None:
+        DataSource.update(
+            title=settings.title,
+            default_date_field=settings.default_date_field,
+            update_frequency=settings.update_frequency,
+        ).where(DataSource.id == ds_id).execute()

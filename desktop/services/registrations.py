@@ -120,6 +120,28 @@ class RegistrationsService:
             self._add_fields(data_source, discovered)
         return discovered
 
+    def fields(self, data_source: DataSource) -> list[tuple[str, str, bool]]:
+        """(key, label, visible) of every listed field, in their order."""
+        return [
+            (f.key, f.label, f.visible)
+            for f in DataSourceField.select()
+            .where(DataSourceField.data_source == data_source)
+            .order_by(DataSourceField.position)
+        ]
+
+    def set_columns(self, data_source: DataSource, visible_in_order: list[str]) -> None:
+        """Show these fields in this order; hide the rest (kept after them, in their order)."""
+        keys = [k for k, _label, _visible in self.fields(data_source)]
+        order = visible_in_order + [k for k in keys if k not in visible_in_order]
+
+        def write() -> None:
+            for position, key in enumerate(order):
+                DataSourceField.update(visible=key in visible_in_order, position=position).where(
+                    (DataSourceField.data_source == data_source) & (DataSourceField.key == key)
+                ).execute()
+
+        self.writer.run(write) if self.writer is not None else write()
+
     def _add_fields(self, data_source: DataSource, discovered: list[DiscoveredField]) -> None:
         position = (
             DataSourceField.select(pw.fn.MAX(DataSourceField.position))

@@ -97,6 +97,7 @@ class DataSourcesPage(Page):
     sync_requested = Signal(int)
     delete_requested = Signal(int)  # confirmed by the user
     reset_requested = Signal(int)  # confirmed by the user
+    settings_requested = Signal(int)
 
     def __init__(self, service: DataSourcesService, parent: QWidget | None = None) -> None:
         super().__init__("Data sources", "Stripe data imported to this computer", parent)
@@ -109,6 +110,10 @@ class DataSourcesPage(Page):
         self.open_button.clicked.connect(self._open_selected)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.clicked.connect(self._sync_selected)
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.clicked.connect(
+            lambda: (s := self._selected_summary()) and self.settings_requested.emit(s.id)
+        )
         self.reset_button = QPushButton("Re-import…")
         self.reset_button.setToolTip("Delete all registrations and import them again")
         self.reset_button.clicked.connect(self._confirm_reset)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -134,6 +135,11 @@ class RegistrationsPage(Page):
         self.table.verticalHeader().setDefaultSectionSize(28)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionsMovable(True)  # drag a column to move it; remembered
+        header.sectionMoved.connect(self._columns_moved)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
         self.splitter.addWidget(self.table)
         detail = QWidget()
         detail_layout = QVBoxLayout(detail)
@@ -383,3 +389,37 @@ class RegistrationsPage(Page):
         self.export_button.setEnabled(True)
         self.export_progress.hide()
         self.cancel_export_button.hide()
+
+    # --- columns ---
+
+    def _visible_keys_in_view_order(self) -> list[str]:
+        header = self.table.horizontalHeader()
+        return [self.model.columns[header.logicalIndex(v)].key for v in range(header.count())]
+
+    def _columns_moved(self, *_args) -> None:
+        self.set_columns(self._visible_keys_in_view_order())
+
+    def set_columns(self, visible_in_order: list[str]) -> None:
+        """Show these fields in this order (the column chooser and dragging both end here)."""
+        self.registrations.set_columns(self.data_source, visible_in_order)
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)
+        self.model.refresh()  # the model's columns now come in the stored order
+        for logical in range(header.count()):  # so the view's own moves are undone
+            header.moveSection(header.visualIndex(logical), logical)
+        header.blockSignals(False)
+        self._show_sort_indicator()
+
+    def _column_menu(self, position) -> None:
+        menu = QMenu(self)
+        shown = self._visible_keys_in_view_order()
+        for key, label, _visible in self.registrations.fields(self.data_source):
+            action = menu.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(key in shown)
+            action.toggled.connect(
+                lambda on, k=key: self.set_columns(
+                    [*shown, k] if on else [c for c in shown if c != k]
+                )
+            )
+        menu.popup(self.table.horizontalHeader().mapToGlobal(position))

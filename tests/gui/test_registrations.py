@@ -187,3 +187,36 @@ def test_reimport_and_delete_a_data_source(imported, qtbot):
     assert DataSource.select().count() == 1
     assert registration_model("customers").select().count() == 0
     assert [s.data_type for s in app.data_sources.summaries()] == ["charges"]
+
+
+def test_columns_can_be_hidden_and_reordered_and_are_remembered(imported, qtbot):
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    keys = [f.key for f in page.model.columns]
+    assert keys[:3] == ["id", "created", "amount"]
+    page.set_columns(["amount", "id", "status"])
+    assert [f.key for f in page.model.columns] == ["amount", "id", "status"]
+    header = page.table.horizontalHeader()
+    header.moveSection(2, 0)  # drag Status to the front
+    assert [f.key for f in page.model.columns] == ["status", "amount", "id"]
+    assert [header.logicalIndex(v) for v in range(header.count())] == [0, 1, 2]
+    app.open_data_source(charges.id)  # opened again: remembered
+    assert [f.key for f in page.model.columns] == ["status", "amount", "id"]
+
+
+def test_a_data_sources_settings_are_edited_and_kept(imported, qtbot):
+    app, _harness = imported
+    charges = DataSource.get(DataSource.data_type == "charges")
+    dialog = app.edit_data_source(charges.id)
+    assert dialog.title.text() == "Stripe Charges"
+    dialog.title.setText("  ")
+    dialog._save()
+    assert dialog.isVisible() and "title" in dialog.problem.text()
+    dialog.title.setText("Card payments")
+    dialog.frequency.setCurrentIndex(dialog.frequency.findData(60))
+    with qtbot.waitSignal(app.data_source_changed):
+        dialog._save()
+    saved = DataSource.get_by_id(charges.id)
+    assert (saved.title, saved.update_frequency) == ("Card payments", 60)
+    titles = [app.data_sources_page.model.index(r, 0).data() for r in range(2)]
+    assert "Card payments" in titles
