@@ -204,7 +204,9 @@ class Application(QObject):
         self.scheduler.start(first_check_ms)
 
     def _sync_progress(self, progress: SyncProgress) -> None:
-        self.window.set_status(f"{progress.phase}… {progress.rows:,} rows")
+        text = f"{progress.phase}… {progress.rows:,} rows"
+        self.window.set_status(text)
+        self.data_sources_page.model.set_progress(progress.data_source_ids, text)
 
     def _sync_finished(self, ids: list[int]) -> None:
         self._refresh_lists()  # and the counts in the status bar, once nothing syncs

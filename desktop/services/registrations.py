@@ -129,6 +129,14 @@ class RegistrationsService:
             .order_by(DataSourceField.position)
         ]
 
+    def rename_field(self, data_source: DataSource, key: str, label: str) -> None:
+        def write() -> None:
+            DataSourceField.update(label=label).where(
+                (DataSourceField.data_source == data_source) & (DataSourceField.key == key)
+            ).execute()
+
+        self.writer.run(write) if self.writer is not None else write()
+
     def set_columns(self, data_source: DataSource, visible_in_order: list[str]) -> None:
         """Show these fields in this order; hide the rest (kept after them, in their order)."""
         keys = [k for k, _label, _visible in self.fields(data_source)]

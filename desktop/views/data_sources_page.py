@@ -36,11 +36,21 @@ class DataSourcesTableModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._rows: list[DataSourceSummary] = []
+        self._progress: dict[int, str] = {}  # data source id -> live sync progress
 
     def set_rows(self, rows: list[DataSourceSummary]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
+        self._progress: dict[int, str] = {}
         self.endResetModel()
+
+    def set_progress(self, ds_ids: list[int], text: str) -> None:
+        """While a sync runs: its phase and rows in the Status column."""
+        for row, summary in enumerate(self._rows):
+            if summary.id in ds_ids:
+                self._progress[summary.id] = text
+                index = self.index(row, 6)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
 
     def summary(self, row: int) -> DataSourceSummary:
         return self._rows[row]
@@ -64,6 +74,8 @@ class DataSourcesTableModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == 6 and row.id in self._progress:
+                return self._progress[row.id]
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == 6:
             return row.status_message or STATUS_TEXT.get(row.status, row.status)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLineEdit,
     QMenu,
     QPlainTextEdit,
@@ -90,6 +91,13 @@ class RegistrationsPage(Page):
             "Find fields in the data that this data source does not list yet"
         )
         self.update_fields_button.clicked.connect(self.update_fields)
+        self.views_button = QToolButton()
+        self.views_button.setText("Views")
+        self.views_button.setToolTip("Save the filters as a named view, or apply a saved one")
+        self.views_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.views_menu = QMenu(self.views_button)
+        self.views_menu.aboutToShow.connect(self._fill_views_menu)
+        self.views_button.setMenu(self.views_menu)
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the registrations shown (filters, search, sort) as CSV")
         self.export_button.clicked.connect(self._choose_export_file)
@@ -106,6 +114,7 @@ class RegistrationsPage(Page):
             self.search,
             self.hide_sample,
             self.update_fields_button,
+            self.views_button,
             self.export_button,
             self.sync_button,
             self.filter_button,
@@ -173,6 +182,7 @@ class RegistrationsPage(Page):
         self._export_task = None
         self.set_body(body)
         self.filters: list[Filter] = []
+        self.saved_views: dict[str, dict] = {}  # name -> filters and the sample toggle
         self._detail_json = ""
 
     # --- opening ---
@@ -187,6 +197,7 @@ class RegistrationsPage(Page):
         self.query = RegistrationQuery(data_source)
         view = json.loads(data_source.view_settings or "{}")
         self.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view.get("filters", [])]
+        self.saved_views: dict[str, dict] = dict(view.get("views", {}))
         self.hide_sample.blockSignals(True)
         self.hide_sample.setChecked(bool(view.get("hide_sample")))
         self.hide_sample.blockSignals(False)
@@ -260,13 +271,51 @@ class RegistrationsPage(Page):
         self._show_chips()
         self._show_status()
         if save or self.sender() is self.hide_sample:
-            self.save_view(
-                self.data_source.id,
-                {
-                    "filters": [{"key": f.key, "op": f.op, "value": f.value} for f in self.filters],
-                    "hide_sample": self.hide_sample.isChecked(),
-                },
-            )
+            self._save_view_settings()
+
+    def _current_view(self) -> dict:
+        return {
+            "filters": [{"key": f.key, "op": f.op, "value": f.value} for f in self.filters],
+            "hide_sample": self.hide_sample.isChecked(),
+        }
+
+    def _save_view_settings(self) -> None:
+        self.save_view(self.data_source.id, {**self._current_view(), "views": self.saved_views})
+
+    # --- named views ---
+
+    def save_named_view(self, name: str) -> None:
+        self.saved_views[name] = self._current_view()
+        self._save_view_settings()
+
+    def apply_named_view(self, name: str) -> None:
+        view = self.saved_views[name]
+        self.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view["filters"]]
+        self.hide_sample.blockSignals(True)
+        self.hide_sample.setChecked(bool(view.get("hide_sample")))
+        self.hide_sample.blockSignals(False)
+        self._apply(save=True)
+
+    def delete_named_view(self, name: str) -> None:
+        self.saved_views.pop(name, None)
+        self._save_view_settings()
+
+    def _fill_views_menu(self) -> None:
+        menu = self.views_menu
+        menu.clear()
+        menu.addAction("Save current filters as a view…", self._ask_view_name)
+        if self.saved_views:
+            menu.addSeparator()
+            for name in sorted(self.saved_views):
+                menu.addAction(name, lambda n=name: self.apply_named_view(n))
+            remove = menu.addMenu("Delete a view")
+            for name in sorted(self.saved_views):
+                remove.addAction(name, lambda n=name: self.delete_named_view(n))
+
+    def _ask_view_name(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save view", "Name of the view:")
+        if ok and name.strip():
+            self.save_named_view(name.strip())
 
     def _show_chips(self) -> None:
         while self.chips.count() > 1:
@@ -422,4 +471,24 @@ class RegistrationsPage(Page):
                     [*shown, k] if on else [c for c in shown if c != k]
                 )
             )
+        column = self.table.horizontalHeader().logicalIndexAt(position)
+        if 0 <= column < len(self.model.columns):
+            field = self.model.columns[column]
+            menu.addSeparator()
+            menu.addAction(
+                f"Rename “{field.label}”…", lambda: self._ask_label(field.key, field.label)
+            )
         menu.popup(self.table.horizontalHeader().mapToGlobal(position))
+
+    def _ask_label(self, key: str, label: str) -> None:
+        text, ok = QInputDialog.getText(
+            self, "Rename field", "Name shown for this field:", text=label
+        )
+        if ok and text.strip():
+            self.rename_field(key, text.strip())
+
+    def rename_field(self, key: str, label: str) -> None:
+        self.registrations.rename_field(self.data_source, key, label)
+        self.query.fields = self.query._fields()
+        self.model.refresh()
+        self._show_chips()

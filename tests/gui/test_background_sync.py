@@ -130,3 +130,17 @@ def test_disconnect_then_reconnect_an_api_key_account(start_app, qtbot, simulato
     assert SecretStore().get(account.keyring_entry) == {"key": "sk_live_replacementkey01"}
     assert DataSource.get().status == "up_to_date"
     assert app.accounts.rows()[0].status == "connected"
+
+
+def test_the_list_shows_a_running_syncs_progress(start_app, qtbot, make_simulator):
+    simulator = make_simulator(size=6000, rate_limit=80)
+    app = start_app()
+    connect_account(simulator, types=("charges",))
+    app._refresh_lists()
+    model = app.data_sources_page.model
+    with qtbot.waitSignal(app.sync_service.progress, timeout=30_000):
+        app.sync_service.sync()
+    qtbot.waitUntil(lambda: "rows" in model.index(0, 6).data(), timeout=10_000)
+    assert model.index(0, 6).data().startswith(("Importing history", "Starting"))
+    qtbot.waitUntil(lambda: model.index(0, 6).data() == "Up to date", timeout=60_000)
+    assert not app.sync_service.running()

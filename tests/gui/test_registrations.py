@@ -220,3 +220,27 @@ def test_a_data_sources_settings_are_edited_and_kept(imported, qtbot):
     assert (saved.title, saved.update_frequency) == ("Card payments", 60)
     titles = [app.data_sources_page.model.index(r, 0).data() for r in range(2)]
     assert "Card payments" in titles
+
+
+def test_named_views_and_renamed_fields_are_kept(imported, qtbot):
+    from desktop.services.registrations import Filter
+
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    page._add(Filter("status", "one_of", ["failed"]))
+    failed = page.model.count
+    page.save_named_view("Failed payments")
+    page.remove_filter(0)
+    assert page.model.count > failed
+    app.open_data_source(charges.id)  # reopened: the saved view is still there
+    assert list(page.saved_views) == ["Failed payments"]
+    page.apply_named_view("Failed payments")
+    assert page.model.count == failed
+    page.delete_named_view("Failed payments")
+    assert page.saved_views == {}
+
+    page.rename_field("status", "Outcome status")
+    assert "Outcome status" in [
+        page.model.headerData(c, Qt.Orientation.Horizontal) for c in range(page.model.columnCount())
+    ]
+    assert page.chips.itemAt(0).widget().text().startswith("Outcome status")
