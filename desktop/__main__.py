@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--data-source", required=True, metavar="TITLE", help="the data source's title"
     )
-    export.add_argument("--format", default="csv", choices=["csv"], help="file format (csv)")
+    export.add_argument("--format", default="csv", choices=["csv", "xlsx"], help="csv or xlsx")
+    export.add_argument("--output", metavar="FILE", help="write to FILE (needed for xlsx)")
     export.add_argument(
         "--filter", default="", metavar="EXPR", help="e.g. 'livemode = true and amount > 1000'"
     )

@@ -169,6 +169,7 @@ def run_export(args) -> int:
         FilterError,
         RegistrationQuery,
         export_csv,
+        export_xlsx,
         parse_filter_text,
     )
     from desktop.settings import SettingsStore
@@ -197,8 +198,17 @@ def run_export(args) -> int:
         return 2
     store = SettingsStore(paths.settings_file)
     zone = store.effective_time_zone(store.load())
-    rows = export_csv(query, sys.stdout, time_zone=zone)
-    sys.stdout.flush()
+    if args.format == "xlsx":
+        if not args.output:
+            print("export: --format xlsx writes a file: give --output FILE", file=sys.stderr)
+            return 2
+        rows = export_xlsx(query, args.output, time_zone=zone)
+    elif args.output:
+        with open(args.output, "w", newline="", encoding="utf-8") as out:
+            rows = export_csv(query, out, time_zone=zone)
+    else:
+        rows = export_csv(query, sys.stdout, time_zone=zone)
+        sys.stdout.flush()
     print(f"exported {rows:,} registrations", file=sys.stderr)
     db.close()
     return 0

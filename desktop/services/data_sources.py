@@ -29,6 +29,7 @@ class DataSourceSettings:
     title: str
     default_date_field: str
     update_frequency: int  # seconds
+    history_since: dt.date | None = None  # None: all history; applies at the next re-import
 
 
 class DataSourcesService:
@@ -89,11 +90,17 @@ class DataSourcesService:
 
     def settings(self, ds_id: int) -> DataSourceSettings:
         ds = DataSource.get_by_id(ds_id)
-        return DataSourceSettings(ds.title, ds.default_date_field, ds.update_frequency)
+        since = ds.history_since.date() if ds.history_since else None
+        return DataSourceSettings(ds.title, ds.default_date_field, ds.update_frequency, since)
 
     def save_settings(self, ds_id: int, settings: DataSourceSettings) -> None:
         DataSource.update(
             title=settings.title,
             default_date_field=settings.default_date_field,
             update_frequency=settings.update_frequency,
+            history_since=(
+                dt.datetime.combine(settings.history_since, dt.time())
+                if settings.history_since
+                else None
+            ),
         ).where(DataSource.id == ds_id).execute()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLineEdit,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,13 +43,28 @@ class DataSourceSettingsDialog(QDialog):
         for seconds in UPDATE_FREQUENCIES:
             self.frequency.addItem(frequency_text(seconds), seconds)
         self.frequency.setCurrentIndex(max(0, self.frequency.findData(current.update_frequency)))
+        self.history_all = QRadioButton("All history")
+        self.history_since = QRadioButton("Since")
+        start = current.history_since or QDate.currentDate().addYears(-1).toPython()
+        self.history_date = QDateEdit(start)
+        self.history_date.setCalendarPopup(True)
+        self.history_date.setDisplayFormat("d MMM yyyy")
+        self.history_since.toggled.connect(self.history_date.setEnabled)
+        (self.history_since if current.history_since else self.history_all).setChecked(True)
+        self.history_date.setEnabled(current.history_since is not None)
+        history = QHBoxLayout()
+        for widget in (self.history_all, self.history_since, self.history_date):
+            history.addWidget(widget)
+        history.addStretch(1)
         form.addRow("Title", self.title)
         form.addRow("Default date field", self.date_field)
         form.addRow("Update frequency", self.frequency)
+        form.addRow("History", history)
         layout.addLayout(form)
         help_text = plain_label(
             "The default date field is the one periods such as “this month” use in formulas, "
-            "and the order of the registrations.",
+            "and the order of the registrations. A changed history applies when the data "
+            "source is re-imported.",
             "fieldHelp",
         )
         help_text.setWordWrap(True)
@@ -62,8 +81,12 @@ class DataSourceSettingsDialog(QDialog):
         self.setMinimumWidth(440)
 
     def settings(self) -> DataSourceSettings:
+        since = self.history_date.date().toPython() if self.history_since.isChecked() else None
         return DataSourceSettings(
-            self.title.text().strip(), self.date_field.currentData(), self.frequency.currentData()
+            self.title.text().strip(),
+            self.date_field.currentData(),
+            self.frequency.currentData(),
+            since,
         )
 
     def _save(self) -> None:

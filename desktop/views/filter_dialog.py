@@ -49,6 +49,16 @@ class FilterDialog(QDialog):
         self.date_value = QDateTimeEdit(QDateTime.currentDateTime())
         self.date_value.setCalendarPopup(True)
         self.date_value.setDisplayFormat("d MMM yyyy HH:mm")
+        self.date_from = QDateTimeEdit(QDateTime.currentDateTime().addMonths(-1))
+        self.date_to = QDateTimeEdit(QDateTime.currentDateTime())
+        for editor in (self.date_from, self.date_to):
+            editor.setCalendarPopup(True)
+            editor.setDisplayFormat("d MMM yyyy HH:mm")
+        date_range = QWidget()
+        date_range_layout = QFormLayout(date_range)
+        date_range_layout.setContentsMargins(0, 0, 0, 0)
+        date_range_layout.addRow("From", self.date_from)
+        date_range_layout.addRow("To", self.date_to)
         self.choices = QListWidget()
         between = QWidget()
         between_layout = QFormLayout(between)
@@ -58,7 +68,7 @@ class FilterDialog(QDialog):
         self.choices.setMaximumHeight(150)
         values_layout = QVBoxLayout(self.values)
         values_layout.setContentsMargins(0, 0, 0, 0)
-        self.editors = [self.text_value, between, self.date_value, self.choices]
+        self.editors = [self.text_value, between, self.date_value, self.choices, date_range]
         for widget in self.editors:
             values_layout.addWidget(widget)
         self.value_label = plain_label("Value")
@@ -115,6 +125,8 @@ class FilterDialog(QDialog):
             shown = self.choices
         elif kind is Kind.DATETIME and op in ("before", "after"):
             shown = self.date_value
+        elif op == "between" and kind is Kind.DATETIME:
+            shown = self.editors[4]
         elif op == "between":
             shown = self.editors[1]
         else:
@@ -142,6 +154,11 @@ class FilterDialog(QDialog):
             return Filter(
                 field.key, op, int(moment.replace(tzinfo=moment.tzinfo or dt.UTC).timestamp())
             )
+        if op == "between" and field.kind is Kind.DATETIME:
+            low, high = (
+                int(e.dateTime().toSecsSinceEpoch()) for e in (self.date_from, self.date_to)
+            )
+            return Filter(field.key, op, (low, high))
         if op == "between":
             return Filter(
                 field.key, op, (self.low_value.text().strip(), self.high_value.text().strip())

@@ -33,6 +33,7 @@ from desktop.services.registrations import (
     RegistrationQuery,
     RegistrationsService,
     export_csv,
+    export_xlsx,
 )
 from desktop.services.stripe_api import Cancelled
 from desktop.store.models import DataSource
@@ -378,7 +379,7 @@ class RegistrationsPage(Page):
     def _choose_export_file(self) -> None:
         name = f"{self.data_source.title}.csv".replace("/", "-")
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export registrations", name, "CSV files (*.csv)"
+            self, "Export registrations", name, "CSV files (*.csv);;Excel workbooks (*.xlsx)"
         )
         if path:
             self.export_to(Path(path))
@@ -392,14 +393,18 @@ class RegistrationsPage(Page):
         partial = path.with_name(path.name + ".partial")
 
         def work(state) -> int:
-            with partial.open("w", newline="", encoding="utf-8") as out:
-                rows = export_csv(
-                    snapshot,
-                    out,
-                    time_zone=zone,
-                    cancelled=state.cancelled,
-                    progress=lambda done, total: state.report((done, total)),
+            def report(done: int, total: int) -> None:
+                state.report((done, total))
+
+            if path.suffix.lower() == ".xlsx":
+                rows = export_xlsx(
+                    snapshot, partial, time_zone=zone, cancelled=state.cancelled, progress=report
                 )
+            else:
+                with partial.open("w", newline="", encoding="utf-8") as out:
+                    rows = export_csv(
+                        snapshot, out, time_zone=zone, cancelled=state.cancelled, progress=report
+                    )
             partial.replace(path)  # a cancelled or failed export leaves no half file behind
             return rows
 

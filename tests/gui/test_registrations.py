@@ -244,3 +244,43 @@ def test_named_views_and_renamed_fields_are_kept(imported, qtbot):
         page.model.headerData(c, Qt.Orientation.Horizontal) for c in range(page.model.columnCount())
     ]
     assert page.chips.itemAt(0).widget().text().startswith("Outcome status")
+
+
+def test_a_date_range_filter_from_the_dialog(imported, qtbot):
+    import datetime as dt
+
+    from PySide6.QtCore import QDateTime
+
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    dialog = page.add_filter(preset=("created", "between"))
+    assert dialog.date_from.isVisible() and not dialog.low_value.isVisible()
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(2026, 6, 30, tzinfo=dt.UTC)
+    dialog.date_from.setDateTime(QDateTime.fromSecsSinceEpoch(int(start.timestamp())))
+    dialog.date_to.setDateTime(QDateTime.fromSecsSinceEpoch(int(end.timestamp())))
+    dialog.accept()
+    table = registration_model("charges")
+    expected = (
+        table.select()
+        .where(
+            (table.data_source == charges.id)
+            & table.created.between(int(start.timestamp()), int(end.timestamp()))
+        )
+        .count()
+    )
+    assert page.model.count == expected
+
+
+def test_history_is_a_data_source_setting(imported, qtbot):
+    import datetime as dt
+
+    app, _harness = imported
+    charges = DataSource.get(DataSource.data_type == "charges")
+    dialog = app.edit_data_source(charges.id)
+    assert dialog.history_all.isChecked() and not dialog.history_date.isEnabled()
+    dialog.history_since.setChecked(True)
+    dialog.history_date.setDate(dt.date(2026, 1, 1))
+    with qtbot.waitSignal(app.data_source_changed):
+        dialog._save()
+    assert DataSource.get_by_id(charges.id).history_since == dt.datetime(2026, 1, 1)

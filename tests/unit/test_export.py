@@ -101,3 +101,33 @@ def test_the_export_command(charges, app_paths):
     )
     assert missing.returncode == 2 and "Stripe Charges" in missing.stderr
     assert DataSource.select().count() == 1
+
+
+def test_xlsx_has_the_same_rows_as_csv(charges, tmp_path):
+    from openpyxl import load_workbook
+
+    from desktop.services.registrations import export_xlsx
+
+    query = RegistrationQuery(charges)
+    query.filters = parse_filter_text("livemode = true", query.fields)
+    target = tmp_path / "charges.xlsx"
+    rows = export_xlsx(query, target)
+    book = load_workbook(target, read_only=True)
+    sheet = book.worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    book.close()
+    assert len(values) == rows + 1  # a header row
+    assert values[0][:3] == ("ID", "Created", "Amount")
+    assert isinstance(values[1][2], float)  # amounts are numbers in the sheet
+
+
+def test_in_the_last_days(charges):
+    import time
+
+    from desktop.services.registrations import Filter
+
+    query = RegistrationQuery(charges)
+    query.filters = [Filter("created", "in_last_days", 30)]
+    table = registration_model("charges")
+    since = int(time.time()) - 30 * 86_400
+    assert query.count() == table.select().where(table.created >= since).count()
