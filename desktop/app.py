@@ -253,6 +253,7 @@ class Application(QObject):
             time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
             save_view=self._save_view,
             run_in_background=self._run_for_view,
+            week_start=lambda: self.settings.week_start,
         )
         self.registrations_page.back_requested.connect(
             lambda: self.window.show_page("data_sources")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import peewee as pw
 
 from desktop.catalog import Kind
+from desktop.services.periods import PERIODS, period_range
 from desktop.store.models import DataSource, DataSourceField, registration_model
 
 # Update fields reads nested values from this many of the newest rows; metadata keys from all.
@@ -179,7 +180,7 @@ class RegistrationsService:
 
 TEXT_OPS = ("equals", "not_equals", "contains", "is_empty", "is_not_empty")
 NUMBER_OPS = ("=", "≠", "<", "≤", ">", "≥", "between", "is_empty", "is_not_empty")
-DATE_OPS = ("before", "after", "between", "in_last_days", "is_empty", "is_not_empty")
+DATE_OPS = ("in_period", "before", "after", "between", "in_last_days", "is_empty", "is_not_empty")
 BOOL_OPS = ("is_true", "is_false")
 ENUM_OPS = ("one_of", "is_empty", "is_not_empty")
 OPERATORS = {
@@ -210,6 +211,7 @@ OPERATOR_LABELS = {
     "is_false": "= False",
     "one_of": "is one of",
     "in_last_days": "in the last (days)",
+    "in_period": "is in",
 }
 _SQL_COMPARE = {"=": "=", "≠": "!=", "<": "<", "≤": "<=", ">": ">", "≥": ">="}
 
@@ -247,6 +249,8 @@ class Filter:
         if self.op == "between":
             low, high = self.value  # type: ignore[misc]
             return f"{label} between {low} and {high}"
+        if self.op == "in_period":
+            return f"{label} is in {PERIODS.get(str(self.value), self.value).lower()}"
         if self.op == "one_of":
             return f"{label} is one of {', '.join(map(str, self.value))}"  # type: ignore[arg-type]
         return f"{label} {op} {self.value}"
@@ -261,8 +265,12 @@ class RegistrationQuery:
 
     PAGE = 200
 
-    def __init__(self, data_source: DataSource) -> None:
+    def __init__(
+        self, data_source: DataSource, *, time_zone: str = "UTC", week_start: int = 0
+    ) -> None:
         self.data_source = data_source
+        self.time_zone = time_zone  # periods such as "this month" are the user's
+        self.week_start = week_start
         self.model = registration_model(data_source.data_type)
         self.table = self.model._meta.table_name
         self.db = self.model._meta.database
@@ -364,6 +372,14 @@ class RegistrationQuery:
             except (TypeError, ValueError) as exc:
                 raise FilterError(f"{field.label} between needs two values.") from exc
             return f"{col} BETWEEN ? AND ?", [min(low, high), max(low, high)]
+        if op == "in_period":
+            try:
+                start, end = period_range(
+                    str(flt.value), self.time_zone, week_start=self.week_start
+                )
+            except ValueError as exc:
+                raise FilterError(str(exc)) from None
+            return f"{col} >= ? AND {col} < ?", [start, end]
         if op == "in_last_days":
             days = _number(flt.value, field)
             return f"{col} >= ?", [int(time.time() - days * 86_400)]

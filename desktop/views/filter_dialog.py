@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.catalog import DATA_TYPES, Kind
+from desktop.services.periods import PERIODS
 from desktop.services.registrations import OPERATOR_LABELS, OPERATORS, FieldRef, Filter
 from desktop.views.widgets import plain_label
 
@@ -59,6 +60,10 @@ class FilterDialog(QDialog):
         date_range_layout.setContentsMargins(0, 0, 0, 0)
         date_range_layout.addRow("From", self.date_from)
         date_range_layout.addRow("To", self.date_to)
+        self.period = QComboBox()
+        for key, label in PERIODS.items():
+            self.period.addItem(label, key)
+        self.period.setCurrentIndex(self.period.findData("this_month"))
         self.choices = QListWidget()
         between = QWidget()
         between_layout = QFormLayout(between)
@@ -68,7 +73,14 @@ class FilterDialog(QDialog):
         self.choices.setMaximumHeight(150)
         values_layout = QVBoxLayout(self.values)
         values_layout.setContentsMargins(0, 0, 0, 0)
-        self.editors = [self.text_value, between, self.date_value, self.choices, date_range]
+        self.editors = [
+            self.text_value,
+            between,
+            self.date_value,
+            self.choices,
+            date_range,
+            self.period,
+        ]
         for widget in self.editors:
             values_layout.addWidget(widget)
         self.value_label = plain_label("Value")
@@ -125,6 +137,8 @@ class FilterDialog(QDialog):
             shown = self.choices
         elif kind is Kind.DATETIME and op in ("before", "after"):
             shown = self.date_value
+        elif op == "in_period":
+            shown = self.period
         elif op == "between" and kind is Kind.DATETIME:
             shown = self.editors[4]
         elif op == "between":
@@ -154,6 +168,8 @@ class FilterDialog(QDialog):
             return Filter(
                 field.key, op, int(moment.replace(tzinfo=moment.tzinfo or dt.UTC).timestamp())
             )
+        if op == "in_period":
+            return Filter(field.key, op, self.period.currentData())
         if op == "between" and field.kind is Kind.DATETIME:
             low, high = (
                 int(e.dateTime().toSecsSinceEpoch()) for e in (self.date_from, self.date_to)

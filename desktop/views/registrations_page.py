@@ -58,11 +58,13 @@ class RegistrationsPage(Page):
         save_view: Callable[[int, dict], None],
         run_in_background: Callable[[Callable, Callable], object],
         parent: QWidget | None = None,
+        week_start: Callable[[], int] = lambda: 0,
     ) -> None:
         super().__init__("Registrations", "", parent)
         self.registrations = registrations
         self.time_zone = time_zone
         self.save_view = save_view
+        self.week_start = week_start
         self.run_in_background = run_in_background  # (work, on_success, ...) -> Task
         self.run_in_background = run_in_background  # (work, on_success, ...) -> Task
         self.data_source: DataSource | None = None
@@ -195,7 +197,9 @@ class RegistrationsPage(Page):
             f"{data_source.catalog.display_name} · {data_source.account.name}"
         )
         self.header.subtitle.show()
-        self.query = RegistrationQuery(data_source)
+        self.query = RegistrationQuery(
+            data_source, time_zone=self.time_zone(), week_start=self.week_start()
+        )
         view = json.loads(data_source.view_settings or "{}")
         self.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view.get("filters", [])]
         self.saved_views: dict[str, dict] = dict(view.get("views", {}))
@@ -386,7 +390,9 @@ class RegistrationsPage(Page):
 
     def export_to(self, path: Path) -> None:
         """Export what the table shows, in the background, with progress and Cancel."""
-        snapshot = RegistrationQuery(self.data_source)
+        snapshot = RegistrationQuery(
+            self.data_source, time_zone=self.query.time_zone, week_start=self.query.week_start
+        )
         snapshot.filters, snapshot.search = list(self.query.filters), self.query.search
         snapshot.sort_key, snapshot.descending = self.query.sort_key, self.query.descending
         zone = self.time_zone()

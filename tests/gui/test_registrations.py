@@ -284,3 +284,23 @@ def test_history_is_a_data_source_setting(imported, qtbot):
     with qtbot.waitSignal(app.data_source_changed):
         dialog._save()
     assert DataSource.get_by_id(charges.id).history_since == dt.datetime(2026, 1, 1)
+
+
+def test_a_relative_period_filter(imported, qtbot):
+    from desktop.services.periods import period_range
+
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    dialog = page.add_filter(preset=("created", "in_period"))
+    assert dialog.period.isVisible() and dialog.period.currentText() == "This month"
+    dialog.period.setCurrentIndex(dialog.period.findData("previous_year"))
+    dialog.accept()
+    start, end = period_range("previous_year", app.settings_store.effective_time_zone(app.settings))
+    table = registration_model("charges")
+    expected = (
+        table.select()
+        .where((table.data_source == charges.id) & (table.created >= start) & (table.created < end))
+        .count()
+    )
+    assert page.model.count == expected > 0
+    assert page.chips.itemAt(0).widget().text().startswith("Created is in previous year")
