@@ -66,7 +66,7 @@ class RegistrationsTableModel(QAbstractTableModel):
         column = self.columns[index.column()]
         value = row[2 + index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(column, value, row[1])
+            return self.display(column, value, row[1])
         if role == RawRole:
             return value
         if role == PkRole:
@@ -106,7 +106,8 @@ class RegistrationsTableModel(QAbstractTableModel):
         offset = row % RegistrationQuery.PAGE
         return rows[offset] if offset < len(rows) else None
 
-    def _display(self, column: FieldRef, value, currency) -> str:
+    def display(self, column: FieldRef, value, currency) -> str:
+        """A stored value as the table shows it (the detail pane uses it too)."""
         if value is None:
             return ""
         if column.kind is Kind.MONEY and isinstance(value, int):

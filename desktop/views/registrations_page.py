@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.catalog import extract
 from desktop.services.registrations import (
     Filter,
     FilterError,
@@ -113,21 +114,21 @@ class RegistrationsPage(Page):
         self.filter_button.setToolTip("Add a filter (Ctrl+F)")
         self.filter_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.filter_button.clicked.connect(self.add_filter)
-        for widget in (
-            self.search,
-            self.hide_sample,
-            self.update_fields_button,
-            self.views_button,
-            self.export_button,
-            self.sync_button,
-            self.filter_button,
-        ):
+        for widget in (self.sync_button, self.filter_button):  # Filter: the top-right corner
             self.header.add_action(widget)
         QShortcut(QKeySequence.StandardKey.Find, self, self.add_filter)
 
         body = QWidget()
         column = QVBoxLayout(body)
         column.setContentsMargins(28, 12, 28, 8)
+        toolbar = QHBoxLayout()
+        toolbar.setSpacing(8)
+        for widget in (self.search, self.hide_sample):
+            toolbar.addWidget(widget)
+        toolbar.addStretch(1)
+        for widget in (self.update_fields_button, self.views_button, self.export_button):
+            toolbar.addWidget(widget)
+        column.addLayout(toolbar)
         self.chips = QHBoxLayout()
         self.chips.setSpacing(6)
         self.chips.addStretch(1)
@@ -372,11 +373,24 @@ class RegistrationsPage(Page):
             return
         livemode, data = found
         try:
-            pretty = json.dumps(json.loads(data), indent=2, ensure_ascii=False)
+            obj = json.loads(data)
+            pretty = json.dumps(obj, indent=2, ensure_ascii=False)
         except ValueError:
-            pretty = data
+            obj, pretty = {}, data
         self._detail_json = pretty
-        self.detail_text.setPlainText(f"Livemode: {livemode}\n\n{pretty}")
+        lines = [f"Livemode: {livemode}"]
+        currency = obj.get("currency") if isinstance(obj, dict) else None
+        for field in self.query.fields.values():
+            if field.key == "livemode":
+                continue
+            value = extract(obj, field.key) if isinstance(obj, dict) else None
+            shown = (
+                self.model.display(field, value, currency)
+                if not isinstance(value, dict | list)
+                else ""
+            )
+            lines.append(f"{field.label}: {shown}")
+        self.detail_text.setPlainText("\n".join(lines) + f"\n\nStored object (JSON):\n{pretty}")
 
     # --- export ---
 

@@ -111,6 +111,7 @@ def test_the_detail_pane_shows_the_stored_object(imported, qtbot):
     page.table.selectRow(0)
     text = page.detail_text.toPlainText()
     assert text.startswith("Livemode: ")
+    assert "\nAmount: " in text and "\nBilling country: " in text  # every field, labelled
     assert '"object": "charge"' in text
 
 
