@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QToolButton,
@@ -121,14 +122,18 @@ class RegistrationsPage(Page):
         body = QWidget()
         column = QVBoxLayout(body)
         column.setContentsMargins(28, 12, 28, 8)
-        toolbar = QHBoxLayout()
+        toolbar_row = QWidget()
+        # Like page headers, the toolbar never sets the window's minimum width.
+        toolbar_row.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        toolbar = QHBoxLayout(toolbar_row)
+        toolbar.setContentsMargins(0, 0, 0, 0)
         toolbar.setSpacing(8)
         for widget in (self.search, self.hide_sample):
             toolbar.addWidget(widget)
         toolbar.addStretch(1)
         for widget in (self.update_fields_button, self.views_button, self.export_button):
             toolbar.addWidget(widget)
-        column.addLayout(toolbar)
+        column.addWidget(toolbar_row)
         self.chips = QHBoxLayout()
         self.chips.setSpacing(6)
         self.chips.addStretch(1)
