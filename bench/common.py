@@ -36,6 +36,17 @@ class Result:
         """Value over target: above 1 is good for 'at least' targets, below 1 for 'at most'."""
         return self.value / self.target if self.target else float("inf")
 
+    def record(self) -> dict:
+        """The one line of JSON each benchmark ends with (and how run.py reads it back)."""
+        return {
+            "name": self.name,
+            "value": round(self.value, 4),
+            "unit": self.unit,
+            "target": self.target,
+            "ok": self.ok,
+            "higher_is_better": self.higher_is_better,
+        }
+
     def print(self) -> None:
         relation = "≥" if self.higher_is_better else "≤"
         spread = ""
@@ -48,17 +59,7 @@ class Result:
         )
         if self.note:
             print(f"  {self.note}")
-        print(
-            json.dumps(
-                {
-                    "name": self.name,
-                    "value": round(self.value, 4),
-                    "unit": self.unit,
-                    "target": self.target,
-                    "ok": self.ok,
-                }
-            )
-        )
+        print(json.dumps(self.record()))
         sys.stdout.flush()
 
 
