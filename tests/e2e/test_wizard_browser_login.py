@@ -105,10 +105,15 @@ def test_no_secret_is_written_to_any_file(
         secrets += [v for k, v in __import__("json").loads(stored).items() if not k.endswith("_at")]
     assert len(secrets) >= 5  # two platform secrets, two access tokens, the refresh token
     wizard.close()
+    app.open_data_source(Account.get().data_sources[0].id)
+    for name in ("export.csv", "export.xlsx"):
+        with qtbot.waitSignal(app.registrations_page.exported, timeout=60_000):
+            app.registrations_page.export_to(app_paths.data_dir / name)
     app.window.close()
     app.shutdown()
     files = [p for p in app_paths.data_dir.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".sqlite" for p in files) and any(p.suffix == ".log" for p in files)
+    suffixes = {p.suffix for p in files}
+    assert {".sqlite", ".log", ".csv", ".xlsx", ".ini"} <= suffixes, suffixes
     for path in files:
         content = path.read_bytes()
         for secret in secrets:
