@@ -217,8 +217,6 @@ class Application(QObject):
             and self.window.stack.currentWidget() is self.registrations_page
         ):
             self.registrations_page.reload()
-        if not self.sync_service.running():
-            self._show_counts()
 
     def _take_lock(self) -> None:
         self._lock = QLockFile(str(self.paths.lock_file))

@@ -281,6 +281,10 @@ class RegistrationQuery:
         self.sort_key = data_source.default_date_field
         self.descending = True
 
+    def reload_fields(self) -> None:
+        """Read the data source's fields again (after Update fields or a rename)."""
+        self.fields = self._fields()
+
     def _fields(self) -> dict[str, FieldRef]:
         catalog = {f.key: f for f in self.data_type.fields}
         result: dict[str, FieldRef] = {}

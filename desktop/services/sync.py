@@ -272,6 +272,7 @@ class _FeedRun:
         self.result = FeedResult(feed, rows=dict.fromkeys(feed.data_source_ids, 0))
         self.started = time.monotonic()
         self.total_rows = 0
+        self._phase = "Starting"
         self.state: dict = {}
         self._in_flight: Future | None = None
         self.children = [DATA_TYPES[t] for t in feed.targets if DATA_TYPES[t].parent]
@@ -675,7 +676,7 @@ class _FeedRun:
         self.progress(
             SyncProgress(
                 self.feed.data_source_ids,
-                getattr(self, "_phase", "Starting"),
+                self._phase,
                 self.total_rows,
                 self.total_rows / elapsed,
                 notice,

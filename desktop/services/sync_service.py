@@ -20,7 +20,13 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.services.secrets import SecretStore, SecretsUnavailable
-from desktop.services.stripe_api import STRIPE_READ_LIMITS, RateLimiter, RequestStats, StripeApi
+from desktop.services.stripe_api import (
+    STRIPE_READ_LIMITS,
+    NeedsReconnect,
+    RateLimiter,
+    RequestStats,
+    StripeApi,
+)
 from desktop.services.sync import FeedResult, SyncEngine, SyncProgress, feeds_for
 from desktop.services.writer import StoreWriter
 from desktop.store.models import Account, DataSource
@@ -44,8 +50,6 @@ class AccountCredentials:
         stored = self.secrets.get(self.account.keyring_entry)
         key = stored.get("live" if live else "test") or stored.get("key")
         if not key:
-            from desktop.services.stripe_api import NeedsReconnect
-
             mode = "live" if live else "test-mode"
             raise NeedsReconnect(
                 f"No {mode} key or token is stored for this account; reconnect it."

@@ -119,12 +119,12 @@ class DataSourcesPage(Page):
         self.new_button.clicked.connect(self.new_data_source_requested)
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("Show the registrations (Enter, or double-click a row)")
-        self.open_button.clicked.connect(self._open_selected)
+        self.open_button.clicked.connect(lambda: self._emit_for_selected(self.open_requested))
         self.sync_button = QPushButton("Sync now")
-        self.sync_button.clicked.connect(self._sync_selected)
+        self.sync_button.clicked.connect(lambda: self._emit_for_selected(self.sync_requested))
         self.settings_button = QPushButton("Settings…")
         self.settings_button.clicked.connect(
-            lambda: (s := self._selected_summary()) and self.settings_requested.emit(s.id)
+            lambda: self._emit_for_selected(self.settings_requested)
         )
         self.reset_button = QPushButton("Re-import…")
         self.reset_button.setToolTip("Delete all registrations and import them again")
@@ -171,12 +171,8 @@ class DataSourcesPage(Page):
         holder_layout = QVBoxLayout(table_holder)
         holder_layout.setContentsMargins(28, 20, 28, 20)
         holder_layout.addWidget(self.table)
-        self.table.doubleClicked.connect(
-            lambda index: self.open_requested.emit(self.model.summary(index.row()).id)
-        )
-        self.table.activated.connect(
-            lambda index: self.open_requested.emit(self.model.summary(index.row()).id)
-        )
+        self.table.doubleClicked.connect(self._open_row)
+        self.table.activated.connect(self._open_row)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.stack.addWidget(table_holder)
         self.set_body(self.stack)
@@ -186,13 +182,13 @@ class DataSourcesPage(Page):
         rows = self.table.selectionModel().selectedRows()
         return self.model.summary(rows[0].row()).id if rows else None
 
-    def _open_selected(self) -> None:
+    def _emit_for_selected(self, signal) -> None:
+        """The row actions: each emits its signal with the selected data source's id."""
         if (ds_id := self._selected_id()) is not None:
-            self.open_requested.emit(ds_id)
+            signal.emit(ds_id)
 
-    def _sync_selected(self) -> None:
-        if (ds_id := self._selected_id()) is not None:
-            self.sync_requested.emit(ds_id)
+    def _open_row(self, index) -> None:
+        self.open_requested.emit(self.model.summary(index.row()).id)
 
     def _selection_changed(self) -> None:
         chosen = self._selected_id() is not None

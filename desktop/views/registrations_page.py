@@ -358,7 +358,7 @@ class RegistrationsPage(Page):
 
     def _fields_updated(self, added: list) -> None:
         self.update_fields_button.setEnabled(True)
-        self.query.fields = self.query._fields()
+        self.query.reload_fields()
         self.model.refresh()
         names = ", ".join(f.label for f in added[:6]) + ("…" if len(added) > 6 else "")
         self.status.setText(
@@ -519,6 +519,6 @@ class RegistrationsPage(Page):
 
     def rename_field(self, key: str, label: str) -> None:
         self.registrations.rename_field(self.data_source, key, label)
-        self.query.fields = self.query._fields()
+        self.query.reload_fields()
         self.model.refresh()
         self._show_chips()
