@@ -134,6 +134,7 @@ class DataSourcesPage(Page):
         self.row_buttons = (
             self.open_button,
             self.sync_button,
+            self.settings_button,
             self.reset_button,
             self.delete_button,
         )

@@ -208,6 +208,13 @@ def test_columns_can_be_hidden_and_reordered_and_are_remembered(imported, qtbot)
 def test_a_data_sources_settings_are_edited_and_kept(imported, qtbot):
     app, _harness = imported
     charges = DataSource.get(DataSource.data_type == "charges")
+    page = app.data_sources_page
+    row = next(r for r in range(page.model.rowCount()) if page.model.summary(r).id == charges.id)
+    page.table.selectRow(row)
+    assert page.settings_button.isVisible() and page.settings_button.isEnabled()
+    with qtbot.waitSignal(page.settings_requested) as clicked:
+        page.settings_button.click()  # the user's way in: the button on the list
+    assert clicked.args == [charges.id]
     dialog = app.edit_data_source(charges.id)
     assert dialog.title.text() == "Stripe Charges"
     dialog.title.setText("  ")
