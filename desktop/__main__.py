@@ -95,6 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"
     )
+    kpi = commands.add_parser(
+        "kpi",
+        help="print a formula's value for a period as one line of JSON",
+        description="Evaluate a formula over the data folder's registrations and print "
+        "value, currency (or values per currency), start and end as one line of JSON.",
+    )
+    kpi.add_argument("formula", help="e.g. 'Sum(Charges, amount, livemode = true)'")
+    kpi.add_argument(
+        "--period",
+        default="this_month",
+        help="this_month (default), today, previous_year, last_30_days, all_time, "
+        "2026-01-01..2026-03-31, ...",
+    )
+    kpi.add_argument("--tz", metavar="ZONE", help="time zone (default: the one in Settings)")
+    kpi.add_argument("--data-dir", metavar="PATH", help="data folder (default: the per-user one)")
     return parser
 
 
@@ -144,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.headless import run_export
 
         return run_export(args)
+    if args.command == "kpi":
+        from desktop.headless import run_kpi
+
+        return run_kpi(args)
     if args.command == "sync":
         from desktop.headless import run_sync
 

@@ -212,3 +212,46 @@ def run_export(args) -> int:
     print(f"exported {rows:,} registrations", file=sys.stderr)
     db.close()
     return 0
+
+
+def run_kpi(args) -> int:
+    """`kpi FORMULA`: one line of JSON on success; the editor's message and exit 2 otherwise."""
+    import zoneinfo
+
+    from desktop.services.formulas import FormulaError, FormulaLibrary, evaluate
+    from desktop.services.periods import is_period, period_range
+    from desktop.settings import SettingsStore
+
+    paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
+    if not paths.database.exists():
+        print(f"no Ledgerboard data in {paths.data_dir}", file=sys.stderr)
+        return 2
+    store = SettingsStore(paths.settings_file)
+    settings = store.load()
+    zone = args.tz or store.effective_time_zone(settings)
+    if zone not in zoneinfo.available_timezones():
+        print(
+            f"kpi: unknown time zone {zone!r}; use a name such as Europe/Copenhagen",
+            file=sys.stderr,
+        )
+        return 2
+    if not is_period(args.period):
+        print(
+            f"kpi: unknown period {args.period!r}; use this_month, previous_year, "
+            "last_30_days, all_time or a range such as 2026-01-01..2026-03-31",
+            file=sys.stderr,
+        )
+        return 2
+    db = open_database(paths.database)
+    try:
+        migrate(db, backup_dir=paths.backup_dir)
+        library = FormulaLibrary(settings=lambda: (zone, settings.week_start))
+        start, end = period_range(args.period, zone, week_start=settings.week_start)
+        result = evaluate(args.formula, library.catalog(), start, end)
+    except FormulaError as exc:
+        print(f"kpi: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print(json.dumps(result.as_json(zone)))
+    return 0

@@ -256,6 +256,15 @@ class Filter:
         return f"{label} {op} {self.value}"
 
 
+@dataclass(frozen=True)
+class Condition:
+    """A WHERE clause made elsewhere (a formula's filter), shown by its description."""
+
+    description: str
+    sql: str
+    params: tuple = ()
+
+
 def _json_path(key: str) -> str:
     return "$" + "".join(f'."{part}"' for part in key.split("."))
 
@@ -277,6 +286,8 @@ class RegistrationQuery:
         self.data_type = data_source.catalog
         self.fields = self._fields()
         self.filters: list[Filter] = []
+        # Conditions the view cannot edit, such as a KPI formula's filter on a drill-down.
+        self.conditions: list[Condition] = []
         self.search = ""
         self.sort_key = data_source.default_date_field
         self.descending = True
@@ -320,9 +331,12 @@ class RegistrationQuery:
         clauses = ['"data_source_id" = ?']
         params: list = [self.data_source.id]
         for flt in self.filters:
-            clause, values = self._compile(flt)
+            clause, values = self.compile_filter(flt)
             clauses.append(clause)
             params += values
+        for condition in self.conditions:
+            clauses.append(f"({condition.sql})")
+            params += list(condition.params)
         if self.search.strip():
             like = f"%{self.search.strip()}%"
             searchable = [
@@ -335,7 +349,7 @@ class RegistrationQuery:
                 params += [like] * len(searchable)
         return " AND ".join(clauses), params
 
-    def _compile(self, flt: Filter) -> tuple[str, list]:
+    def compile_filter(self, flt: Filter) -> tuple[str, list]:
         field = self.fields.get(flt.key)
         if field is None:
             raise FilterError(f"Unknown field {flt.key!r}; use Update fields to find new ones.")

@@ -25,6 +25,7 @@ from desktop.store.db import StoreError, sqlite_path
 from desktop.store.models import (
     CORE_MODELS,
     REGISTRATION_MODELS,
+    SavedFormula,
     SchemaVersion,
     build_registration_model,
     column_for,
@@ -48,9 +49,14 @@ def _add_view_settings(db: pw.Database) -> None:
     run_operations(migrator.add_column("data_source", "view_settings", pw.TextField(null=True)))
 
 
+def _add_saved_formulas(db: pw.Database) -> None:
+    db.create_tables([SavedFormula])
+
+
 # Version 1 is the initial schema; each later change appends a Migration here.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "data sources remember their filters", _add_view_settings),
+    Migration(3, "formulas saved by name", _add_saved_formulas),
 )
 LATEST_VERSION = 1 + len(MIGRATIONS)
 

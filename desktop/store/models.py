@@ -127,6 +127,19 @@ class Widget(BaseModel):
     h = pw.IntegerField(default=1)
 
 
+class SavedFormula(BaseModel):
+    """A formula kept by name, reusable as [name] in other formulas (schema v3)."""
+
+    name = pw.TextField(unique=True)
+    text = pw.TextField()
+    config = pw.TextField(default="{}")  # JSON: output format, decimals, prefix, suffix
+    created_at = pw.DateTimeField(default=utc_now)
+    updated_at = pw.DateTimeField(default=utc_now)
+
+    class Meta:
+        table_name = "saved_formula"
+
+
 CORE_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     Account,
@@ -135,6 +148,7 @@ CORE_MODELS: tuple[type[BaseModel], ...] = (
     SyncRun,
     Dashboard,
     Widget,
+    SavedFormula,
 )
 
 _COLUMN_TYPES = {

@@ -19,6 +19,7 @@ from desktop.store.migrations import LATEST_VERSION, current_version, migrate
 from desktop.store.models import (
     Account,
     DataSource,
+    SavedFormula,
     SchemaVersion,
     build_registration_model,
     registration_model,
@@ -102,6 +103,8 @@ def test_a_version_1_file_is_upgraded_without_losing_rows(tmp_path, app_paths):
     assert DataSource.select().count() == 2
     assert report.backup is not None and report.backup.exists()
     assert {ds.view_settings for ds in DataSource.select()} == {None}  # added by version 2
+    assert SavedFormula.select().count() == 0  # the table version 3 adds
+    SavedFormula.create(name="Gross", text="Sum(Charges, amount)")
     db.close()
 
 
