@@ -21,7 +21,9 @@ from desktop.logs import setup_logging
 from desktop.paths import AppPaths, resource_path, resources_dir
 from desktop.services.accounts import AccountsService
 from desktop.services.connections import ConnectionError_, ConnectionsService
+from desktop.services.dashboards import DashboardError, DashboardsService
 from desktop.services.data_sources import DataSourcesService
+from desktop.services.formulas import DrillDown, FormulaError, FormulaLibrary
 from desktop.services.oauth import (
     LOGIN_TIMEOUT,
     ProviderProfile,
@@ -104,6 +106,7 @@ class Application(QObject):
         self.crash_reporter: CrashReporter | None = None
         self.crash_presenter: CrashDialogPresenter | None = None
         self._shut_down = False
+        self._back_page = "data_sources"  # where the registrations page's Back goes
 
     def start(self) -> MainWindow:
         try:
@@ -131,6 +134,14 @@ class Application(QObject):
         self.data_sources = DataSourcesService()
         self.writer = StoreWriter(self._db)
         self.registrations = RegistrationsService(self.writer)
+        self.formulas = FormulaLibrary(
+            self.writer,
+            settings=lambda: (
+                self.settings_store.effective_time_zone(self.settings),
+                self.settings.week_start,
+            ),
+        )
+        self.dashboards = DashboardsService(self.formulas, self.writer)
         self.secrets = SecretStore()
         self.tasks = TaskRunner(parent=self)
         self.login_profile, api_base = self._login_profile()
@@ -210,6 +221,7 @@ class Application(QObject):
 
     def _sync_finished(self, ids: list[int]) -> None:
         self._refresh_lists()  # and the counts in the status bar, once nothing syncs
+        self.dashboards_page.refresh()
         shown = self.registrations_page.data_source
         if (
             shown is not None
@@ -238,7 +250,12 @@ class Application(QObject):
     def _build_window(self) -> MainWindow:
         window_state = QSettings(str(self.paths.window_state_file), QSettings.Format.IniFormat)
         self.data_sources_page = DataSourcesPage(self.data_sources)
-        self.dashboards_page = DashboardsPage()
+        self.dashboards_page = DashboardsPage(
+            self.dashboards,
+            run_in_background=self._run_for_view,
+            time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
+        )
+        self.dashboards_page.drill_requested.connect(self.open_drill_down)
         self.accounts_card = AccountsCard()
         self.accounts_card.disconnect_requested.connect(self._disconnect_account)
         self.accounts_card.reconnect_requested.connect(self._reconnect_account)
@@ -254,7 +271,7 @@ class Application(QObject):
             week_start=lambda: self.settings.week_start,
         )
         self.registrations_page.back_requested.connect(
-            lambda: self.window.show_page("data_sources")
+            lambda: self.window.show_page(self._back_page)
         )
         self.registrations_page.sync_requested.connect(lambda ds: self.sync_service.sync([ds]))
         self.data_sources_page.open_requested.connect(self.open_data_source)
@@ -271,7 +288,6 @@ class Application(QObject):
         window.stack.addWidget(self.registrations_page)  # reached from a data source, not the menu
         self.data_sources_page.new_data_source_requested.connect(self.open_new_data_source)
         window.set_new_data_source_handler(self.open_new_data_source)
-        self.dashboards_page.set_can_create(False, "Dashboards arrive in a coming version.")
         self.window = window
         self._refresh_lists()
         return window
@@ -285,7 +301,7 @@ class Application(QObject):
             on_success=on_success,
             on_error=failed,
             on_progress=progress,
-            expected_errors=(Cancelled, FilterError, OSError),
+            expected_errors=(Cancelled, FilterError, FormulaError, DashboardError, OSError),
         )
 
     def edit_data_source(self, ds_id: int) -> DataSourceSettingsDialog:
@@ -331,6 +347,17 @@ class Application(QObject):
 
     def open_data_source(self, ds_id: int) -> None:
         self.registrations_page.open(DataSource.get_by_id(ds_id))
+        self._back_page = "data_sources"
+        self.window.stack.setCurrentWidget(self.registrations_page)
+
+    def open_drill_down(self, drill: DrillDown) -> None:
+        """The registrations a KPI counts: its filter and period over its data source."""
+        ds = DataSource.get_or_none(DataSource.id == drill.data_source_id)
+        if ds is None:
+            self.window.set_status(f"{drill.data_source_title} no longer exists.")
+            return
+        self.registrations_page.open(ds, drill=drill)
+        self._back_page = "dashboards"
         self.window.stack.setCurrentWidget(self.registrations_page)
 
     def _save_view(self, ds_id: int, view: dict) -> None:

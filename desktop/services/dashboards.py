@@ -12,8 +12,10 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
+
+import peewee as pw
 
 from desktop.catalog import DATA_TYPES, minor_unit_divisor
 from desktop.paths import resource_path
@@ -471,10 +473,14 @@ class DashboardsService:
         for widget in template["widgets"]:
             if not all(t in by_type for t in widget["requires"]):
                 continue
-            formula = widget["formula"]
+            formula, widget_title = widget["formula"], widget["title"]
             for type_name, ds in by_type.items():
                 formula = formula.replace("{" + type_name + "}", json.dumps(ds.title))
-            widgets.append({**widget, "formula": formula})
+            if "{main_currency}" in formula:
+                currency = _main_currency(by_type["charges"])
+                formula = formula.replace("{main_currency}", json.dumps(currency))
+                widget_title = widget_title.replace("{MAIN_CURRENCY}", currency.upper())
+            widgets.append({**widget, "formula": formula, "title": widget_title})
         if not widgets:
             names = ", ".join(DATA_TYPES[t].display_name for t in ("charges", "customers"))
             raise DashboardError(f"Import a data source such as {names} first.")
@@ -611,6 +617,40 @@ class DashboardsService:
             ref = catalog.query(ds).fields.get(spec.group_by)
             label = ref.label if ref else label
         return GroupsData(rows, label)
+
+    def drill_group(self, target: DrillDown, group_by: str, group) -> DrillDown:
+        """Narrow a drill-down to one group of a bar chart or table row."""
+        catalog = self.library.catalog()
+        ds = next((d for d in catalog.data_sources if d.id == target.data_source_id), None)
+        ref = catalog.query(ds).fields.get(group_by) if ds is not None else None
+        if ref is None:
+            raise FormulaError(f"{target.data_source_title} has no field '{group_by}'")
+        if group is None:
+            clause, params, shown = f"({ref.sql} IS NULL OR {ref.sql} = '')", (), "is empty"
+        else:
+            clause, params, shown = f"{ref.sql} = ?", (group,), f"= {group}"
+        described = "" if target.description == "all registrations" else target.description
+        return replace(
+            target,
+            where=f"({target.where}) AND {clause}",
+            params=(*target.params, *params),
+            description=" and ".join(p for p in (described, f"{ref.label} {shown}") if p),
+        )
+
+
+def _main_currency(charges: DataSource) -> str:
+    """The currency with the most live charges (Stripe's default currency, in effect)."""
+    from desktop.store.models import registration_model
+
+    table = registration_model("charges")
+    row = (
+        table.select(table.currency, pw.fn.COUNT(table.pk).alias("n"))
+        .where((table.data_source == charges.id) & table.livemode)
+        .group_by(table.currency)
+        .order_by(pw.SQL("n").desc())
+        .first()
+    )
+    return (row.currency if row and row.currency else "usd").lower()
 
 
 def _comparable(a: KpiValue, b: KpiValue) -> bool:

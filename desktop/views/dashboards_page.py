@@ -1,31 +1,424 @@
-"""Visualization > Dashboards: the user's dashboards, or how to make the first."""
+"""Visualization > Dashboards: pick a dashboard, its period, add and arrange widgets.
+
+Every query runs in the background (`run_in_background`); the page only draws results. The
+page refreshes when asked (after each sync), on the dashboard's own timer, and with F5.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
-from desktop.views.widgets import EmptyState, Page, primary_button
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCursor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QInputDialog,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.services.dashboards import DashboardError, SeriesData, WidgetResult, WidgetSpec
+from desktop.services.formulas import DrillDown, FormulaError
+from desktop.services.periods import DASHBOARD_PERIODS
+from desktop.views.dashboard_grid import DashboardGrid
+from desktop.views.dashboard_tiles import make_tile, value_lines
+from desktop.views.widget_editor import FormulasHelper, WidgetEditor
+from desktop.views.widgets import EmptyState, Page, confirm, plain_label, primary_button
 
 
 class DashboardsPage(Page):
     new_dashboard_requested = Signal()
+    drill_requested = Signal(object)  # a DrillDown
+    refreshed = Signal(int)  # dashboard id, after its widgets show new values
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service,
+        run_in_background: Callable,
+        time_zone: Callable[[], str],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__("Dashboards", "KPIs and charts built from your data sources", parent)
-        self.new_button = primary_button("New dashboard", "plus")
-        self.new_button.clicked.connect(self.new_dashboard_requested)
+        self.service = service
+        self.formulas = FormulasHelper(service.library)
+        self.run_in_background = run_in_background
+        self.time_zone = time_zone
+        self.dashboard_id: int | None = None
+        self.results: dict[int, WidgetResult] = {}
+        self._generation = 0
+        self.slideshow = None
+
+        self.picker = QComboBox()
+        self.picker.setMinimumContentsLength(16)
+        self.picker.setToolTip("Your dashboards")
+        self.picker.currentIndexChanged.connect(self._picked)
+        self.header.add_action(self.picker)
+        self.period = QComboBox()
+        for key, label in DASHBOARD_PERIODS.items():
+            self.period.addItem(label, key)
+        self.period.setToolTip("The period the dashboard's widgets show")
+        self.period.currentIndexChanged.connect(self._period_changed)
+        self.header.add_action(self.period)
+        self.add_button = primary_button("Add widget", "plus")
+        self.add_button.clicked.connect(lambda: self.edit_widget(None))
+        self.header.add_action(self.add_button)
+        self.new_button = QPushButton("New dashboard")
+        self.new_menu = QMenu(self)
+        self.new_menu.addAction("Blank dashboard…", self.new_blank)
+        self.new_menu.addAction("From template: Stripe overview", self.new_starter)
+        self.new_menu.addAction("Import from a file…", self.import_file)
+        self.new_button.setMenu(self.new_menu)
         self.header.add_action(self.new_button)
+        self.more_button = QPushButton("⋯")
+        self.more_button.setToolTip("Refresh, slideshow, export, rename, delete")
+        self.more_menu = QMenu(self)
+        self.more_menu.aboutToShow.connect(self._fill_more_menu)
+        self.more_button.setMenu(self.more_menu)
+        self.header.add_action(self.more_button)
+
+        self.stack = QStackedWidget()
         self.empty_state = EmptyState(
             "dashboards",
             "No dashboards yet",
             "Dashboards turn your registrations into live numbers and charts: gross volume, "
             "refunds, new customers, paid invoices. They refresh after every sync.",
-            hint="Import a data source first; then start from the Stripe overview template or "
-            "build your own KPIs with formulas.",
+            hint="Start from the Stripe overview template, or build your own KPIs with formulas.",
         )
-        self.empty_button = primary_button("New dashboard", "plus")
-        self.empty_button.clicked.connect(self.new_dashboard_requested)
+        self.starter_button = primary_button("Create the Stripe overview", "dashboards")
+        self.starter_button.clicked.connect(self.new_starter)
+        self.empty_button = QPushButton("Blank dashboard")
+        self.empty_button.clicked.connect(self.new_blank)
+        self.empty_state.add_button(self.starter_button)
         self.empty_state.add_button(self.empty_button)
-        self.set_body(self.empty_state)
-        self.create_buttons = [self.new_button, self.empty_button]
+        self.stack.addWidget(self.empty_state)
+
+        board = QWidget()
+        board_layout = QVBoxLayout(board)
+        board_layout.setContentsMargins(0, 0, 0, 0)
+        self.message = plain_label("", "pageMessage")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        board_layout.addWidget(self.message)
+        self.grid = DashboardGrid()
+        self.grid.placed.connect(self._placed)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setWidget(self.grid)
+        board_layout.addWidget(self.scroll, 1)
+        self.no_widgets = EmptyState(
+            "chart",
+            "This dashboard is empty",
+            "Add a widget: a number, a chart over time, a bar chart by status or currency, "
+            "a leaderboard, or a gauge against a target.",
+        )
+        add = primary_button("Add widget", "plus")
+        add.clicked.connect(lambda: self.edit_widget(None))
+        self.no_widgets.add_button(add)
+        board_layout.addWidget(self.no_widgets, 1)
+        self.stack.addWidget(board)
+        self.set_body(self.stack)
+        self.create_buttons = [self.new_button, self.starter_button, self.empty_button]
+
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self, self.refresh)
+        QShortcut(QKeySequence("F11"), self, self.start_slideshow)
+        QShortcut(QKeySequence("Ctrl+Shift+N"), self, lambda: self.edit_widget(None))
+        self.reload()
+
+    # dashboards
+
+    def reload(self, select: int | None = None) -> None:
+        """Read the list of dashboards again and show `select` (or the current one)."""
+        dashboards = self.service.dashboards()
+        wanted = select or self.dashboard_id
+        self.picker.blockSignals(True)
+        self.picker.clear()
+        for dashboard in dashboards:
+            self.picker.addItem(dashboard.title, dashboard.id)
+        index = self.picker.findData(wanted)
+        self.picker.setCurrentIndex(index if index >= 0 else 0)
+        self.picker.blockSignals(False)
+        has_any = bool(dashboards)
+        for widget in (self.picker, self.period, self.add_button, self.more_button):
+            widget.setEnabled(has_any)
+        self.stack.setCurrentIndex(1 if has_any else 0)
+        self._picked()
+
+    def _picked(self) -> None:
+        self.dashboard_id = self.picker.currentData()
+        if self.dashboard_id is None:
+            self.timer.stop()
+            self.grid.set_tiles([])
+            return
+        dashboard = next(d for d in self.service.dashboards() if d.id == self.dashboard_id)
+        settings = self.service.settings(dashboard)
+        self.period.blockSignals(True)
+        index = self.period.findData(settings["period"])
+        if index < 0:
+            self.period.addItem(settings["period"], settings["period"])
+            index = self.period.count() - 1
+        self.period.setCurrentIndex(index)
+        self.period.blockSignals(False)
+        self.timer.start(settings["refresh_minutes"] * 60_000)
+        self._build_tiles()
+        self.refresh()
+
+    def _build_tiles(self) -> None:
+        specs = self.service.widgets(self.dashboard_id)
+        zone = self.time_zone()
+        tiles = []
+        for spec in specs:
+            tile = make_tile(spec, zone)
+            tile.edit_requested.connect(self._edit_by_id)
+            tile.remove_requested.connect(self.remove_widget)
+            tile.drill_requested.connect(self.drill)
+            tiles.append(tile)
+            if spec.id in self.results:
+                tile.set_result(replace(self.results[spec.id], spec=spec))
+        self.grid.set_tiles(tiles)
+        self.no_widgets.setVisible(not specs)
+        self.scroll.setVisible(bool(specs))
+
+    def new_blank(self) -> int | None:
+        title, ok = QInputDialog.getText(self, "New dashboard", "Name of the dashboard:")
+        if not ok:
+            return None
+        dashboard_id = self.service.create(title)
+        self.reload(dashboard_id)
+        return dashboard_id
+
+    def new_starter(self) -> int | None:
+        try:
+            dashboard_id = self.service.create_starter()
+        except DashboardError as exc:
+            QMessageBox.information(self, "Stripe overview", str(exc))
+            return None
+        self.reload(dashboard_id)
+        return dashboard_id
+
+    def import_file(self, path: str | None = None) -> int | None:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import a dashboard", "", "Ledgerboard dashboard (*.json)"
+            )
+            if not path:
+                return None
+        try:
+            text = Path(path).read_bytes()
+            dashboard_id = self.service.import_json(text)
+        except (OSError, DashboardError) as exc:
+            self.show_message(f"Could not import {Path(path).name}: {exc}")
+            return None
+        self.reload(dashboard_id)
+        return dashboard_id
+
+    def export_file(self, path: str | None = None) -> bool:
+        if self.dashboard_id is None:
+            return False
+        if path is None:
+            title = self.picker.currentText() or "dashboard"
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export the dashboard", f"{title}.json", "Ledgerboard dashboard (*.json)"
+            )
+            if not path:
+                return False
+        try:
+            data = self.service.export_json(self.dashboard_id)
+            Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
+        except OSError as exc:
+            self.show_message(f"Could not write {path}: {exc.strerror or exc}")
+            return False
+        self.show_message(f"Exported to {path}.", error=False)
+        return True
+
+    def rename(self) -> None:
+        title, ok = QInputDialog.getText(
+            self, "Rename dashboard", "Name of the dashboard:", text=self.picker.currentText()
+        )
+        if ok and title.strip():
+            self.service.update(self.dashboard_id, title=title)
+            self.reload()
+
+    def delete(self) -> None:
+        name = self.picker.currentText()
+        if confirm(self, "Delete dashboard", f"Delete the dashboard “{name}” and its widgets?"):
+            self.service.delete(self.dashboard_id)
+            self.dashboard_id = None
+            self.results = {}
+            self.reload()
+
+    def _period_changed(self) -> None:
+        if self.dashboard_id is not None:
+            self.service.update(self.dashboard_id, period=self.period.currentData())
+            self.refresh()
+
+    def _fill_more_menu(self) -> None:
+        menu = self.more_menu
+        menu.clear()
+        menu.addAction("Refresh now\tF5", self.refresh)
+        menu.addAction("Slideshow (full screen)\tF11", self.start_slideshow)
+        refresh = menu.addMenu("Refresh every")
+        for minutes in (1, 5, 15, 60):
+            action = refresh.addAction(
+                f"{minutes} minute{'s' if minutes > 1 else ''}",
+                lambda m=minutes: self.set_refresh_minutes(m),
+            )
+            action.setCheckable(True)
+            action.setChecked(self.timer.interval() == minutes * 60_000)
+        menu.addSeparator()
+        menu.addAction("Rename…", self.rename)
+        menu.addAction("Export as JSON…", self.export_file)
+        menu.addSeparator()
+        menu.addAction("Delete dashboard…", self.delete)
+
+    def set_refresh_minutes(self, minutes: int) -> None:
+        self.service.update(self.dashboard_id, refresh_minutes=minutes)
+        self.timer.start(minutes * 60_000)
+
+    # widgets
+
+    def _edit_by_id(self, widget_id: int) -> None:
+        spec = next((s for s in self.service.widgets(self.dashboard_id) if s.id == widget_id), None)
+        if spec is not None:
+            self.edit_widget(spec)
+
+    def edit_widget(self, spec: WidgetSpec | None) -> WidgetEditor | None:
+        if self.dashboard_id is None:
+            return None
+        editor = WidgetEditor(
+            spec, self.formulas, self.period.currentData(), self._preview, parent=self
+        )
+        editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        editor.accepted.connect(lambda: self.save_widget(editor.spec()))
+        editor.open()
+        return editor
+
+    def save_widget(self, spec: WidgetSpec) -> None:
+        if spec.id is None:
+            self.service.add_widget(self.dashboard_id, spec)
+        else:
+            self.service.update_widget(spec)
+            self.results.pop(spec.id, None)
+        self._build_tiles()
+        self.refresh()
+
+    def remove_widget(self, widget_id: int) -> None:
+        spec = next((s for s in self.service.widgets(self.dashboard_id) if s.id == widget_id), None)
+        if spec and confirm(self, "Remove widget", f"Remove “{spec.title}” from the dashboard?"):
+            self.service.remove_widget(widget_id)
+            self.results.pop(widget_id, None)
+            self._build_tiles()
+
+    def _placed(self, places: dict) -> None:
+        self.service.place_widgets(places)
+
+    def _preview(self, spec: WidgetSpec, period: str, show: Callable[[str], None]) -> None:
+        preview_spec = replace(spec, kind="number", period=period)
+
+        def work(_state):
+            return self.service.evaluate(preview_spec, period)
+
+        def done(result: WidgetResult) -> None:
+            data = result.data
+            if hasattr(data, "message"):
+                show(data.message)
+            else:
+                show(" · ".join(value_lines(data.value, spec.format)))
+
+        self.run_in_background(work, done, lambda exc: show(str(exc)))
+
+    # values
+
+    def refresh(self) -> None:
+        """Evaluate every widget in the background; stale answers are dropped."""
+        if self.dashboard_id is None:
+            return
+        self._generation += 1
+        generation, dashboard_id = self._generation, self.dashboard_id
+        period = self.period.currentData()
+
+        def work(state):
+            return self.service.refresh(dashboard_id, period=period, cancelled=state.cancelled)
+
+        def done(results: dict) -> None:
+            if generation != self._generation or dashboard_id != self.dashboard_id:
+                return
+            self.results = results
+            for widget_id, result in results.items():
+                tile = self.grid.tiles.get(widget_id)
+                if tile is not None:
+                    tile.set_result(replace(result, spec=tile.spec))
+            self.message.hide()
+            self.refreshed.emit(dashboard_id)
+
+        def failed(exc: Exception) -> None:
+            if generation == self._generation:
+                self.show_message(f"The dashboard could not be refreshed: {exc}")
+
+        self.run_in_background(work, done, failed)
+
+    def show_message(self, text: str, *, error: bool = True) -> None:
+        self.message.setText(text)
+        self.message.setProperty("state", "error" if error else "ok")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.show()
+
+    # drill-down
+
+    def drill(self, widget_id: int, point=None) -> None:
+        """Open the registrations behind a widget, a chart point or a bar (asks which data
+        source when the formula has several)."""
+        result = self.results.get(widget_id)
+        if result is None or not result.drill:
+            return
+        targets = self.drill_targets(result, point)
+        if len(targets) == 1:
+            self.drill_requested.emit(targets[0])
+            return
+        menu = QMenu(self)
+        for target in targets:
+            menu.addAction(
+                f"{target.data_source_title}: {target.description}",
+                lambda t=target: self.drill_requested.emit(t),
+            )
+        menu.popup(QCursor.pos())
+
+    def drill_targets(self, result: WidgetResult, point) -> list[DrillDown]:
+        targets = list(result.drill)
+        if isinstance(point, int) and isinstance(result.data, SeriesData):
+            starts = result.data.starts
+            if 0 <= point < len(starts):
+                end = starts[point + 1] if point + 1 < len(starts) else result.end
+                targets = [replace(t, start=starts[point], end=end) for t in targets]
+        elif isinstance(point, tuple) and point[0] == "group":
+            try:
+                targets = [
+                    self.service.drill_group(t, result.spec.group_by, point[1]) for t in targets
+                ]
+            except FormulaError as exc:
+                self.show_message(str(exc))
+                return []
+        return targets
+
+    # slideshow
+
+    def start_slideshow(self):
+        from desktop.views.slideshow import Slideshow
+
+        if not self.service.dashboards():
+            return None
+        self.slideshow = Slideshow(self.service, self.run_in_background, self.time_zone())
+        self.slideshow.show_dashboard(self.dashboard_id)
+        return self.slideshow

@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.catalog import extract
+from desktop.services.periods import ALL_TIME_RANGE
 from desktop.services.registrations import (
+    Condition,
     Filter,
     FilterError,
     RegistrationQuery,
@@ -70,6 +72,7 @@ class RegistrationsPage(Page):
         self.run_in_background = run_in_background  # (work, on_success, ...) -> Task
         self.run_in_background = run_in_background  # (work, on_success, ...) -> Task
         self.data_source: DataSource | None = None
+        self.drill = None  # the DrillDown the page shows, when opened from a dashboard
         self.query: RegistrationQuery | None = None
         self.model: RegistrationsTableModel | None = None
 
@@ -196,11 +199,15 @@ class RegistrationsPage(Page):
 
     # --- opening ---
 
-    def open(self, data_source: DataSource) -> None:
+    def open(self, data_source: DataSource, drill=None) -> None:
+        """Show a data source with its saved filters; or, for a drill-down from a dashboard,
+        exactly the registrations a KPI counts (its filter and period, nothing saved)."""
         self.data_source = data_source
+        self.drill = drill
         self.header.title.setText(data_source.title)
         self.header.subtitle.setText(
             f"{data_source.catalog.display_name} · {data_source.account.name}"
+            + (" · opened from a dashboard" if drill else "")
         )
         self.header.subtitle.show()
         self.query = RegistrationQuery(
@@ -209,8 +216,12 @@ class RegistrationsPage(Page):
         view = json.loads(data_source.view_settings or "{}")
         self.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view.get("filters", [])]
         self.saved_views: dict[str, dict] = dict(view.get("views", {}))
+        hide_sample = bool(view.get("hide_sample"))
+        if drill is not None:
+            self.filters, hide_sample = [], False
+            self.query.conditions = drill_conditions(self.query, drill)
         self.hide_sample.blockSignals(True)
-        self.hide_sample.setChecked(bool(view.get("hide_sample")))
+        self.hide_sample.setChecked(hide_sample)
         self.hide_sample.blockSignals(False)
         self.search.blockSignals(True)
         self.search.clear()
@@ -257,6 +268,10 @@ class RegistrationsPage(Page):
         self.filters.append(flt)
         self._apply(save=True)
 
+    def remove_condition(self, condition) -> None:
+        self.query.conditions = [c for c in self.query.conditions if c is not condition]
+        self._apply()
+
     def remove_filter(self, index: int) -> None:
         del self.filters[index]
         self._apply(save=True)
@@ -291,6 +306,8 @@ class RegistrationsPage(Page):
         }
 
     def _save_view_settings(self) -> None:
+        if self.drill is not None:
+            return  # a drill-down is a look, not a change to the data source's view
         self.save_view(self.data_source.id, {**self._current_view(), "views": self.saved_views})
 
     # --- named views ---
@@ -338,6 +355,13 @@ class RegistrationsPage(Page):
             chip.setObjectName("filterChip")
             chip.setToolTip("Remove this filter")
             chip.clicked.connect(lambda _=False, i=n: self.remove_filter(i))
+            self.chips.insertWidget(self.chips.count() - 1, chip)
+        for condition in self.query.conditions:
+            chip = QPushButton(f"{condition.description}  ✕")
+            chip.setObjectName("filterChip")
+            chip.setProperty("fromFormula", True)
+            chip.setToolTip("From the dashboard widget; click to remove")
+            chip.clicked.connect(lambda _=False, c=condition: self.remove_condition(c))
             self.chips.insertWidget(self.chips.count() - 1, chip)
 
     def _show_status(self) -> None:
@@ -413,6 +437,7 @@ class RegistrationsPage(Page):
             self.data_source, time_zone=self.query.time_zone, week_start=self.query.week_start
         )
         snapshot.filters, snapshot.search = list(self.query.filters), self.query.search
+        snapshot.conditions = list(self.query.conditions)
         snapshot.sort_key, snapshot.descending = self.query.sort_key, self.query.descending
         zone = self.time_zone()
         partial = path.with_name(path.name + ".partial")
@@ -522,3 +547,31 @@ class RegistrationsPage(Page):
         self.query.reload_fields()
         self.model.refresh()
         self._show_chips()
+
+
+def drill_conditions(query: RegistrationQuery, drill) -> list[Condition]:
+    """A KPI's filter and period as conditions the registrations query applies."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    conditions = []
+    if drill.where != "1":
+        conditions.append(Condition(f"Formula: {drill.description}", drill.where, drill.params))
+    date = query.fields.get(drill.date_key)
+    if date is not None and (drill.start, drill.end) != ALL_TIME_RANGE:
+        zone = ZoneInfo(query.time_zone)
+        first = dt.datetime.fromtimestamp(drill.start, zone)
+        last = dt.datetime.fromtimestamp(drill.end - 1, zone)
+        span = (
+            f"{first:%d %b %Y}"
+            if first.date() == last.date()
+            else f"{first:%d %b %Y} – {last:%d %b %Y}"
+        )
+        conditions.append(
+            Condition(
+                f"{date.label}: {span}",
+                f"{date.sql} >= ? AND {date.sql} < ?",
+                (drill.start, drill.end),
+            )
+        )
+    return conditions

@@ -74,7 +74,7 @@ def _wrapped_label(text: str, object_name: str, width: int) -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
     label.setFixedWidth(width)
     label.ensurePolished()  # the stylesheet's font decides the height
-    label.setMinimumHeight(label.heightForWidth(width))
+    label.setMinimumHeight(max(0, label.heightForWidth(width)))
     return label
 
 

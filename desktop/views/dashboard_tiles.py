@@ -1,0 +1,733 @@
+"""The widgets on a dashboard: number, line and area chart, bar chart, table, gauge.
+
+Each tile shows a WidgetResult from services/dashboards; it runs no query itself. A double
+click asks to open the registrations behind the value (`drill_requested`); the tile's menu
+edits, removes and, for charts, saves a PNG.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QMenu,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.catalog import minor_unit_divisor
+from desktop.services.dashboards import (
+    Format,
+    GroupsData,
+    NumberData,
+    SeriesData,
+    WidgetError,
+    WidgetResult,
+    WidgetSpec,
+)
+from desktop.views.widgets import plain_label
+
+STATUS_COLOURS = {"good": "#16a34a", "warning": "#d97706", "bad": "#dc2626"}
+SERIES_COLOURS = ("#4f46e5", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#7c3aed")
+MUTED = "#94a3b8"
+
+
+class Tile(QFrame):
+    """A card with a title, a menu, and a body that shows one widget's result."""
+
+    edit_requested = Signal(int)
+    remove_requested = Signal(int)
+    drill_requested = Signal(int, object)  # widget id, bucket index or group (None: all)
+    move_started = Signal(object, QPointF)  # the tile, the press position in the grid
+    resize_started = Signal(object, QPointF)
+    arrange_requested = Signal(int, int, int, int, int)  # id, dx, dy, dw, dh (in cells)
+
+    def __init__(self, spec: WidgetSpec, time_zone: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.time_zone = time_zone
+        self.result: WidgetResult | None = None
+        self.setObjectName("tile")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 10, 10)
+        layout.setSpacing(4)
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        self.title = plain_label(spec.title, "tileTitle")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setToolTip("Drag the title to move the widget")
+        self.title.setCursor(Qt.CursorShape.OpenHandCursor)
+        top.addWidget(self.title, 1)
+        self.period_label = plain_label("", "tilePeriod")
+        top.addWidget(self.period_label)
+        self.menu_button = QToolButton()
+        self.menu_button.setText("⋯")
+        self.menu_button.setObjectName("tileMenu")
+        self.menu_button.setToolTip("Edit, remove, open registrations")
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu = QMenu(self)
+        self.menu.aboutToShow.connect(self._fill_menu)
+        self.menu_button.setMenu(self.menu)
+        top.addWidget(self.menu_button)
+        layout.addLayout(top)
+        self.error = plain_label("", "tileError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+        self.body = self.make_body()
+        layout.addWidget(self.body, 1)
+        self.grip = _ResizeGrip(self)
+        self.grip.pressed.connect(lambda pos: self.resize_started.emit(self, pos))
+        self.title.installEventFilter(self)
+
+    # subclasses
+
+    def make_body(self) -> QWidget:
+        raise NotImplementedError
+
+    def show_data(self, data) -> None:
+        raise NotImplementedError
+
+    def export_png(self, path: str) -> bool:
+        return self.grab().save(path, "PNG")
+
+    # shared
+
+    def set_result(self, result: WidgetResult) -> None:
+        self.result = result
+        if isinstance(result.data, WidgetError):
+            self.error.setText(result.data.message)
+            self.error.show()
+            self.body.hide()
+            return
+        self.error.hide()
+        self.body.show()
+        # The dashboard's period is in the page's header; a widget's own period shows here.
+        self.period_label.setText(self._period_text(result) if self.spec.period else "")
+        self.show_data(result.data)
+
+    def _period_text(self, result: WidgetResult) -> str:
+        if result.end - result.start > 50 * 365 * 86_400:
+            return "All time"
+        zone = ZoneInfo(self.time_zone)
+        first = dt.datetime.fromtimestamp(result.start, zone)
+        last = dt.datetime.fromtimestamp(result.end - 1, zone)
+        if first.date() == last.date():
+            return first.strftime("%d %b %Y")
+        if first.year == last.year:
+            return f"{first:%d %b} – {last:%d %b %Y}"
+        return f"{first:%d %b %Y} – {last:%d %b %Y}"
+
+    def _fill_menu(self) -> None:
+        self.menu.clear()
+        self.menu.addAction("Edit…", lambda: self.edit_requested.emit(self.spec.id))
+        drill = self.menu.addAction(
+            "Open registrations", lambda: self.drill_requested.emit(self.spec.id, None)
+        )
+        drill.setEnabled(bool(self.result and self.result.drill))
+        if self.can_export:
+            self.menu.addAction("Save as PNG…", lambda: self.export_requested())
+        if self.grip.isVisibleTo(self):
+            arrange = self.menu.addMenu("Arrange")
+            for text, step in (
+                ("Move left", (-1, 0, 0, 0)),
+                ("Move right", (1, 0, 0, 0)),
+                ("Move up", (0, -1, 0, 0)),
+                ("Move down", (0, 1, 0, 0)),
+                ("Wider", (0, 0, 1, 0)),
+                ("Narrower", (0, 0, -1, 0)),
+                ("Taller", (0, 0, 0, 1)),
+                ("Shorter", (0, 0, 0, -1)),
+            ):
+                arrange.addAction(
+                    text, lambda s=step: self.arrange_requested.emit(self.spec.id, *s)
+                )
+        self.menu.addSeparator()
+        self.menu.addAction("Remove", lambda: self.remove_requested.emit(self.spec.id))
+
+    can_export = True
+
+    def export_requested(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        name = "".join(c if c.isalnum() or c in " -_" else "_" for c in self.spec.title).strip()
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save chart as PNG", f"{name or 'chart'}.png", "PNG image (*.png)"
+        )
+        if path:
+            self.export_png(path)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.drill_requested.emit(self.spec.id, None)
+        event.accept()
+
+    def eventFilter(self, watched, event) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if (
+            watched is self.title
+            and event.type() == QEvent.Type.MouseButtonPress
+            and event.button() == Qt.MouseButton.LeftButton
+        ):
+            self.move_started.emit(self, self.title.mapTo(self.parentWidget(), event.position()))
+            return True
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.grip.move(self.width() - self.grip.width() - 2, self.height() - self.grip.height() - 2)
+        self.grip.raise_()
+
+
+class _ResizeGrip(QWidget):
+    pressed = Signal(QPointF)
+
+    def __init__(self, tile: Tile) -> None:
+        super().__init__(tile)
+        self.setFixedSize(14, 14)
+        self.setCursor(Qt.CursorShape.SizeFDiagCursor)
+        self.setToolTip("Drag to resize")
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.pressed.emit(self.mapTo(self.parentWidget().parentWidget(), event.position()))
+            event.accept()
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.setPen(QPen(QColor("#cbd5e1"), 1.5))
+        for offset in (4, 8, 12):
+            painter.drawLine(self.width() - 1, offset, offset, self.height() - 1)
+        painter.end()
+
+
+# --- number -------------------------------------------------------------------------------
+
+
+def value_lines(value, fmt: Format) -> list[str]:
+    """The text of a KpiValue: one line, or one per currency."""
+    if len(value.per_currency) > 1:
+        return [fmt.text(v, c) for c, v in value.per_currency.items()]
+    return [fmt.text(value.value, value.currency)]
+
+
+def change_text(data: NumberData, fmt: Format) -> tuple[str, str]:
+    """'▲ 12.5 % vs previous period' and its colour (green when it went the right way)."""
+    if data.previous is None:
+        return "", MUTED
+    if data.change is None:
+        if len(data.value.per_currency) > 1:
+            return "Several currencies: no single change", MUTED
+        previous = value_lines(data.previous, fmt)[0]
+        return f"Previous period: {previous}", MUTED
+    if abs(data.change) < 0.05:
+        return "= same as previous period", MUTED
+    up = data.change > 0
+    good = up != fmt.lower_is_better
+    arrow = "▲" if up else "▼"
+    colour = STATUS_COLOURS["good"] if good else STATUS_COLOURS["bad"]
+    return f"{arrow} {abs(data.change):,.1f} % vs previous period", colour
+
+
+class NumberTile(Tile):
+    """The value, its change against the previous period, and the target's colour. Money in
+    several currencies shows one row per currency, the largest first."""
+
+    can_export = False
+
+    def make_body(self) -> QWidget:
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.value_label = plain_label("–", "tileValue")
+        self.value_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.value_label)
+        self.currency_rows = QWidget()
+        self.currency_grid = QGridLayout(self.currency_rows)
+        self.currency_grid.setContentsMargins(0, 0, 0, 0)
+        self.currency_grid.setHorizontalSpacing(10)
+        self.currency_grid.setVerticalSpacing(0)
+        self.currency_rows.hide()
+        layout.addWidget(self.currency_rows)
+        self.change_label = plain_label("", "tileChange")
+        self.change_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.change_label)
+        self.target_label = plain_label("", "tileTarget")
+        self.target_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.target_label)
+        layout.addStretch(1)
+        return body
+
+    def show_data(self, data: NumberData) -> None:
+        fmt = self.spec.format
+        lines = value_lines(data.value, fmt)
+        several = len(data.value.per_currency) > 1
+        self.value_label.setVisible(not several)
+        self.currency_rows.setVisible(several)
+        self.change_label.setVisible(not several)
+        self.target_label.setVisible(not several)
+        if several:
+            self._show_currencies(data, fmt)
+        else:
+            self.value_label.setText(lines[0])
+            self.value_label.setToolTip(lines[0])
+            text, colour = change_text(data, fmt)
+            self.change_label.setText(text)
+            self.change_label.setStyleSheet(f"color: {colour};")
+        if self.spec.target is not None and not several:
+            target = fmt.text(self.spec.target, data.value.currency)
+            colour = STATUS_COLOURS.get(data.status or "", MUTED)
+            self.target_label.setText(f"● Target {target}")
+            self.target_label.setStyleSheet(f"color: {colour};")
+        else:
+            self.target_label.setText("")
+
+    def _show_currencies(self, data: NumberData, fmt: Format) -> None:
+        while self.currency_grid.count():
+            item = self.currency_grid.takeAt(0)
+            item.widget().deleteLater()
+        rows = sorted(data.value.per_currency.items(), key=_rough_size, reverse=True)
+        row_height = self.fontMetrics().height() + 4
+        room = max(2, self.body.height() // row_height) if self.body.height() > 0 else 3
+        shown = rows if len(rows) <= room else rows[: room - 1]
+        previous = data.previous.per_currency if data.previous else {}
+        for n, (currency, value) in enumerate(shown):
+            amount = plain_label(fmt.text(value, currency), "tileCurrencyValue")
+            self.currency_grid.addWidget(amount, n, 0)
+            text, colour = _change(value, previous.get(currency), fmt, data.previous is not None)
+            change = plain_label(text, "tileChange")
+            change.setStyleSheet(f"color: {colour};")
+            self.currency_grid.addWidget(change, n, 1)
+        if len(shown) < len(rows):
+            more = plain_label(f"+ {len(rows) - len(shown)} more currencies", "tileChange")
+            more.setStyleSheet(f"color: {MUTED};")
+            self.currency_grid.addWidget(more, len(shown), 0, 1, 2)
+        self.currency_grid.setColumnStretch(1, 1)
+        self.currency_rows.setToolTip(
+            "\n".join(
+                f"{fmt.text(v, c)}   (previous {fmt.text(previous.get(c), c)})" for c, v in rows
+            )
+        )
+
+
+def _rough_size(item) -> float:
+    """Order currencies by size without exchange rates: a zero-decimal currency's unit is
+    worth roughly a hundredth of the others' (JPY, KRW), which is enough to order them."""
+    currency, value = item
+    return (value or 0) / (100 if minor_unit_divisor(currency) == 1 else 1)
+
+
+def _change(value, previous, fmt: Format, compared: bool) -> tuple[str, str]:
+    if not compared:
+        return "", MUTED
+    if value is None or not previous:
+        return "new" if value and not previous else "", MUTED
+    change = (value - previous) / abs(previous) * 100
+    if abs(change) < 0.05:
+        return "=", MUTED
+    up = change > 0
+    colour = STATUS_COLOURS["good"] if up != fmt.lower_is_better else STATUS_COLOURS["bad"]
+    return f"{'▲' if up else '▼'} {abs(change):,.1f} %", colour
+
+
+# --- gauge --------------------------------------------------------------------------------
+
+
+class _GaugeDial(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fraction = 0.0
+        self.colour = QColor(MUTED)
+        self.text = "–"
+        self.caption = ""
+        self.setMinimumSize(QSize(120, 70))
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        side = max(40, min(self.width() - 8, (self.height() - 22) * 2))
+        thickness = max(8, side // 12)
+        rect = QRectF(
+            (self.width() - side) / 2 + thickness / 2,
+            thickness / 2 + 2,
+            side - thickness,
+            side - thickness,
+        )
+        painter.setPen(_pen(QColor("#e2e8f0"), thickness))
+        painter.drawArc(rect, 180 * 16, -180 * 16)
+        painter.setPen(_pen(self.colour, thickness))
+        painter.drawArc(rect, 180 * 16, int(-180 * 16 * min(max(self.fraction, 0.0), 1.0)))
+        font = QFont(self.font())
+        font.setPointSizeF(max(10.0, side / 11))
+        font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(font)
+        painter.setPen(QColor("#0f172a"))
+        text_rect = QRectF(0, rect.center().y() - side / 5, self.width(), side / 5)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, self.text)
+        small = QFont(self.font())
+        small.setPointSizeF(8.5)
+        painter.setFont(small)
+        painter.setPen(QColor("#64748b"))
+        painter.drawText(
+            QRectF(0, rect.center().y() + 2, self.width(), 18),
+            Qt.AlignmentFlag.AlignCenter,
+            self.caption,
+        )
+        painter.end()
+
+
+def _pen(colour: QColor, width: float) -> QPen:
+    pen = QPen(colour, width)
+    pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+    return pen
+
+
+class GaugeTile(Tile):
+    can_export = True
+
+    def make_body(self) -> QWidget:
+        self.dial = _GaugeDial()
+        return self.dial
+
+    def show_data(self, data: NumberData) -> None:
+        fmt = self.spec.format
+        lines = value_lines(data.value, fmt)
+        self.dial.text = lines[0] if len(lines) == 1 else "Several currencies"
+        if self.spec.target is None:
+            self.dial.fraction, self.dial.colour = 0.0, QColor(MUTED)
+            self.dial.caption = "Set a target to fill the gauge"
+        else:
+            target = self.spec.target
+            # Lower is better: the dial fills up to twice the target, red beyond it.
+            scale = target * 2 if fmt.lower_is_better else target
+            value = data.value.value or 0.0
+            self.dial.fraction = value / scale if scale else 0.0
+            self.dial.colour = QColor(STATUS_COLOURS.get(data.status or "", MUTED))
+            self.dial.caption = f"Target {fmt.text(target, data.value.currency)}"
+        self.dial.setToolTip("\n".join(lines))
+        self.dial.update()
+
+
+# --- charts -------------------------------------------------------------------------------
+
+
+class ChartTile(Tile):
+    """Line or area chart over time, optionally with the previous period dashed."""
+
+    def make_body(self) -> QWidget:
+        import pyqtgraph as pg
+
+        self.pg = pg
+        axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
+        self.plot = pg.PlotWidget(axisItems={"bottom": axis}, background="#ffffff")
+        self.plot.setMinimumHeight(80)
+        self.plot.showGrid(x=False, y=True, alpha=0.15)
+        self.plot.getPlotItem().hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        for name in ("left", "bottom"):
+            ax = self.plot.getAxis(name)
+            ax.setTextPen(pg.mkPen("#64748b"))
+            ax.setPen(pg.mkPen("#cbd5e1"))
+        self.plot.getAxis("left").setWidth(56)
+        self.plot.getAxis("left").tickStrings = self._value_ticks
+        axis.tickStrings = _date_ticks
+        self.legend = None
+        self.hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#94a3b8", width=1))
+        self.hover_line.hide()
+        self.plot.addItem(self.hover_line, ignoreBounds=True)
+        self.hover = pg.TextItem(
+            color="#0f172a", fill=pg.mkBrush(255, 255, 255, 230), anchor=(0, 1)
+        )
+        self.hover.setZValue(10)
+        self.hover.hide()
+        self.plot.addItem(self.hover, ignoreBounds=True)
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.data: SeriesData | None = None
+        self.xs: list[float] = []
+        return self.plot
+
+    def _value_ticks(self, values, scale, spacing):
+        fmt = Format(self.spec.format.style, 0 if spacing >= 1 else self.spec.format.decimals)
+        return [_short(v, fmt) for v in values]
+
+    def show_data(self, data: SeriesData) -> None:
+        pg = self.pg
+        self.data = data
+        self.plot.clear()
+        self.plot.addItem(self.hover_line, ignoreBounds=True)
+        self.plot.addItem(self.hover, ignoreBounds=True)
+        offset = _utc_offset(self.time_zone, data.starts[0] if data.starts else 0)
+        # DateAxisItem shows UTC: shift by the zone's offset so ticks read as local dates.
+        self.xs = [s + offset for s in data.starts]
+        area = self.spec.kind == "area"
+        several = len(data.series) > 1
+        if self.legend is None:
+            self.legend = self.plot.addLegend(
+                offset=(-8, 4), labelTextColor="#334155", brush=pg.mkBrush(255, 255, 255, 200)
+            )
+        self.legend.clear()
+        self.legend.setColumnCount(2 if len(data.series) > 2 else 1)
+        self.legend.setVisible(several or bool(data.previous))
+        for n, (currency, points) in enumerate(data.series.items()):
+            colour = SERIES_COLOURS[n % len(SERIES_COLOURS)]
+            ys = [math.nan if v is None else v for v in points]
+            name = (currency or "").upper() or "This period"
+            fill = dict(fillLevel=0, brush=pg.mkBrush(QColor(colour).lighter(185))) if area else {}
+            self.plot.plot(
+                self.xs, ys, pen=pg.mkPen(colour, width=2), name=name, connect="finite", **fill
+            )
+            old = data.previous.get(currency)
+            if old:
+                ys_old = [math.nan if v is None else v for v in old]
+                self.plot.plot(
+                    self.xs,
+                    ys_old,
+                    pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine),
+                    name=f"{name} previous" if several else "Previous period",
+                    connect="finite",
+                )
+        self.plot.enableAutoRange()
+        if self.xs:
+            self.plot.setXRange(self.xs[0], self.xs[-1], padding=0.02)
+
+    def _index_at(self, scene_pos) -> int | None:
+        if not self.xs or not self.plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        x = self.plot.getPlotItem().vb.mapSceneToView(scene_pos).x()
+        return min(range(len(self.xs)), key=lambda i: abs(self.xs[i] - x))
+
+    def hover_text(self, index: int) -> str:
+        """The exact values at one bucket, as the hover shows them."""
+        data = self.data
+        zone = ZoneInfo(self.time_zone)
+        day = dt.datetime.fromtimestamp(data.starts[index], zone)
+        label = {
+            "day": f"{day:%a %d %b %Y}",
+            "week": f"Week of {day:%d %b %Y}",
+            "month": f"{day:%B %Y}",
+        }[data.bucket]
+        lines = [label]
+        fmt = self.spec.format
+        for currency, points in data.series.items():
+            line = fmt.text(points[index], currency)
+            old = data.previous.get(currency)
+            if old and old[index] is not None:
+                line += f"   (previous {fmt.text(old[index], currency)})"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def _mouse_moved(self, scene_pos) -> None:
+        index = self._index_at(scene_pos)
+        if index is None:
+            self.hover.hide()
+            self.hover_line.hide()
+            return
+        self.hover_line.setPos(self.xs[index])
+        self.hover_line.show()
+        self.hover.setText(self.hover_text(index))
+        view = self.plot.getPlotItem().vb.mapSceneToView(scene_pos)
+        self.hover.setPos(self.xs[index], view.y())
+        self.hover.show()
+
+    def _clicked(self, event) -> None:
+        if event.double():
+            index = self._index_at(event.scenePos())
+            self.drill_requested.emit(self.spec.id, index)
+            event.accept()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        event.accept()  # the plot's scene answers double clicks with the point
+
+    def export_png(self, path: str) -> bool:
+        from pyqtgraph.exporters import ImageExporter
+
+        exporter = ImageExporter(self.plot.getPlotItem())
+        exporter.parameters()["width"] = max(800, self.plot.width() * 2)
+        exporter.export(path)
+        return _exists(path)
+
+
+class BarTile(ChartTile):
+    """Values grouped by a field, one bar each, largest first."""
+
+    def make_body(self) -> QWidget:
+        import pyqtgraph as pg
+
+        self.pg = pg
+        self.plot = pg.PlotWidget(background="#ffffff")
+        self.plot.setMinimumHeight(80)
+        self.plot.getPlotItem().hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.showGrid(x=False, y=True, alpha=0.15)
+        for name in ("left", "bottom"):
+            ax = self.plot.getAxis(name)
+            ax.setTextPen(pg.mkPen("#64748b"))
+            ax.setPen(pg.mkPen("#cbd5e1"))
+        self.plot.getAxis("left").setWidth(56)
+        self.plot.getAxis("left").tickStrings = self._value_ticks
+        self.hover = pg.TextItem(
+            color="#0f172a", fill=pg.mkBrush(255, 255, 255, 230), anchor=(0, 1)
+        )
+        self.hover.setZValue(10)
+        self.hover.hide()
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.rows: list = []
+        self.xs = []
+        self.legend = None
+        return self.plot
+
+    def show_data(self, data: GroupsData) -> None:
+        pg = self.pg
+        self.rows = data.rows
+        self.plot.clear()
+        self.plot.addItem(self.hover, ignoreBounds=True)
+        self.xs = list(range(len(data.rows)))
+        heights = [v or 0.0 for _g, _c, v in data.rows]
+        brushes = [pg.mkBrush(SERIES_COLOURS[0]) for _ in data.rows]
+        bars = pg.BarGraphItem(x=self.xs, height=heights, width=0.6, brushes=brushes, pen=None)
+        self.plot.addItem(bars)
+        ticks = [(i, _group_label(g, c, data.rows)) for i, (g, c, _v) in enumerate(data.rows)]
+        self.plot.getAxis("bottom").setTicks([ticks])
+        self.plot.enableAutoRange()
+        if self.xs:
+            self.plot.setXRange(-0.6, len(self.xs) - 0.4, padding=0)
+
+    def hover_text(self, index: int) -> str:
+        group, currency, value = self.rows[index]
+        return (
+            f"{_group_label(group, currency, self.rows)}\n{self.spec.format.text(value, currency)}"
+        )
+
+    def _mouse_moved(self, scene_pos) -> None:
+        index = self._index_at(scene_pos)
+        if index is None:
+            self.hover.hide()
+            return
+        self.hover.setText(self.hover_text(index))
+        view = self.plot.getPlotItem().vb.mapSceneToView(scene_pos)
+        self.hover.setPos(view.x(), view.y())
+        self.hover.show()
+
+    def _clicked(self, event) -> None:
+        if event.double():
+            index = self._index_at(event.scenePos())
+            group = self.rows[index][0] if index is not None else None
+            self.drill_requested.emit(self.spec.id, ("group", group) if index is not None else None)
+            event.accept()
+
+
+# --- table --------------------------------------------------------------------------------
+
+
+class TableTile(Tile):
+    """A leaderboard: the top groups by value."""
+
+    def make_body(self) -> QWidget:
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["#", "", "Value"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setShowGrid(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.cellDoubleClicked.connect(self._row_double_clicked)
+        self.rows: list = []
+        return self.table
+
+    def show_data(self, data: GroupsData) -> None:
+        self.rows = data.rows
+        self.table.setHorizontalHeaderLabels(["#", data.field_label, "Value"])
+        self.table.setRowCount(len(data.rows))
+        for n, (group, currency, value) in enumerate(data.rows):
+            rank = QTableWidgetItem(str(n + 1))
+            name = QTableWidgetItem(_group_label(group, currency, data.rows))
+            amount = QTableWidgetItem(self.spec.format.text(value, currency))
+            amount.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            for column, item in enumerate((rank, name, amount)):
+                self.table.setItem(n, column, item)
+
+    def _row_double_clicked(self, row: int, _column: int) -> None:
+        self.drill_requested.emit(self.spec.id, ("group", self.rows[row][0]))
+
+
+def _group_label(group, currency, rows) -> str:
+    if group is None:
+        text = "(empty)"
+    elif group in (0, 1) and isinstance(group, int):
+        text = "True" if group else "False"
+    else:
+        text = str(group)
+    several = len({c for _g, c, _v in rows if c}) > 1
+    return f"{text} · {currency.upper()}" if several and currency else text
+
+
+def _short(value: float, fmt: Format) -> str:
+    """Axis labels: 1.2k, 3.4M."""
+    if value is None or not math.isfinite(value):
+        return ""
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    if fmt.style == "percent":
+        return f"{value:g} %"
+    return f"{value:g}"
+
+
+def _date_ticks(values, _scale, spacing) -> list[str]:
+    """Dates on the time axis: '3 Nov' for days and weeks, 'Nov 2026' for months."""
+    labels = []
+    for value in values:
+        moment = dt.datetime.fromtimestamp(value, dt.UTC)  # the x values are local wall time
+        if spacing >= 28 * 86_400:  # short enough for a year of months side by side
+            labels.append(f"{moment:%b}" if moment.month > 1 else f"{moment:%b} {moment:%y}")
+        elif spacing >= 86_400:
+            labels.append(f"{moment.day} {moment:%b}")
+        else:
+            labels.append(f"{moment:%H:%M}")
+    return labels
+
+
+def _utc_offset(time_zone: str, seconds: int) -> int:
+    moment = dt.datetime.fromtimestamp(seconds, ZoneInfo(time_zone))
+    return int(moment.utcoffset().total_seconds())
+
+
+def _exists(path: str) -> bool:
+    import os
+
+    return os.path.exists(path) and os.path.getsize(path) > 0
+
+
+TILE_CLASSES = {
+    "number": NumberTile,
+    "gauge": GaugeTile,
+    "line": ChartTile,
+    "area": ChartTile,
+    "bar": BarTile,
+    "table": TableTile,
+}
+
+
+def make_tile(spec: WidgetSpec, time_zone: str, parent: QWidget | None = None) -> Tile:
+    return TILE_CLASSES[spec.kind](spec, time_zone, parent)
