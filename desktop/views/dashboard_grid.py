@@ -35,7 +35,7 @@ def _overlap(a, b) -> bool:
 
 
 class DashboardGrid(QWidget):
-    placed = Signal(dict)  # {widget id: (x, y, w, h)} after a move or resize
+    placed = Signal(object)  # {widget id: (x, y, w, h)}; Signal(dict) would drop int keys
 
     def __init__(self, parent: QWidget | None = None, *, editable: bool = True) -> None:
         super().__init__(parent)

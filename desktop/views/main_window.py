@@ -171,7 +171,10 @@ class MainWindow(QMainWindow):
         for row in range(self.navigation.count()):
             item = self.navigation.item(row)
             if item.data(PAGE_ROLE) == name:
-                self.navigation.setCurrentItem(item)
+                if self.navigation.currentItem() is item:
+                    self._navigated(item)  # back from a page the menu does not list
+                else:
+                    self.navigation.setCurrentItem(item)
                 return
         raise KeyError(name)
 

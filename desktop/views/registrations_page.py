@@ -70,16 +70,15 @@ class RegistrationsPage(Page):
         self.save_view = save_view
         self.week_start = week_start
         self.run_in_background = run_in_background  # (work, on_success, ...) -> Task
-        self.run_in_background = run_in_background  # (work, on_success, ...) -> Task
         self.data_source: DataSource | None = None
         self.drill = None  # the DrillDown the page shows, when opened from a dashboard
         self.query: RegistrationQuery | None = None
         self.model: RegistrationsTableModel | None = None
 
-        back = QPushButton("‹ Data sources")
-        back.setProperty("flat", True)
-        back.clicked.connect(self.back_requested)
-        self.header.layout().insertWidget(0, back)
+        self.back_button = QPushButton("‹ Data sources")
+        self.back_button.setProperty("flat", True)
+        self.back_button.clicked.connect(self.back_requested)
+        self.header.layout().insertWidget(0, self.back_button)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search id, email, name…")
         self.search.setClearButtonEnabled(True)
@@ -204,6 +203,7 @@ class RegistrationsPage(Page):
         exactly the registrations a KPI counts (its filter and period, nothing saved)."""
         self.data_source = data_source
         self.drill = drill
+        self.back_button.setText("‹ Dashboards" if drill else "‹ Data sources")
         self.header.title.setText(data_source.title)
         self.header.subtitle.setText(
             f"{data_source.catalog.display_name} · {data_source.account.name}"

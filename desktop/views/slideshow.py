@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from desktop.views.dashboard_grid import DashboardGrid
@@ -42,10 +41,21 @@ class Slideshow(QWidget):
         layout.addWidget(self.grid, 1)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.next)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
-        QShortcut(QKeySequence(Qt.Key.Key_Right), self, self.next)
-        QShortcut(QKeySequence(Qt.Key.Key_Left), self, self.previous)
-        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_pause)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def keyPressEvent(self, event) -> None:
+        actions = {
+            Qt.Key.Key_Escape: self.close,
+            Qt.Key.Key_Right: self.next,
+            Qt.Key.Key_Left: self.previous,
+            Qt.Key.Key_Space: self.toggle_pause,
+        }
+        action = actions.get(event.key())
+        if action is None:
+            super().keyPressEvent(event)
+            return
+        action()
+        event.accept()
 
     def show_dashboard(self, dashboard_id: int | None) -> None:
         self.ids = [d.id for d in self.service.dashboards()]

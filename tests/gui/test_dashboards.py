@@ -1,0 +1,288 @@
+"""Dashboards in the real window: every widget type built through the editor from simulated
+data, saved, reopened with the same values; drill-down opens the registrations counted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from desktop.services.dashboards import NumberData, WidgetError
+from desktop.services.periods import period_range
+from desktop.store.models import DataSource, Widget, registration_model
+from tests.syncing import import_into
+
+PERIOD = "2026-01-01..2026-05-31"  # the simulator's frozen clock stands in May 2026
+ZONE = "UTC"
+
+
+@pytest.fixture
+def imported(start_app, make_simulator):
+    app = start_app()
+    simulator = make_simulator(size=600, seed=9)
+    import_into(app._db, simulator, ("charges", "refunds", "customers"))
+    app._refresh_lists()
+    app.window.show_page("dashboards")
+    return app
+
+
+def new_dashboard(app, qtbot, title="Sales"):
+    page = app.dashboards_page
+    dashboard_id = page.service.create(title)
+    page.service.update(dashboard_id, period=PERIOD)
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(dashboard_id)
+    return page
+
+
+def add_widget(page, qtbot, kind, title, formula, **options):
+    editor = page.edit_widget(None)
+    editor.kind.setCurrentIndex(editor.kind.findData(kind))
+    editor.title.setText(title)
+    editor.formula.setText(formula)
+    if "group_by" in options:
+        editor.group_by.setCurrentIndex(editor.group_by.findData(options["group_by"]))
+        assert editor.group_by.currentData() == options["group_by"]
+    if "target" in options:
+        editor.has_target.setChecked(True)
+        editor.target.setValue(options["target"])
+    if options.get("compare"):
+        editor.compare.setChecked(True)
+    save = editor.buttons.button(QDialogButtonBox.StandardButton.Save)
+    assert save.isEnabled(), editor.message.text()
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        save.click()
+
+
+def shown_values(page) -> dict[str, object]:
+    """What each tile shows, read from its widgets."""
+    shown = {}
+    for tile in page.grid.tiles.values():
+        kind = tile.spec.kind
+        if kind == "number":
+            shown[tile.spec.title] = (tile.value_label.text(), tile.change_label.text())
+        elif kind == "gauge":
+            shown[tile.spec.title] = (tile.dial.text, tile.dial.caption)
+        elif kind in ("line", "area"):
+            shown[tile.spec.title] = [tile.hover_text(i) for i in range(len(tile.xs))]
+        elif kind == "bar":
+            shown[tile.spec.title] = [tile.hover_text(i) for i in range(len(tile.rows))]
+        else:
+            table = tile.table
+            shown[tile.spec.title] = [
+                [table.item(r, c).text() for c in range(3)] for r in range(table.rowCount())
+            ]
+    return shown
+
+
+def live_charges(start: int, end: int, **where):
+    table = registration_model("charges")
+    ds = DataSource.get(DataSource.data_type == "charges")
+    query = table.select().where(
+        (table.data_source == ds.id)
+        & table.livemode
+        & (table.created >= start)
+        & (table.created < end)
+    )
+    for key, value in where.items():
+        query = query.where(getattr(table, key) == value)
+    return query
+
+
+def test_every_widget_type_is_built_saved_and_reopened_unchanged(imported, start_app, qtbot):
+    app = imported
+    page = new_dashboard(app, qtbot)
+    add_widget(page, qtbot, "number", "Live charges", "Count(Charges, livemode = true)")
+    add_widget(
+        page,
+        qtbot,
+        "gauge",
+        "Refund rate",
+        "Count(Refunds, livemode = true) / Count(Charges, livemode = true) * 100",
+        target=10,
+    )
+    add_widget(
+        page,
+        qtbot,
+        "line",
+        "Charges per day",
+        "Count(Charges, livemode = true)",
+        compare=True,
+    )
+    add_widget(page, qtbot, "area", "Volume", 'Sum(Charges, amount, currency = "usd")')
+    add_widget(
+        page, qtbot, "bar", "By status", "Count(Charges, livemode = true)", group_by="status"
+    )
+    add_widget(
+        page,
+        qtbot,
+        "table",
+        "Top brands",
+        "Count(Charges, livemode = true)",
+        group_by="payment_method_details.card.brand",
+    )
+    results = page.results
+    assert len(results) == 6
+    assert not [r.data.message for r in results.values() if isinstance(r.data, WidgetError)]
+
+    # The number agrees with SQL over the same rows, and the tiles show it.
+    start, end = period_range(PERIOD, ZONE)
+    expected = live_charges(start, end).count()
+    assert expected > 0
+    number = next(r for r in results.values() if r.spec.kind == "number")
+    assert isinstance(number.data, NumberData) and number.data.value.value == expected
+    before = shown_values(page)
+    assert before["Live charges"][0] == f"{expected:,}"
+    failed = live_charges(start, end, status="failed").count()
+    assert f"failed\n{failed:,}" in before["By status"]
+    assert len(before["Charges per day"]) == 151  # January to May, one point a day
+    assert (
+        sum(int(t.split("\n")[1].split()[0].replace(",", "")) for t in before["Charges per day"])
+        == expected
+    )
+    assert before["Top brands"][0][0] == "1"
+
+    app.window.close()
+    app = start_app()  # a new process would read the same file
+    app.window.show_page("dashboards")
+    page = app.dashboards_page
+    if not page.results:
+        with qtbot.waitSignal(page.refreshed, timeout=20_000):
+            page.refresh()
+    assert page.picker.currentText() == "Sales"
+    assert page.period.currentData() == PERIOD
+    assert shown_values(page) == before
+
+
+def test_double_click_opens_the_registrations_a_number_counts(imported, qtbot):
+    app = imported
+    page = new_dashboard(app, qtbot)
+    add_widget(
+        page, qtbot, "number", "Failed", 'Count(Charges, status = "failed" and livemode = true)'
+    )
+    tile = next(iter(page.grid.tiles.values()))
+    kpi = page.results[tile.spec.id].data.value.value
+    assert kpi > 0
+    qtbot.mouseDClick(tile.value_label, Qt.MouseButton.LeftButton)
+    registrations = app.registrations_page
+    assert app.window.stack.currentWidget() is registrations
+    assert registrations.model.count == kpi
+    chips = [
+        registrations.chips.itemAt(i).widget().text()
+        for i in range(registrations.chips.count() - 1)
+    ]
+    assert chips == [
+        'Formula: status = "failed" and livemode = true  ✕',
+        "Created: 01 Jan 2026 – 31 May 2026  ✕",
+    ]
+    # A drill-down is a look: the data source's saved view is untouched.
+    assert DataSource.get(DataSource.data_type == "charges").view_settings is None
+    registrations.back_button.click()
+    assert app.window.stack.currentWidget() is page
+
+
+def test_a_bar_and_a_chart_point_drill_into_their_part(imported, qtbot):
+    app = imported
+    page = new_dashboard(app, qtbot)
+    add_widget(
+        page, qtbot, "bar", "By status", "Count(Charges, livemode = true)", group_by="status"
+    )
+    add_widget(page, qtbot, "line", "Per day", "Count(Charges, livemode = true)")
+    bar, line = sorted(page.grid.tiles.values(), key=lambda t: t.spec.kind)
+    result = page.results[bar.spec.id]
+    (target,) = page.drill_targets(result, ("group", "succeeded"))
+    page.drill_requested.emit(target)
+    start, end = period_range(PERIOD, ZONE)
+    assert (
+        app.registrations_page.model.count == live_charges(start, end, status="succeeded").count()
+    )
+
+    result = page.results[line.spec.id]
+    busiest = max(range(len(line.xs)), key=lambda i: result.data.series[None][i])
+    (target,) = page.drill_targets(result, busiest)
+    page.drill_requested.emit(target)
+    assert app.registrations_page.model.count == result.data.series[None][busiest] > 0
+
+
+def test_arranging_widgets_moves_and_pushes_and_is_remembered(imported, qtbot):
+    app = imported
+    page = new_dashboard(app, qtbot)
+    add_widget(page, qtbot, "number", "A", "Count(Charges)")
+    add_widget(page, qtbot, "number", "B", "Count(Customers)")
+    a, b = sorted(page.grid.tiles, key=lambda i: i)
+    assert page.grid.places[a][:2] == (0, 0) and page.grid.places[b][:2] == (0, 2)
+    page.grid.nudge(b, dy=-2)  # B onto A's place: A is pushed down
+    assert page.grid.places[b][:2] == (0, 0)
+    assert page.grid.places[a][1] >= 2
+    page.grid.nudge(b, dw=3)  # wider
+    stored = {w.id: (w.x, w.y, w.w, w.h) for w in Widget.select()}
+    assert stored == page.grid.places
+    assert page.grid.tiles[b].geometry().width() > page.grid.tiles[a].geometry().width()
+
+
+def test_the_editor_refuses_a_wrong_formula_with_its_position(imported, qtbot):
+    page = new_dashboard(imported, qtbot)
+    editor = page.edit_widget(None)
+    editor.formula.setText("Sum(Charges, amout)")
+    save = editor.buttons.button(QDialogButtonBox.StandardButton.Save)
+    assert not save.isEnabled()
+    assert editor.message.text() == "Unknown field 'amout' at 14; did you mean 'amount'?"
+    assert editor.formula.highlighter.error_at == 13
+    editor.formula.setText("Sum(Charges, amount)")
+    assert save.isEnabled()
+    assert editor.style.currentData() == "money"  # a sum of amounts is money
+    editor.refresh_preview()
+    qtbot.waitUntil(lambda: editor.preview_label.text() not in ("", "Calculating…"), timeout=20_000)
+    assert "USD" in editor.preview_label.text()
+    editor.reject()
+
+
+def test_export_import_and_a_damaged_file(imported, qtbot, tmp_path):
+    page = new_dashboard(imported, qtbot)
+    add_widget(page, qtbot, "number", "Charges", "Count(Charges)")
+    path = tmp_path / "sales.json"
+    assert page.export_file(str(path))
+    data = json.loads(path.read_text())
+    assert data["format"] == "ledgerboard-dashboard" and data["widgets"][0]["title"] == "Charges"
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        copy_id = page.import_file(str(path))
+    assert page.dashboard_id == copy_id
+    assert [t.spec.title for t in page.grid.tiles.values()] == ["Charges"]
+
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(path.read_text()[:40])
+    count = len(page.service.dashboards())
+    assert page.import_file(str(damaged)) is None
+    assert "Could not import damaged.json: The file is not valid JSON" in page.message.text()
+    assert page.message.isVisible()
+    assert len(page.service.dashboards()) == count
+
+
+def test_the_starter_dashboard_and_the_slideshow(imported, qtbot):
+    app = imported
+    page = app.dashboards_page
+    assert page.stack.currentIndex() == 0  # no dashboards: the empty state
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.starter_button.click()
+    assert page.picker.currentText() == "Stripe overview"
+    titles = {t.spec.title for t in page.grid.tiles.values()}
+    # Only what the imported data sources allow: no disputes, invoices or balance here.
+    assert {"Gross volume", "Refunds", "Refund rate", "New customers", "Failed payments"} <= titles
+    assert not {"Disputes", "Paid invoices", "Net volume"} & titles
+    assert not [r.data for r in page.results.values() if isinstance(r.data, WidgetError)]
+
+    second = page.service.create("Second")
+    page.reload(page.dashboard_id)
+    show = page.start_slideshow()  # deletes itself when closed
+    try:
+        assert show.isFullScreen() and show.title.text() == "Stripe overview"
+        assert len(show.grid.tiles) == len(page.grid.tiles)
+        qtbot.keyClick(show, Qt.Key.Key_Right)
+        assert show.title.text() == "Second" and show.ids[show.index] == second
+        qtbot.keyClick(show, Qt.Key.Key_Left)
+        qtbot.waitUntil(lambda: all(t.result for t in show.grid.tiles.values()), timeout=20_000)
+    finally:
+        qtbot.keyClick(show, Qt.Key.Key_Escape)
+    assert not show.isVisible()
