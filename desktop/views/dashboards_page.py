@@ -11,11 +11,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
+    QFormLayout,
     QInputDialog,
     QMenu,
     QMessageBox,
@@ -28,11 +32,14 @@ from PySide6.QtWidgets import (
 
 from desktop.services.dashboards import DashboardError, SeriesData, WidgetResult, WidgetSpec
 from desktop.services.formulas import DrillDown, FormulaError
-from desktop.services.periods import DASHBOARD_PERIODS
+from desktop.services.periods import DASHBOARD_PERIODS, custom_period, period_label
 from desktop.views.dashboard_grid import DashboardGrid
 from desktop.views.dashboard_tiles import make_tile, value_lines
+from desktop.views.formulas_dialog import SavedFormulasDialog
 from desktop.views.widget_editor import FormulasHelper, WidgetEditor
 from desktop.views.widgets import EmptyState, Page, confirm, plain_label, primary_button
+
+CUSTOM = "custom"  # the period combo's "Custom range…" item
 
 
 class DashboardsPage(Page):
@@ -56,6 +63,7 @@ class DashboardsPage(Page):
         self.results: dict[int, WidgetResult] = {}
         self._generation = 0
         self.slideshow = None
+        self._last_period = "this_month"
 
         self.picker = QComboBox()
         self.picker.setMinimumContentsLength(16)
@@ -65,6 +73,7 @@ class DashboardsPage(Page):
         self.period = QComboBox()
         for key, label in DASHBOARD_PERIODS.items():
             self.period.addItem(label, key)
+        self.period.addItem("Custom range…", CUSTOM)
         self.period.setToolTip("The period the dashboard's widgets show")
         self.period.currentIndexChanged.connect(self._period_changed)
         self.header.add_action(self.period)
@@ -166,9 +175,12 @@ class DashboardsPage(Page):
         self.period.blockSignals(True)
         index = self.period.findData(settings["period"])
         if index < 0:
-            self.period.addItem(settings["period"], settings["period"])
-            index = self.period.count() - 1
+            self.period.insertItem(
+                self.period.count() - 1, period_label(settings["period"]), settings["period"]
+            )
+            index = self.period.findData(settings["period"])
         self.period.setCurrentIndex(index)
+        self._last_period = settings["period"]
         self.period.blockSignals(False)
         self.timer.start(settings["refresh_minutes"] * 60_000)
         self._build_tiles()
@@ -259,6 +271,10 @@ class DashboardsPage(Page):
             self.reload()
 
     def _period_changed(self) -> None:
+        if self.period.currentData() == CUSTOM:
+            self.choose_custom_period()
+            return
+        self._last_period = self.period.currentData()
         if self.dashboard_id is not None:
             self.service.update(self.dashboard_id, period=self.period.currentData())
             self.refresh()
@@ -276,11 +292,63 @@ class DashboardsPage(Page):
             )
             action.setCheckable(True)
             action.setChecked(self.timer.interval() == minutes * 60_000)
+        menu.addAction("Saved formulas…", self.open_saved_formulas)
         menu.addSeparator()
         menu.addAction("Rename…", self.rename)
         menu.addAction("Export as JSON…", self.export_file)
         menu.addSeparator()
         menu.addAction("Delete dashboard…", self.delete)
+
+    def open_saved_formulas(self) -> SavedFormulasDialog:
+        dialog = SavedFormulasDialog(self.formulas, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.refresh)  # widgets may use a changed formula
+        dialog.open()
+        return dialog
+
+    def choose_custom_period(self) -> QDialog:
+        """Two dates, both included; the dashboard keeps the range as its period."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Custom range")
+        form = QFormLayout(dialog)
+        today = QDate.currentDate()
+        first, last = QDateEdit(today.addDays(-29)), QDateEdit(today)
+        for edit in (first, last):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+        form.addRow("From", first)
+        form.addRow("To (included)", last)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+
+        def chosen(result: int) -> None:
+            if result == QDialog.DialogCode.Accepted:
+                name = custom_period(first.date().toPython(), last.date().toPython())
+                self.set_period(name)
+            else:
+                self.set_period(self._last_period)
+
+        dialog.finished.connect(chosen)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        dialog.first, dialog.last = first, last
+        return dialog
+
+    def set_period(self, name: str) -> None:
+        index = self.period.findData(name)
+        if index < 0:
+            self.period.blockSignals(True)
+            self.period.insertItem(self.period.count() - 1, period_label(name), name)
+            self.period.blockSignals(False)
+            index = self.period.findData(name)
+        self.period.setCurrentIndex(index)
+        if self.period.currentData() == name and name == self._last_period:
+            return
+        self._period_changed()
 
     def set_refresh_minutes(self, minutes: int) -> None:
         self.service.update(self.dashboard_id, refresh_minutes=minutes)

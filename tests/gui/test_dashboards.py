@@ -7,7 +7,7 @@ import json
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from desktop.services.dashboards import NumberData, WidgetError
 from desktop.services.periods import period_range
@@ -286,3 +286,50 @@ def test_the_starter_dashboard_and_the_slideshow(imported, qtbot):
     finally:
         qtbot.keyClick(show, Qt.Key.Key_Escape)
     assert not show.isVisible()
+
+
+def test_saved_formulas_are_made_in_their_dialog_and_used_by_widgets(imported, qtbot):
+    page = new_dashboard(imported, qtbot)
+    dialog = page.open_saved_formulas()
+    dialog.name.setText("Live charges")
+    dialog.formula.setText("Count(Charges, livemode = true)")
+    assert dialog.save()
+    dialog.new()
+    dialog.name.setText("Twice")
+    dialog.formula.setText("[Live charges] * 2")
+    assert dialog.save()
+    dialog.new()
+    dialog.name.setText("Loop")
+    dialog.formula.setText("[Loop] + 1")
+    assert not dialog.save()
+    assert "refers to itself" in dialog.message.text()
+    assert [dialog.list.item(i).text() for i in range(dialog.list.count())] == [
+        "Live charges",
+        "Twice",
+    ]
+    dialog.reject()
+    add_widget(page, qtbot, "number", "Twice", "[Twice]")
+    start, end = period_range(PERIOD, ZONE)
+    tile = next(iter(page.grid.tiles.values()))
+    assert tile.value_label.text() == f"{2 * live_charges(start, end).count():,}"
+
+
+def test_a_custom_range_and_a_chart_saved_as_png(imported, qtbot, tmp_path):
+    page = new_dashboard(imported, qtbot)
+    add_widget(page, qtbot, "line", "Per day", "Count(Charges, livemode = true)")
+    page.period.setCurrentIndex(page.period.findData("custom"))  # opens the range dialog
+    (dialog,) = [d for d in page.findChildren(QDialog) if d.windowTitle() == "Custom range"]
+    dialog.first.setDate(dialog.first.date().fromString("2026-03-01", "yyyy-MM-dd"))
+    dialog.last.setDate(dialog.last.date().fromString("2026-03-10", "yyyy-MM-dd"))
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        dialog.accept()
+    assert page.period.currentData() == "2026-03-01..2026-03-10"
+    assert page.period.currentText() == "2026-03-01 to 2026-03-10"
+    tile = next(iter(page.grid.tiles.values()))
+    assert len(tile.xs) == 10
+    path = tmp_path / "chart.png"
+    assert tile.export_png(str(path))
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    assert image.width() >= 800 and not image.isNull()
