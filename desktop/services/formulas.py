@@ -913,8 +913,13 @@ class Evaluator:
             )
             params = [v for i, (s, e) in enumerate(ranges) for v in (i, s, e)]
             params += [agg.data_source_id, *agg.params]
-        if keys or len(ranges) > 1:
-            sql += " GROUP BY 1" + "".join(f", {n + 2}" for n in range(len(keys)))
+        # One range: group by the keys alone. A constant in GROUP BY would keep SQLite from
+        # reading the aggregation index in currency order, and it would sort every row.
+        positions = [str(n + 2) for n in range(len(keys))]
+        if len(ranges) > 1:
+            positions.insert(0, "1")
+        if positions:
+            sql += " GROUP BY " + ", ".join(positions)
         self.queries += 1
         rows = db.execute_sql(sql, params).fetchall()
         result: dict = {}
