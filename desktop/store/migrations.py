@@ -166,8 +166,19 @@ def _reconcile_registrations(
             run_operations(*operations)
             _backfill_columns(db, table, missing)
         log.info("added %d catalog columns to %s", len(missing), table)
+    _drop_stale_indexes(db, model)
     model._schema.create_indexes(safe=True)
     return [f"{table}.{f.column}" for f in missing]
+
+
+def _drop_stale_indexes(db: pw.Database, model) -> None:
+    """Indexes an older version made that today's model does not: they only slow writes."""
+    table = model._meta.table_name
+    wanted = {index._name for index in model._meta.fields_to_index()}
+    for index in db.get_indexes(table):
+        if index.name.startswith(f"{table}_") and index.name not in wanted:
+            db.execute_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+            log.info("dropped the index %s, which this version no longer uses", index.name)
 
 
 def _backfill_columns(db: pw.Database, table: str, fields) -> None:

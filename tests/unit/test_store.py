@@ -61,7 +61,18 @@ def test_registration_tables_have_typed_columns_and_indexes(db):
     assert columns["livemode"] == "INTEGER"
     indexes = {tuple(i.columns) for i in db.get_indexes("registrations_charges")}
     assert ("data_source_id", "stripe_id") in indexes
-    assert ("data_source_id", "livemode", "created") in indexes
+    assert ("data_source_id", "livemode", "created", "status") in indexes
+    # The KPI index: money by currency in a period, read without touching the rows.
+    assert (
+        "data_source_id",
+        "livemode",
+        "currency",
+        "created",
+        "status",
+        "amount",
+        "amount_captured",
+        "amount_refunded",
+    ) in indexes
     assert ("data_source_id", "amount") in indexes
 
 
@@ -199,3 +210,14 @@ def test_accounts_store_no_secret_only_the_keyring_entry_name():
     columns = set(Account._meta.fields)
     assert "keyring_entry" in columns
     assert not columns & {"api_key", "secret", "token", "access_token", "refresh_token"}
+
+
+def test_indexes_an_older_version_made_are_dropped_on_migration(db):
+    db.execute_sql(
+        'CREATE INDEX "registrations_charges_data_source_id_livemode_created" '
+        'ON "registrations_charges" ("data_source_id", "livemode", "created")'
+    )
+    migrate(db)
+    names = {index.name for index in db.get_indexes("registrations_charges")}
+    assert "registrations_charges_data_source_id_livemode_created" not in names
+    assert "registrations_charges_data_source_id_livemode_created_status" in names
