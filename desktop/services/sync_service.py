@@ -114,6 +114,9 @@ class SyncService(QObject):
         self._threads: dict[int, _AccountSync] = {}
         self._queued: dict[int, set[int]] = {}
         self.stats = RequestStats()
+        # None: Stripe's documented read limits. A number: for local servers (the simulator
+        # in demo mode and benchmarks), which have no such limit.
+        self.requests_per_second: float | None = None
         self._stopping = False
         # Workers only note their progress; the GUI thread emits it (see the module's note).
         self._progress_lock = threading.Lock()
@@ -127,7 +130,12 @@ class SyncService(QObject):
             key = (account_id, live)
             if key not in self._apis:
                 account = Account.get_by_id(account_id)
-                limiter = self._limiters.setdefault(key, RateLimiter(STRIPE_READ_LIMITS[live]))
+                limiter = self._limiters.setdefault(
+                    key,
+                    RateLimiter(self.requests_per_second, start_share=1.0)
+                    if self.requests_per_second
+                    else RateLimiter(STRIPE_READ_LIMITS[live]),
+                )
                 credentials = AccountCredentials(account, self.secrets, self.refresher)
                 self._apis[key] = StripeApi(
                     credentials, live, api_base=account.api_base, limiter=limiter, stats=self.stats

@@ -1,0 +1,157 @@
+"""The app as a user meets it: start-up time, and a GUI that never waits for a sync."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from bench.common import ROOT, Result, SimulatorProcess, median
+
+FROZEN = ROOT / "dist" / "Ledgerboard" / "Ledgerboard"
+
+
+def responsiveness() -> list[Result]:
+    """A 5 ms timer on the GUI thread while 200,000 charges sync in the background, as fast
+    as the simulator answers: how late its ticks come (event-loop stalls)."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+
+    from desktop.app import Application, create_qt_application
+    from desktop.paths import AppPaths
+
+    live_charges = 200_000
+    size = math.ceil(live_charges * 8 / 7)  # one charge in eight is sample data
+    qt = create_qt_application([])
+    with SimulatorProcess("--size", str(size), "--seed", "4") as simulator:
+        paths = AppPaths.in_dir(tempfile.mkdtemp())
+        app = Application(paths)
+        window = app.start()
+        window.resize(1280, 800)
+        window.show()
+        window.show_page("data_sources")  # its rows show the sync's progress as it runs
+        app.secrets.keep_for_this_session_only()  # a benchmark machine may have no keychain
+        account = app.connections.connect_with_key(
+            "sk_live_benchmark000001", name="Bench", api_base=simulator.url
+        )
+        (ds,) = app.accounts.ensure_data_sources(account, ["charges"], include_test_data=True)
+        app.sync_service.requests_per_second = 1e6  # unthrottled: the hardest case
+        app._refresh_lists()
+        stalls: list[float] = []
+        clock = QElapsedTimer()
+        interval = 5
+
+        def tick() -> None:
+            elapsed = clock.nsecsElapsed() / 1e6
+            clock.restart()
+            stalls.append(max(0.0, elapsed - interval))
+
+        probe = QTimer()
+        probe.setInterval(interval)
+        probe.timeout.connect(tick)
+        loop = QEventLoop()
+        app.sync_service.finished.connect(lambda _ids: loop.quit())
+        started = time.perf_counter()
+        clock.start()
+        probe.start()
+        app.sync_service.sync([ds.id])
+        loop.exec()
+        probe.stop()
+        seconds = time.perf_counter() - started
+        from desktop.store.models import registration_model
+
+        rows = registration_model("charges").select().count()
+        app.shutdown()
+        window.close()
+        qt.processEvents()
+    stalls = stalls[1:]  # the first tick measures the start, not a stall
+    ordered = sorted(stalls)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    note = (
+        f"{len(stalls):,} ticks of a {interval} ms timer during a {seconds:.1f} s sync of "
+        f"{live_charges:,} live charges and their sample data: {rows:,} rows stored"
+    )
+    return [
+        Result("gui_stall_max_during_sync", max(stalls), "ms", 50, False, [max(stalls)], note),
+        Result("gui_stall_p99_during_sync", p99, "ms", 20, False, [p99]),
+    ]
+
+
+def _time_to_window(command: list[str]) -> float:
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "LEDGERBOARD_STARTUP_PROBE": "1",
+            "HOME": data_dir,
+        }
+        began = time.perf_counter()
+        process = subprocess.Popen(
+            [*command, "--data-dir", data_dir],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        for line in process.stdout:
+            if line.strip() == "window shown":
+                shown = time.perf_counter() - began
+                break
+        else:
+            raise RuntimeError(f"{command[0]} exited without showing its window")
+        process.wait(timeout=60)
+        process.stdout.close()
+        return shown
+
+
+def _frozen_is_stale() -> bool:
+    """No build yet, or source newer than it: build it again (about a minute)."""
+    if not FROZEN.exists():
+        return True
+    built = FROZEN.stat().st_mtime
+    sources = [*ROOT.joinpath("desktop").rglob("*.py"), *ROOT.joinpath("resources").rglob("*")]
+    return any(f.stat().st_mtime > built for f in [*sources, ROOT / "build.spec"])
+
+
+def startup() -> list[Result]:
+    """From process start to the main window shown, a new data folder each time."""
+    source = [_time_to_window([sys.executable, "-m", "desktop"]) for _ in range(5)]
+    results = [
+        Result(
+            "startup_source_checkout",
+            median(source),
+            "s",
+            1.5,
+            False,
+            source,
+            "python -m desktop, offscreen; process start to the window shown",
+        )
+    ]
+    if _frozen_is_stale():
+        subprocess.run(
+            [sys.executable, "packaging/build.py", "--no-deb"],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    frozen = [_time_to_window([str(FROZEN)]) for _ in range(5)]
+    results.append(
+        Result(
+            "startup_frozen_build",
+            median(frozen),
+            "s",
+            1.5,
+            False,
+            frozen,
+            f"{FROZEN.relative_to(ROOT)} (PyInstaller, one folder), offscreen",
+        )
+    )
+    return results
+
+
+BENCHMARKS = {"responsiveness": responsiveness, "startup": startup}
