@@ -73,7 +73,7 @@ def responsiveness() -> list[Result]:
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     note = (
         f"{len(stalls):,} ticks of a {interval} ms timer during a {seconds:.1f} s sync of "
-        f"{live_charges:,} live charges and their sample data: {rows:,} rows stored"
+        f"{live_charges:,} live charges with a live key: {rows:,} rows stored"
     )
     return [
         Result("gui_stall_max_during_sync", max(stalls), "ms", 50, False, [max(stalls)], note),
