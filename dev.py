@@ -4,6 +4,7 @@
     python3 dev.py run [APP ARGS...]     a .venv with the app's packages, then the app
     python3 dev.py test [PYTEST ARGS...] a .venv with the test packages, Chromium for the
                                          browser tests (Debian/Ubuntu), ruff, then pytest
+    python3 dev.py build [--no-deb]      the installable app (PyInstaller; a .deb on Linux)
 
 Both are idempotent: the .venv is made once and packages are installed again only when
 pyproject.toml changes.
@@ -81,9 +82,23 @@ def main(argv: list[str]) -> int:
     if command == "test":
         python = ensure_venv("test")
         ensure_chromium()
-        run(python, "-m", "ruff", "check", "desktop", "tests", "bench", "dev.py", cwd=ROOT)
+        run(
+            python,
+            "-m",
+            "ruff",
+            "check",
+            "desktop",
+            "tests",
+            "bench",
+            "packaging",
+            "dev.py",
+            cwd=ROOT,
+        )
         env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
         return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    if command == "build":
+        python = ensure_venv("test")  # PyInstaller comes with the test tools
+        return subprocess.call([str(python), "packaging/build.py", *rest], cwd=ROOT)
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -40,7 +40,7 @@ from desktop.services.sync_service import SyncService
 from desktop.services.tasks import TaskRunner
 from desktop.services.writer import StoreWriter
 from desktop.settings import Settings, SettingsStore
-from desktop.store.db import StoreError, check_writable, open_database
+from desktop.store.db import StoreError, check_folder_writable, check_writable, open_database
 from desktop.store.migrations import migrate
 from desktop.store.models import Account, DataSource
 from desktop.views.accounts_card import AccountsCard
@@ -111,10 +111,13 @@ class Application(QObject):
     def start(self) -> MainWindow:
         try:
             self.paths.data_dir.mkdir(parents=True, exist_ok=True)
+            check_folder_writable(self.paths.data_dir)
         except OSError as exc:
             raise StartupError(
                 f"Ledgerboard cannot create its data folder {self.paths.data_dir}: {exc}"
             ) from exc
+        except StoreError as exc:  # before the log: it lives in the same folder
+            raise StartupError(str(exc)) from exc
         self._log_handler = setup_logging(self.paths.log_file)
         log.info("starting %s %s, data folder %s", APP_NAME, __version__, self.paths.data_dir)
         self._take_lock()

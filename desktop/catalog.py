@@ -13,6 +13,7 @@ transaction, a line's invoice), which is why the catalog-versus-spec test skips 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from enum import StrEnum
@@ -638,8 +639,13 @@ def convert(kind: Kind, value):
     if kind is Kind.BOOL:
         return bool(value)
     if kind in (Kind.MONEY, Kind.DATETIME):
-        return int(value) if isinstance(value, int | float) else None
+        # An amount no column can hold (1e300, infinity) is left to the stored JSON.
+        if isinstance(value, int | float) and _fits(value):
+            return int(value)
+        return None
     if kind is Kind.NUMBER:
+        if isinstance(value, int) and not _fits(value):
+            return float(value)
         return value if isinstance(value, int | float) else _number_or_none(value)
     if isinstance(value, dict | list):
         return None
@@ -651,9 +657,9 @@ _FAST_TYPES = {
     Kind.TEXT: "v.__class__ is str",
     Kind.ENUM: "v.__class__ is str",
     Kind.REFERENCE: "v.__class__ is str",
-    Kind.MONEY: "v.__class__ is int",
-    Kind.DATETIME: "v.__class__ is int",
-    Kind.NUMBER: "v.__class__ is int or v.__class__ is float",
+    Kind.MONEY: "v.__class__ is int and -INT64 <= v < INT64",
+    Kind.DATETIME: "v.__class__ is int and -INT64 <= v < INT64",
+    Kind.NUMBER: "(v.__class__ is int and -INT64 <= v < INT64) or v.__class__ is float",
     Kind.BOOL: "v is True or v is False",
 }
 
@@ -670,9 +676,16 @@ def compile_extractor(fields: tuple[Field, ...]):
         fast = _FAST_TYPES[fld.kind]
         lines.append(f"    append(v if v is None or {fast} else convert(KINDS[{number}], v))")
     lines.append("    return out")
-    namespace = {"convert": convert, "KINDS": [f.kind for f in fields]}
+    namespace = {"convert": convert, "KINDS": [f.kind for f in fields], "INT64": INT64}
     exec("\n".join(lines), namespace)
     return namespace["extract_all"]
+
+
+INT64 = 2**63  # SQLite's INTEGER holds [-INT64, INT64)
+
+
+def _fits(value: float) -> bool:
+    return math.isfinite(value) and -INT64 <= value < INT64
 
 
 def _number_or_none(value) -> float | None:

@@ -100,7 +100,20 @@ class _Capture:
 
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
+
+
+def _refuse_constant(name: str):
+    # Python reads NaN and Infinity; JSON (and SQLite's JSON functions) do not. A page that
+    # has them is malformed, like a truncated one, and is asked for again.
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def loads_strict(body: bytes | str):
+    """json.loads without NaN or Infinity; ValueError for anything that is not JSON."""
+    return _DECODER.decode(body.decode("utf-8") if isinstance(body, bytes) else body)
 
 
 def parse_list_page(body: bytes) -> dict:

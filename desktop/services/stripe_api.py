@@ -14,7 +14,6 @@ sources. Failures are sorted into what the sync can act on:
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -25,7 +24,7 @@ from typing import Protocol
 
 import stripe
 
-from desktop.services.http import SessionPerThreadClient, parse_list_page
+from desktop.services.http import SessionPerThreadClient, loads_strict, parse_list_page
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +219,7 @@ class StripeApi:
                     self._client.raw_request("get", path, **(params or {}))
                 body = self._http.taken()
                 self.limiter.succeeded()
-                return parse_list_page(body) if list_page else json.loads(body)
+                return parse_list_page(body) if list_page else loads_strict(body)
             except (ValueError, UnicodeDecodeError):
                 problem = "Stripe sent a response Ledgerboard could not read"
             except stripe.RateLimitError:

@@ -59,7 +59,8 @@ EVENT_RETENTION = 30 * 86_400
 RETENTION_MARGIN = 3_600  # re-import an hour before Stripe would have dropped the cursor
 PAGE = 100
 # One encoder for every row: json.dumps with arguments builds a new encoder on each call.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# allow_nan=False: what is stored must stay valid JSON for SQLite's JSON functions.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 # --- rows ------------------------------------------------------------------------------

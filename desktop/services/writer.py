@@ -38,7 +38,9 @@ class StoreWriter:
             with self._db.atomic():
                 return work()
         except (peewee.OperationalError, sqlite3.OperationalError) as exc:
-            text = str(exc).lower()
+            # On a full disk SQLite may roll the transaction back itself; the rollback that
+            # follows then fails ("no transaction is active") and hides the cause behind it.
+            text = " ".join(str(e).lower() for e in _chain(exc))
             if "full" in text:
                 raise StoreError(
                     "The disk is full, so Ledgerboard could not save the latest data. Nothing "
@@ -55,3 +57,11 @@ class StoreWriter:
         """Finish queued work and close the writer thread's own connection."""
         self._executor.submit(lambda: self._db.is_closed() or self._db.close()).result()
         self._executor.shutdown(wait=True)
+
+
+def _chain(exc: BaseException):
+    """The exception and the ones it was raised while handling."""
+    seen = 0
+    while exc is not None and seen < 10:
+        yield exc
+        exc, seen = exc.__context__ or exc.__cause__, seen + 1

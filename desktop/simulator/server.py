@@ -154,6 +154,7 @@ class Simulator:
         self.fault_lock = threading.Lock()
         self.revoked_keys: set[str] = set()
         self.request_count = 0
+        self.offline = False  # see go_offline()
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -196,6 +197,24 @@ class Simulator:
             thread.join(timeout=5)
 
     # --- test hooks ----------------------------------------------------------------------
+
+    def go_offline(self) -> None:
+        """As if the network went away: new connections are refused, open ones break."""
+        self.config.port = self._server.server_address[1]  # to come back on the same address
+        self.offline = True
+        self._server.shutdown()
+        self._server.server_close()
+
+    def come_back(self) -> None:
+        """The network is back: the same server, the same data, on the same address."""
+        handler = type("Handler", (_Handler,), {"simulator": self})
+        self._server = _Server(("127.0.0.1", self.config.port), handler)
+        self.offline = False
+        thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="simulator-http", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
 
     def tick(self, count: int = 1, seconds_between: int = 60) -> list[dict]:
         """Let `count` steps of activity happen; returns their events."""
@@ -271,6 +290,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, method: str, path: str, query: str) -> None:
         sim = self.simulator
+        if sim.offline:  # a connection kept alive from before: it breaks, as a network would
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         sim.request_count += 1
         if sim.limiter and not sim.limiter.allow():
             raise StripeError(

@@ -7,6 +7,7 @@ their own connections while all writes go through the sync writer.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 import time
@@ -54,7 +55,25 @@ def open_database(target: str | Path) -> peewee.Database:
     return db
 
 
+def marked_read_only(path: Path) -> bool:
+    """No write bit at all: the user (or an administrator) made it read-only on purpose.
+
+    Checked explicitly because the OS lets root write anyway, and Ledgerboard honours it."""
+    return path.exists() and not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def check_folder_writable(folder: Path) -> None:
+    """StoreError in words when the data folder cannot take new files (SQLite's journal)."""
+    if marked_read_only(folder) or (folder.exists() and not os.access(folder, os.W_OK)):
+        raise StoreError(
+            f"The data folder {folder} is read-only, and Ledgerboard needs to write there "
+            "(its database keeps a journal beside it). Make the folder writable again, or "
+            "start with another --data-dir; nothing in it has been changed."
+        )
+
+
 def _open_sqlite(path: Path) -> peewee.SqliteDatabase:
+    check_folder_writable(path.parent)
     if path.exists() and not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         # Marked read-only: honour that even for a user (root) the OS would let write.
         raise StoreError(

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from desktop.services.dashboards import DashboardError, SeriesData, WidgetResult, WidgetSpec
 from desktop.services.formulas import DrillDown, FormulaError
@@ -420,7 +421,9 @@ class DashboardsPage(Page):
             return self.service.refresh(dashboard_id, period=period, cancelled=state.cancelled)
 
         def done(results: dict) -> None:
-            if generation != self._generation or dashboard_id != self.dashboard_id:
+            if not isValid(self) or generation != self._generation:
+                return  # closed, or a newer refresh is on its way
+            if dashboard_id != self.dashboard_id:
                 return
             self.results = results
             for widget_id, result in results.items():

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from desktop.views.dashboard_grid import DashboardGrid
 from desktop.views.dashboard_tiles import make_tile
@@ -26,6 +27,7 @@ class Slideshow(QWidget):
         self.ids: list[int] = []
         self.index = 0
         self.paused = False
+        self.closed = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 16, 24, 16)
         top = QHBoxLayout()
@@ -81,12 +83,19 @@ class Slideshow(QWidget):
             return self.service.refresh(dashboard_id, cancelled=state.cancelled)
 
         def done(results: dict) -> None:
+            if not isValid(self) or self.closed:
+                return  # closed while the values were computed
             if self.ids and self.ids[self.index] == dashboard_id:
                 for widget_id, result in results.items():
                     if widget_id in self.grid.tiles:
                         self.grid.tiles[widget_id].set_result(result)
 
         self.run_in_background(work, done, lambda _exc: None)
+
+    def closeEvent(self, event) -> None:
+        self.closed = True
+        self.timer.stop()
+        super().closeEvent(event)
 
     def next(self) -> None:
         if self.ids:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from desktop.services.dashboards import (
     BUCKETS,
@@ -230,7 +231,8 @@ class WidgetEditor(QDialog):
         )
 
     def _show_preview(self, text: str) -> None:
-        self.preview_label.setText(text)
+        if isValid(self.preview_label):  # the dialog may have closed meanwhile
+            self.preview_label.setText(text)
 
     # result
 
