@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,7 @@ def responsiveness() -> list[Result]:
         app.shutdown()
         window.close()
         qt.processEvents()
+        shutil.rmtree(paths.data_dir, ignore_errors=True)
     stalls = stalls[1:]  # the first tick measures the start, not a stall
     ordered = sorted(stalls)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]

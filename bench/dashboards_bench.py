@@ -84,7 +84,7 @@ def _sum_this_year() -> Result:
         (start, end),
     ).fetchone()[0]
     db.close()
-    work.unlink()
+    shutil.rmtree(work.parent, ignore_errors=True)
     usd = value.per_currency.get("usd", 0)
     return Result(
         "formulas_sum_this_year",
@@ -130,7 +130,7 @@ def _daily_chart() -> Result:
     assert isinstance(result.data, SeriesData)
     points = len(result.data.starts)
     db.close()
-    work.unlink()
+    shutil.rmtree(work.parent, ignore_errors=True)
     return Result(
         "formulas_daily_line_chart_year",
         median(runs),
@@ -186,7 +186,7 @@ def _starter_refresh() -> Result:
     errors = [r.data.message for r in results.values() if isinstance(r.data, WidgetError)]
     assert not errors, errors
     db.close()
-    work.unlink()
+    shutil.rmtree(work.parent, ignore_errors=True)
     return Result(
         "dashboard_starter_refresh",
         max(month, year),

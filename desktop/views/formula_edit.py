@@ -139,6 +139,21 @@ class FormulaEdit(QPlainTextEdit):
         cursor.insertText(completion)
         self.setTextCursor(cursor)
 
+    def take_completion(self) -> None:
+        popup = self.completer.popup()
+        index = popup.currentIndex()
+        if not index.isValid():
+            index = self.completer.completionModel().index(0, 0)
+        self.insert_completion(index.data())
+        popup.hide()
+
+    def focusNextPrevChild(self, next_: bool) -> bool:
+        # Tab takes the offered completion instead of moving on, while the list is open.
+        if self.completer.popup().isVisible():
+            self.take_completion()
+            return True
+        return super().focusNextPrevChild(next_)
+
     def keyPressEvent(self, event) -> None:
         popup = self.completer.popup()
         if popup.isVisible() and event.key() in (
@@ -150,11 +165,7 @@ class FormulaEdit(QPlainTextEdit):
             if event.key() == Qt.Key.Key_Escape:
                 popup.hide()
             else:
-                index = popup.currentIndex()
-                if not index.isValid():
-                    index = self.completer.completionModel().index(0, 0)
-                self.insert_completion(index.data())
-                popup.hide()
+                self.take_completion()
             event.accept()
             return
         if event.key() in (Qt.Key.Key_Enter, Qt.Key.Key_Return):

@@ -333,3 +333,45 @@ def test_a_custom_range_and_a_chart_saved_as_png(imported, qtbot, tmp_path):
 
     image = QImage(str(path))
     assert image.width() >= 800 and not image.isNull()
+
+
+def test_a_dashboard_refreshes_after_a_sync(start_app, qtbot, simulator):
+    from tests.gui.test_background_sync import connect_account
+
+    app = start_app()
+    connect_account(simulator, types=("charges",))
+    app.window.show_page("dashboards")
+    page = new_dashboard(app, qtbot)
+    add_widget(page, qtbot, "number", "Charges", "Count(Charges)")
+    tile = next(iter(page.grid.tiles.values()))
+    assert tile.value_label.text() == "0"  # nothing imported yet
+    with qtbot.waitSignal(page.refreshed, timeout=60_000):
+        app.sync_service.sync()  # the page refreshes when the sync finishes
+    start, end = period_range(PERIOD, ZONE)
+    table = registration_model("charges")
+    expected = table.select().where((table.created >= start) & (table.created < end)).count()
+    assert expected > 0 and tile.value_label.text() == f"{expected:,}"
+
+
+def test_the_formula_editor_completes_names(imported, qtbot):
+    page = new_dashboard(imported, qtbot)
+    editor = page.edit_widget(None)
+    edit = editor.formula
+    edit.setFocus()
+    qtbot.keyClicks(edit, "Cou")
+    popup = edit.completer.popup()
+    assert popup.isVisible()
+    offered = [
+        edit.completer.completionModel().index(i, 0).data()
+        for i in range(edit.completer.completionCount())
+    ]
+    assert "Count(" in offered and "CountUnique(" in offered
+    qtbot.keyClick(edit, Qt.Key.Key_Tab)  # takes the first offer
+    assert edit.text() == "Count("
+    qtbot.keyClicks(edit, "Stripe Ch")
+    offered = [
+        edit.completer.completionModel().index(i, 0).data()
+        for i in range(edit.completer.completionCount())
+    ]
+    assert "Stripe Charges" in offered
+    editor.reject()

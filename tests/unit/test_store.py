@@ -70,8 +70,6 @@ def test_registration_tables_have_typed_columns_and_indexes(db):
         "created",
         "status",
         "amount",
-        "amount_captured",
-        "amount_refunded",
     ) in indexes
     assert ("data_source_id", "amount") in indexes
 
