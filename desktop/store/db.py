@@ -19,6 +19,9 @@ from playhouse import db_url
 database = peewee.DatabaseProxy()
 
 SQLITE_PRAGMAS = (
+    # For a new file: rows hold their Stripe object (1–3 KB), and 16 KB pages make an import
+    # about 6% faster than SQLite's 4 KB (bench sync_ingest, measured side by side).
+    ("page_size", 16384),
     ("journal_mode", "wal"),
     ("foreign_keys", 1),
     ("busy_timeout", 10_000),
