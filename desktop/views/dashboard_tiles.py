@@ -433,18 +433,7 @@ class ChartTile(Tile):
 
         self.pg = pg
         axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
-        self.plot = pg.PlotWidget(axisItems={"bottom": axis}, background="#ffffff")
-        self.plot.setMinimumHeight(80)
-        self.plot.showGrid(x=False, y=True, alpha=0.15)
-        self.plot.getPlotItem().hideButtons()
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        for name in ("left", "bottom"):
-            ax = self.plot.getAxis(name)
-            ax.setTextPen(pg.mkPen("#64748b"))
-            ax.setPen(pg.mkPen("#cbd5e1"))
-        self.plot.getAxis("left").setWidth(56)
-        self.plot.getAxis("left").tickStrings = self._value_ticks
+        self.plot = self._new_plot({"bottom": axis})
         axis.tickStrings = _date_ticks
         self.legend = None
         self.hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#94a3b8", width=1))
@@ -461,6 +450,23 @@ class ChartTile(Tile):
         self.data: SeriesData | None = None
         self.xs: list[float] = []
         return self.plot
+
+    def _new_plot(self, axis_items: dict):
+        """A quiet plot for a tile: no menu, no zoom, muted axes, values in the format."""
+        pg = self.pg
+        plot = pg.PlotWidget(axisItems=axis_items, background="#ffffff")
+        plot.setMinimumHeight(80)
+        plot.showGrid(x=False, y=True, alpha=0.15)
+        plot.getPlotItem().hideButtons()
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setTextPen(pg.mkPen("#64748b"))
+            axis.setPen(pg.mkPen("#cbd5e1"))
+        plot.getAxis("left").setWidth(56)
+        plot.getAxis("left").tickStrings = self._value_ticks
+        return plot
 
     def _value_ticks(self, values, scale, spacing):
         fmt = Format(self.spec.format.style, 0 if spacing >= 1 else self.spec.format.decimals)
@@ -570,18 +576,7 @@ class BarTile(ChartTile):
         import pyqtgraph as pg
 
         self.pg = pg
-        self.plot = pg.PlotWidget(background="#ffffff")
-        self.plot.setMinimumHeight(80)
-        self.plot.getPlotItem().hideButtons()
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.showGrid(x=False, y=True, alpha=0.15)
-        for name in ("left", "bottom"):
-            ax = self.plot.getAxis(name)
-            ax.setTextPen(pg.mkPen("#64748b"))
-            ax.setPen(pg.mkPen("#cbd5e1"))
-        self.plot.getAxis("left").setWidth(56)
-        self.plot.getAxis("left").tickStrings = self._value_ticks
+        self.plot = self._new_plot({})
         self.hover = pg.TextItem(
             color="#0f172a", fill=pg.mkBrush(255, 255, 255, 230), anchor=(0, 1)
         )

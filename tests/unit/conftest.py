@@ -18,3 +18,20 @@ def db(app_paths: AppPaths) -> Iterator[peewee.Database]:
     migrate(database, backup_dir=app_paths.backup_dir)
     yield database
     database.close()
+
+
+@pytest.fixture
+def harness_for(db):
+    """SyncHarness instances on the test's store, closed after the test."""
+    from tests.syncing import SyncHarness
+
+    made = []
+
+    def make(simulator, **kwargs) -> SyncHarness:
+        harness = SyncHarness(db, simulator, **kwargs)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.close()

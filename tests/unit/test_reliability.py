@@ -21,23 +21,9 @@ from desktop.services.registrations import RegistrationQuery, RegistrationsServi
 from desktop.services.sync import table_rows
 from desktop.store.db import StoreError, open_database
 from desktop.store.models import DataSource, registration_model
-from tests.syncing import SyncHarness, store_differences
+from tests.syncing import store_differences
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def harness_for(db):
-    made = []
-
-    def make(simulator, **kwargs) -> SyncHarness:
-        harness = SyncHarness(db, simulator, **kwargs)
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        harness.close()
 
 
 # --- a full disk ---------------------------------------------------------------------------
@@ -50,8 +36,11 @@ def test_a_full_disk_stops_the_sync_in_words_and_loses_nothing(
     simulator = make_simulator(size=6000, seed=21)
     harness = harness_for(simulator, types=("charges",), include_test_data=False)
     pages = db.execute_sql("PRAGMA page_count").fetchone()[0]
-    # The writer's connection writes; cap the file about a third of the way into the import.
-    harness.writer.run(lambda: db.execute_sql(f"PRAGMA max_page_count = {pages + 1200}"))
+    page_size = db.execute_sql("PRAGMA page_size").fetchone()[0]
+    # The writer's connection writes; cap the file about a third of the way into the import
+    # (which takes about 15 MB).
+    cap = pages + 5_000_000 // page_size
+    harness.writer.run(lambda: db.execute_sql(f"PRAGMA max_page_count = {cap}"))
     (result,) = harness.sync()
     assert result.status == "failed"
     assert "The disk is full" in result.message and "Nothing was lost" in result.message

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from desktop.simulator.dataset import EVENT_RETENTION
 from desktop.store.models import Account, DataSource, SyncRun, registration_model
-from tests.syncing import LIVE_KEY, SyncHarness, TwoKeys, store_differences
-
-
-@pytest.fixture
-def harness_for(db):
-    made = []
-
-    def make(simulator, **kwargs) -> SyncHarness:
-        harness = SyncHarness(db, simulator, **kwargs)
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        harness.close()
+from tests.syncing import LIVE_KEY, TwoKeys, store_differences
 
 
 def test_backfill_of_hundreds_of_pages_equals_the_simulator_exactly(make_simulator, harness_for):
