@@ -571,6 +571,11 @@ class DashboardsService:
             starts = bucket_starts(start, end, bucket, zone, catalog.week_start)
         ranges = tuple(zip(starts, [*starts[1:], end], strict=True))
         series = _by_currency(evaluator.evaluate(checked, Slots(ranges)), len(ranges))
+        now = self.now().timestamp()
+        for points in series.values():  # days still to come are empty, not zero
+            for index, bucket_start in enumerate(starts):
+                if bucket_start > now:
+                    points[index] = None
         previous: dict = {}
         if spec.compare and period != ALL_TIME:
             before = previous_range(

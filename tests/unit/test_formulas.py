@@ -498,3 +498,15 @@ def test_random_text_is_a_formula_or_a_formula_error(text, catalog):
         check(text, catalog)
     except FormulaError as exc:
         assert exc.position is None or 1 <= exc.position <= len(text) + 1
+
+
+def test_a_chart_of_this_month_leaves_the_days_to_come_empty(store):
+    from desktop.services.dashboards import DashboardsService, WidgetSpec
+
+    now = dt.datetime(2026, 5, 20, 12, tzinfo=dt.UTC)
+    service = DashboardsService(FormulaLibrary(), now=lambda: now)
+    spec = WidgetSpec(kind="line", title="Per day", formula="Count(Charges)", id=1)
+    data = service.evaluate(spec, "this_month").data
+    assert len(data.starts) == 31
+    points = data.series[None]
+    assert all(p is not None for p in points[:20]) and points[20:] == [None] * 11
