@@ -319,24 +319,29 @@ class Parser:
         self.expect(")", "')' to close If(")
         return IfNode(condition, then, otherwise, start.pos + 1)
 
+    def logic(self, leaf):
+        """`leaf`s joined by `and` (tighter) and `or`, each maybe after `not`: the shape of
+        both If's condition and an aggregate's filter."""
+
+        def negated():
+            if self.at_word("not"):
+                self.next()
+                return Logic("not", (negated(),))
+            return leaf()
+
+        def joined(word: str, part):
+            parts = [part()]
+            while self.at_word(word):
+                self.next()
+                parts.append(part())
+            return parts[0] if len(parts) == 1 else Logic(word, tuple(parts))
+
+        return joined("or", lambda: joined("and", negated))
+
     def condition(self):
-        parts = [self.condition_and()]
-        while self.at_word("or"):
-            self.next()
-            parts.append(self.condition_and())
-        return parts[0] if len(parts) == 1 else Logic("or", tuple(parts))
+        return self.logic(self.comparison)
 
-    def condition_and(self):
-        parts = [self.condition_not()]
-        while self.at_word("and"):
-            self.next()
-            parts.append(self.condition_not())
-        return parts[0] if len(parts) == 1 else Logic("and", tuple(parts))
-
-    def condition_not(self):
-        if self.at_word("not"):
-            self.next()
-            return Logic("not", (self.condition_not(),))
+    def comparison(self) -> Compare:
         left = self.expression()
         if not self.at(*COMPARISONS):
             raise self.error("Expected a comparison such as > or = in the condition")
@@ -384,23 +389,9 @@ class Parser:
         )
 
     def filter_or(self):
-        parts = [self.filter_and()]
-        while self.at_word("or"):
-            self.next()
-            parts.append(self.filter_and())
-        return parts[0] if len(parts) == 1 else Logic("or", tuple(parts))
+        return self.logic(self.filter_part)
 
-    def filter_and(self):
-        parts = [self.filter_not()]
-        while self.at_word("and"):
-            self.next()
-            parts.append(self.filter_not())
-        return parts[0] if len(parts) == 1 else Logic("and", tuple(parts))
-
-    def filter_not(self):
-        if self.at_word("not"):
-            self.next()
-            return Logic("not", (self.filter_not(),))
+    def filter_part(self):
         if self.at("("):
             self.next()
             node = self.filter_or()
