@@ -33,7 +33,13 @@ import peewee as pw
 
 from desktop.catalog import DATA_TYPES, Kind, minor_unit_divisor
 from desktop.services.periods import ALL_TIME_RANGE
-from desktop.services.registrations import FieldRef, Filter, FilterError, RegistrationQuery
+from desktop.services.registrations import (
+    FieldRef,
+    Filter,
+    FilterError,
+    RegistrationQuery,
+    json_extract_sql,
+)
 from desktop.store.models import DataSource, SavedFormula
 
 FUNCTIONS = {
@@ -567,10 +573,7 @@ class Catalog:
         plain = not any(c in name.text for c in '"\\[]*$')
         if wanted.startswith("metadata.") and len(wanted) > len("metadata.") and plain:
             # Metadata keys work before Update fields has listed them.
-            key = name.text
-            path = "$" + "".join(f'."{part}"' for part in key.split("."))
-            sql = f"json_extract(\"data\", '{path.replace(chr(39), chr(39) * 2)}')"
-            return FieldRef(key, key, Kind.TEXT, sql)
+            return FieldRef(name.text, name.text, Kind.TEXT, json_extract_sql(name.text))
         raise FormulaError.unknown("field", name.text, name.pos, list(fields))
 
     def saved_text(self, name: str) -> str | None:

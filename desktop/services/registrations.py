@@ -265,8 +265,11 @@ class Condition:
     params: tuple = ()
 
 
-def _json_path(key: str) -> str:
-    return "$" + "".join(f'."{part}"' for part in key.split("."))
+def json_extract_sql(key: str) -> str:
+    """SQL reading a dotted field (metadata.plan) from the stored object; any quote in the key
+    is escaped, so a metadata key found in the data can never break the statement."""
+    path = "$" + "".join(f'."{part}"' for part in key.split("."))
+    return "json_extract(\"data\", '{}')".format(path.replace("'", "''"))
 
 
 class RegistrationQuery:
@@ -310,7 +313,7 @@ class RegistrationQuery:
             elif f.key == "livemode":
                 sql = '"livemode"'
             else:
-                sql = f"json_extract(\"data\", '{_json_path(f.key)}')"
+                sql = json_extract_sql(f.key)
             result[f.key] = FieldRef(f.key, f.label, Kind(f.kind), sql)
         for f in self.data_type.fields:  # catalog fields are always reachable
             result.setdefault(f.key, FieldRef(f.key, f.label, f.kind, f'"{f.column}"'))

@@ -510,3 +510,7 @@ def test_a_chart_of_this_month_leaves_the_days_to_come_empty(store):
     assert len(data.starts) == 31
     points = data.series[None]
     assert all(p is not None for p in points[:20]) and points[20:] == [None] * 11
+
+
+def test_a_quote_in_a_metadata_key_stays_inside_the_sql_literal(catalog):
+    assert value('Count(Charges, "metadata.it\'s" = "x")', catalog).value == 0
