@@ -36,6 +36,7 @@ from desktop.services.periods import (
     period_range,
     previous_range,
 )
+from desktop.services.writer import write_with
 from desktop.store.models import Dashboard, DataSource, Widget, utc_now
 
 GRID_COLUMNS = 12
@@ -257,12 +258,15 @@ class DashboardsService:
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def _write(self, work):
-        return self.writer.run(work) if self.writer is not None else work()
+        return write_with(self.writer, work)
 
     # dashboards
 
     def dashboards(self) -> list[Dashboard]:
         return list(Dashboard.select().order_by(Dashboard.position, Dashboard.id))
+
+    def dashboard(self, dashboard_id: int) -> Dashboard:
+        return Dashboard.get_by_id(dashboard_id)
 
     def settings(self, dashboard: Dashboard) -> dict:
         try:
@@ -618,7 +622,7 @@ class DashboardsService:
         label = spec.group_by
         ds_id = checked.aggregates[0].data_source_id if checked.aggregates else None
         if ds_id is not None:
-            ds = next(d for d in catalog.data_sources if d.id == ds_id)
+            ds = catalog.source(ds_id)
             ref = catalog.query(ds).fields.get(spec.group_by)
             label = ref.label if ref else label
         return GroupsData(rows, label)
@@ -626,7 +630,7 @@ class DashboardsService:
     def drill_group(self, target: DrillDown, group_by: str, group) -> DrillDown:
         """Narrow a drill-down to one group of a bar chart or table row."""
         catalog = self.library.catalog()
-        ds = next((d for d in catalog.data_sources if d.id == target.data_source_id), None)
+        ds = catalog.source(target.data_source_id)
         ref = catalog.query(ds).fields.get(group_by) if ds is not None else None
         if ref is None:
             raise FormulaError(f"{target.data_source_title} has no field '{group_by}'")

@@ -40,6 +40,7 @@ from desktop.services.registrations import (
     RegistrationQuery,
     json_extract_sql,
 )
+from desktop.services.writer import write_with
 from desktop.store.models import DataSource, SavedFormula
 
 FUNCTIONS = {
@@ -527,6 +528,9 @@ class Catalog:
         self.data_sources = list(DataSource.select().order_by(DataSource.id))
         self._queries: dict[int, RegistrationQuery] = {}
 
+    def source(self, data_source_id: int) -> DataSource | None:
+        return next((d for d in self.data_sources if d.id == data_source_id), None)
+
     def query(self, data_source: DataSource) -> RegistrationQuery:
         if data_source.id not in self._queries:
             self._queries[data_source.id] = RegistrationQuery(
@@ -858,7 +862,7 @@ class Evaluator:
     def _run(self, agg: BoundAggregate, slots: Slots) -> dict:
         group_sql = None
         if slots.group_by is not None:
-            ds = next(d for d in self.catalog.data_sources if d.id == agg.data_source_id)
+            ds = self.catalog.source(agg.data_source_id)
             fields = self.catalog.query(ds).fields
             if slots.group_by not in fields:
                 raise FormulaError(
@@ -1173,13 +1177,13 @@ class FormulaLibrary:
             else:
                 SavedFormula.create(name=name, text=text, config=payload)
 
-        self.writer.run(write) if self.writer is not None else write()
+        write_with(self.writer, write)
 
     def delete(self, name: str) -> None:
         def write() -> None:
             SavedFormula.delete().where(pw.fn.lower(SavedFormula.name) == name.lower()).execute()
 
-        self.writer.run(write) if self.writer is not None else write()
+        write_with(self.writer, write)
 
     def used_by(self, name: str) -> list[str]:
         """Saved formulas whose text refers to `name`."""

@@ -14,6 +14,7 @@ import peewee as pw
 
 from desktop.catalog import Kind
 from desktop.services.periods import PERIODS, period_range
+from desktop.services.writer import write_with
 from desktop.store.models import DataSource, DataSourceField, registration_model
 
 # Update fields reads nested values from this many of the newest rows; metadata keys from all.
@@ -116,10 +117,7 @@ class RegistrationsService:
         discovered = self.discover_fields(data_source)
         if not discovered:
             return []
-        if self.writer is not None:
-            self.writer.run(lambda: self._add_fields(data_source, discovered))
-        else:
-            self._add_fields(data_source, discovered)
+        write_with(self.writer, lambda: self._add_fields(data_source, discovered))
         return discovered
 
     def fields(self, data_source: DataSource) -> list[tuple[str, str, bool]]:
@@ -137,7 +135,7 @@ class RegistrationsService:
                 (DataSourceField.data_source == data_source) & (DataSourceField.key == key)
             ).execute()
 
-        self.writer.run(write) if self.writer is not None else write()
+        write_with(self.writer, write)
 
     def set_columns(self, data_source: DataSource, visible_in_order: list[str]) -> None:
         """Show these fields in this order; hide the rest (kept after them, in their order)."""
@@ -150,7 +148,7 @@ class RegistrationsService:
                     (DataSourceField.data_source == data_source) & (DataSourceField.key == key)
                 ).execute()
 
-        self.writer.run(write) if self.writer is not None else write()
+        write_with(self.writer, write)
 
     def _add_fields(self, data_source: DataSource, discovered: list[DiscoveredField]) -> None:
         position = (

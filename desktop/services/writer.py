@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def write_with(writer: StoreWriter | None, work: Callable[[], T]) -> T:
+    """A write on the app's one writer, or right here in scripts that own the database."""
+    return writer.run(work) if writer is not None else work()
+
+
 class StoreWriter:
     def __init__(self, db: peewee.Database) -> None:
         self._db = db

@@ -171,7 +171,7 @@ class DashboardsPage(Page):
             self.timer.stop()
             self.grid.set_tiles([])
             return
-        dashboard = next(d for d in self.service.dashboards() if d.id == self.dashboard_id)
+        dashboard = self.service.dashboard(self.dashboard_id)
         settings = self.service.settings(dashboard)
         self.period.blockSignals(True)
         index = self.period.findData(settings["period"])

@@ -70,7 +70,7 @@ class Slideshow(QWidget):
             self.close()
             return
         dashboard_id = self.ids[self.index]
-        dashboard = next(d for d in self.service.dashboards() if d.id == dashboard_id)
+        dashboard = self.service.dashboard(dashboard_id)
         settings = self.service.settings(dashboard)
         self.title.setText(dashboard.title)
         self.position.setText(f"{self.index + 1} / {len(self.ids)}")

@@ -328,7 +328,7 @@ class FormulasHelper:
             return []
         common: dict[str, str] | None = None
         for agg in checked.aggregates:
-            ds = next(d for d in catalog.data_sources if d.id == agg.data_source_id)
+            ds = catalog.source(agg.data_source_id)
             fields = {
                 k: f.label
                 for k, f in catalog.query(ds).fields.items()
