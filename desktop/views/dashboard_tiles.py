@@ -37,6 +37,7 @@ from desktop.services.dashboards import (
     WidgetResult,
     WidgetSpec,
 )
+from desktop.views.formatting import date_span
 from desktop.views.widgets import plain_label
 
 STATUS_COLOURS = {"good": "#16a34a", "warning": "#d97706", "bad": "#dc2626"}
@@ -122,14 +123,7 @@ class Tile(QFrame):
     def _period_text(self, result: WidgetResult) -> str:
         if result.end - result.start > 50 * 365 * 86_400:
             return "All time"
-        zone = ZoneInfo(self.time_zone)
-        first = dt.datetime.fromtimestamp(result.start, zone)
-        last = dt.datetime.fromtimestamp(result.end - 1, zone)
-        if first.date() == last.date():
-            return first.strftime("%d %b %Y")
-        if first.year == last.year:
-            return f"{first:%d %b} – {last:%d %b %Y}"
-        return f"{first:%d %b %Y} – {last:%d %b %Y}"
+        return date_span(result.start, result.end, self.time_zone, year_once=True)
 
     def _fill_menu(self) -> None:
         self.menu.clear()

@@ -42,6 +42,7 @@ from desktop.services.registrations import (
 from desktop.services.stripe_api import Cancelled
 from desktop.store.models import DataSource
 from desktop.views.filter_dialog import FilterDialog
+from desktop.views.formatting import date_span
 from desktop.views.icons import themed_icon
 from desktop.views.registrations_model import RegistrationsTableModel
 from desktop.views.widgets import Page, plain_label
@@ -551,22 +552,12 @@ class RegistrationsPage(Page):
 
 def drill_conditions(query: RegistrationQuery, drill) -> list[Condition]:
     """A KPI's filter and period as conditions the registrations query applies."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
     conditions = []
     if drill.where != "1":
         conditions.append(Condition(f"Formula: {drill.description}", drill.where, drill.params))
     date = query.fields.get(drill.date_key)
     if date is not None and (drill.start, drill.end) != ALL_TIME_RANGE:
-        zone = ZoneInfo(query.time_zone)
-        first = dt.datetime.fromtimestamp(drill.start, zone)
-        last = dt.datetime.fromtimestamp(drill.end - 1, zone)
-        span = (
-            f"{first:%d %b %Y}"
-            if first.date() == last.date()
-            else f"{first:%d %b %Y} – {last:%d %b %Y}"
-        )
+        span = date_span(drill.start, drill.end, query.time_zone)
         conditions.append(
             Condition(
                 f"{date.label}: {span}",
