@@ -144,12 +144,18 @@ class DashboardsPage(Page):
         QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self, self.refresh)
         QShortcut(QKeySequence("F11"), self, self.start_slideshow)
         QShortcut(QKeySequence("Ctrl+Shift+N"), self, lambda: self.edit_widget(None))
-        self.reload()
+        self._loaded = False  # dashboards are read when the page is first shown, not at start
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._loaded:
+            self.reload()
 
     # dashboards
 
     def reload(self, select: int | None = None) -> None:
         """Read the list of dashboards again and show `select` (or the current one)."""
+        self._loaded = True
         dashboards = self.service.dashboards()
         wanted = select or self.dashboard_id
         self.picker.blockSignals(True)
