@@ -164,6 +164,15 @@ def run_sync(args) -> int:
     return 1 if statuses & {DataSourceStatus.NEEDS_RECONNECT} or len(statuses) == 1 else 3
 
 
+def _existing_data(data_dir: str | None) -> AppPaths | None:
+    """The data folder a reading command works on; None (said on stderr) when it has no store."""
+    paths = AppPaths.in_dir(data_dir) if data_dir else AppPaths.for_user()
+    if not paths.database.exists():
+        print(f"no Ledgerboard data in {paths.data_dir}", file=sys.stderr)
+        return None
+    return paths
+
+
 def run_export(args) -> int:
     from desktop.services.registrations import (
         FilterError,
@@ -174,9 +183,8 @@ def run_export(args) -> int:
     )
     from desktop.settings import SettingsStore
 
-    paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
-    if not paths.database.exists():
-        print(f"no Ledgerboard data in {paths.data_dir}", file=sys.stderr)
+    paths = _existing_data(args.data_dir)
+    if paths is None:
         return 2
     db = open_database(paths.database)
     migrate(db, backup_dir=paths.backup_dir)
@@ -222,9 +230,8 @@ def run_kpi(args) -> int:
     from desktop.services.periods import is_period, period_range
     from desktop.settings import SettingsStore
 
-    paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
-    if not paths.database.exists():
-        print(f"no Ledgerboard data in {paths.data_dir}", file=sys.stderr)
+    paths = _existing_data(args.data_dir)
+    if paths is None:
         return 2
     store = SettingsStore(paths.settings_file)
     settings = store.load()
