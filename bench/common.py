@@ -117,3 +117,19 @@ class Stopwatch:
 
     def __exit__(self, *exc) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def open_copy(source: Path):
+    """A cached database copied to a temporary folder and opened at today's schema: the
+    benchmark may change it. The caller removes the folder (work.parent) when done."""
+    import shutil
+    import tempfile
+
+    from desktop.store.db import open_database
+    from desktop.store.migrations import migrate
+
+    work = Path(tempfile.mkdtemp()) / "bench.sqlite"
+    shutil.copy(source, work)
+    db = open_database(work)
+    migrate(db)  # a cache made by an older version gets today's indexes
+    return db, work

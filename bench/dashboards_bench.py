@@ -6,30 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench.common import CACHE, Result, SimulatorProcess, median
+from bench.common import CACHE, Result, SimulatorProcess, median, open_copy
 from bench.registrations_bench import _build_database
 
 # The simulated data's clock: "this year" and "the last 365 days" are counted from here.
 NOW = dt.datetime.fromtimestamp(1_780_000_000, dt.UTC)
 STORE_SIZE = 200_000  # charges; with the eight other types about a million registrations
 STORE = CACHE / f"dashboard-store-{STORE_SIZE}"
-
-
-def _open_copy(source: Path):
-    from desktop.store.db import open_database
-    from desktop.store.migrations import migrate
-
-    work = Path(tempfile.mkdtemp()) / "bench.sqlite"
-    shutil.copy(source, work)
-    db = open_database(work)
-    migrate(db)  # a cache made by an older version gets today's indexes
-    return db, work
 
 
 def _build_store() -> Path:
@@ -70,7 +58,7 @@ def _sum_this_year() -> Result:
     from desktop.services.formulas import Catalog, evaluate
     from desktop.services.periods import period_range
 
-    db, work = _open_copy(_build_database())
+    db, work = open_copy(_build_database())
     start, end = period_range("this_year", "UTC", now=NOW)
     text = 'Sum(Charges, amount, status = "succeeded" and livemode = true)'
     runs = []
@@ -103,7 +91,7 @@ def _daily_chart() -> Result:
     from desktop.services.formulas import FormulaLibrary
     from desktop.views.dashboard_tiles import make_tile
 
-    db, work = _open_copy(_build_database())
+    db, work = open_copy(_build_database())
     service = DashboardsService(FormulaLibrary(), now=lambda: NOW)
     spec = WidgetSpec(
         kind="line",
@@ -151,7 +139,7 @@ def _starter_refresh() -> Result:
     from desktop.views.dashboard_grid import DashboardGrid
     from desktop.views.dashboard_tiles import make_tile
 
-    db, work = _open_copy(_build_store())
+    db, work = open_copy(_build_store())
     total = sum(
         registration_model(name).select().count()
         for name in (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench.common import CACHE, Result, median
+from bench.common import CACHE, Result, median, open_copy
 
 ROWS = 1_000_000
 DATABASE = CACHE / f"registrations-{ROWS}.sqlite"
@@ -59,21 +59,17 @@ def _rss_mb() -> float:
 
 def registrations_view() -> list[Result]:
     source = _build_database()
-    import tempfile
 
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QTableView
 
     from desktop.app import create_qt_application
     from desktop.services.registrations import Filter, RegistrationQuery
-    from desktop.store.db import open_database
     from desktop.store.models import DataSource
     from desktop.views.registrations_model import RegistrationsTableModel
 
     qt = create_qt_application([])
-    work = Path(tempfile.mkdtemp()) / "bench.sqlite"
-    shutil.copy(source, work)
-    db = open_database(work)
+    db, work = open_copy(source)
     ds = DataSource.get(DataSource.data_type == "charges")
     rss_before = _rss_mb()
     opens, filters, sorts, ends = [], [], [], []
