@@ -24,7 +24,7 @@ from typing import Protocol
 
 import stripe
 
-from desktop.services.http import SessionPerThreadClient, loads_strict, parse_list_page
+from desktop.services.http import StripeHTTPClient, loads_strict, parse_list_page
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class StripeApi:
         self.limiter = limiter or RateLimiter(STRIPE_READ_LIMITS[live])
         self.retry = retry or RetryPolicy()
         self.stats = stats or RequestStats()
-        self._http = SessionPerThreadClient(timeout=REQUEST_TIMEOUT)  # kept across refreshes
+        self._http = StripeHTTPClient(timeout=REQUEST_TIMEOUT)  # kept across refreshes
         self._client = self._make_client(credentials.secret(live))
         self._client_lock = threading.Lock()
 

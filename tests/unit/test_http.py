@@ -1,12 +1,16 @@
-"""Reading list pages raw: the parser keeps each item's JSON text and refuses broken bodies."""
+"""Reading list pages raw: the parser keeps each item's JSON text and refuses broken bodies.
+And the HTTP client under the SDK: kept-alive connections, proxies, errors in words."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 
 import pytest
+import stripe
 
-from desktop.services.http import parse_list_page
+from desktop.services.http import StripeHTTPClient, parse_list_page
 
 
 def test_a_compact_page_keeps_each_items_text():
@@ -34,3 +38,71 @@ def test_a_pretty_page_parses_but_its_texts_are_not_kept():
 def test_a_broken_body_is_a_value_error(body):
     with pytest.raises(ValueError):
         parse_list_page(body)
+
+
+# --- the client under the SDK ----------------------------------------------------------------
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with a small list and remembers the request line and connection."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[tuple[str, int]] = []
+
+    def do_GET(self):
+        _Recorder.seen.append((self.requestline.split()[1], self.client_address[1]))
+        body = b'{"object":"list","data":[],"has_more":false}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def recorder():
+    _Recorder.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_requests_keep_their_connection_and_bodies_arrive_whole(recorder):
+    client = StripeHTTPClient(timeout=5)
+    answers = [client.request("GET", f"{recorder}/v1/charges?limit={n}", {}) for n in (1, 2, 3)]
+    assert [status for _, status, _ in answers] == [200, 200, 200]
+    assert json.loads(answers[0][0]) == {"object": "list", "data": [], "has_more": False}
+    assert answers[0][2]["content-type"] == "application/json"  # headers ignore case
+    assert [path for path, _ in _Recorder.seen] == [f"/v1/charges?limit={n}" for n in (1, 2, 3)]
+    assert len({port for _, port in _Recorder.seen}) == 1  # one kept-alive connection
+
+
+def test_a_proxy_from_the_environment_carries_the_requests(recorder, monkeypatch):
+    """Behind a company proxy (HTTP_PROXY), requests for Stripe go to the proxy, with the
+    whole address; NO_PROXY hosts are reached directly."""
+    monkeypatch.setenv("HTTP_PROXY", recorder)
+    monkeypatch.setenv("NO_PROXY", "direct.invalid")
+    client = StripeHTTPClient(timeout=5)
+    _, status, _ = client.request("GET", "http://api.stripe.invalid/v1/charges?limit=1", {})
+    assert status == 200
+    assert _Recorder.seen[0][0] == "http://api.stripe.invalid/v1/charges?limit=1"
+    with pytest.raises(stripe.APIConnectionError, match=r"direct\.invalid"):
+        client.request("GET", "http://direct.invalid/v1/charges", {})
+    assert len(_Recorder.seen) == 1
+
+
+def test_a_refused_connection_is_a_connection_error_in_words():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe is closed
+    client = StripeHTTPClient(timeout=5)
+    with pytest.raises(stripe.APIConnectionError, match=rf"127.0.0.1:{port}: \w+Error"):
+        client.request("GET", f"http://127.0.0.1:{port}/v1/charges", {})

@@ -360,7 +360,7 @@ def test_the_stripe_client_refuses_a_server_with_an_untrusted_certificate(tmp_pa
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    from desktop.services.http import SessionPerThreadClient
+    from desktop.services.http import StripeHTTPClient
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.stripe.com")])
@@ -408,7 +408,7 @@ def test_the_stripe_client_refuses_a_server_with_an_untrusted_certificate(tmp_pa
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        client = SessionPerThreadClient(timeout=5)
+        client = StripeHTTPClient(timeout=5)
         url = f"https://127.0.0.1:{server.server_address[1]}/v1/charges"
         with pytest.raises(stripe.APIConnectionError, match="SSLError"):
             client.request("GET", url, {})
