@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="declare a restricted key and what it may read, e.g. rk_test_abc=charges,events",
     )
     sim.add_argument("--token-ttl", type=int, default=3600, help="OAuth access token lifetime (s)")
+    sim.add_argument(
+        "--indent",
+        type=int,
+        metavar="N",
+        help="indent JSON bodies by N spaces, as api.stripe.com does with 2 (default: compact)",
+    )
     sync = commands.add_parser(
         "sync",
         help="import Stripe data into the data folder without a window, and keep it exact",
@@ -132,6 +138,7 @@ def run_simulator(args: argparse.Namespace) -> int:
         token_ttl=args.token_ttl,
         port=args.port,
         clock_interval=args.clock_interval if args.clock else None,
+        indent=args.indent,
     )
     simulator = Simulator(config)
     try:

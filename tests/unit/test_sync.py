@@ -30,6 +30,29 @@ def test_an_invoice_with_250_lines_yields_250_rows(simulator, harness_for):
     assert store_differences(harness) == []
 
 
+def test_stripes_indented_bodies_are_stored_compact_and_exact(make_simulator, harness_for):
+    """api.stripe.com sends JSON indented by two spaces; the simulator does when asked. The
+    store keeps each object compact, equal to what was sent."""
+    import requests
+
+    simulator = make_simulator(size=400, seed=12, indent=2)
+    body = requests.get(
+        f"{simulator.base_url}/v1/charges?limit=2",
+        headers={"Authorization": f"Bearer {LIVE_KEY}"},
+        timeout=10,
+    ).text
+    assert body.startswith('{\n  "object": "list",\n  "data": [\n    {\n      "id": "ch_')
+    harness = harness_for(simulator)
+    harness.sync()
+    assert store_differences(harness) == []
+    for data_source in harness.data_sources:
+        model = registration_model(data_source.data_type)
+        texts = [
+            row.data for row in model.select(model.data).where(model.data_source == data_source)
+        ]
+        assert texts and all("\n" not in t and '": ' not in t for t in texts), data_source.data_type
+
+
 def test_incremental_sync_with_the_clock_and_faults_stays_exact(make_simulator, harness_for):
     simulator = make_simulator(size=1500, seed=5)
     harness = harness_for(simulator)
