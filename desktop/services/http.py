@@ -60,7 +60,11 @@ class StripeHTTPClient(stripe.HTTPClient):
             "timeout": self._timeout,
         }
         if proxy_url:
-            return urllib3.ProxyManager(proxy_url, **options)
+            # Credentials in the proxy's address (http://user:password@proxy:3128) are sent as
+            # Proxy-Authorization, as requests did; urllib3 does not read them itself.
+            user, password = requests.utils.get_auth_from_url(proxy_url)
+            auth = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}") if user else None
+            return urllib3.ProxyManager(proxy_url, proxy_headers=auth, **options)
         return urllib3.PoolManager(**options)
 
     def capture(self) -> _Capture:

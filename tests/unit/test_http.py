@@ -48,9 +48,11 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     seen: list[tuple[str, int]] = []
+    headers_seen: list[dict] = []
 
     def do_GET(self):
         _Recorder.seen.append((self.requestline.split()[1], self.client_address[1]))
+        _Recorder.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
         body = b'{"object":"list","data":[],"has_more":false}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -64,7 +66,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recorder():
-    _Recorder.seen = []
+    _Recorder.seen, _Recorder.headers_seen = [], []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -95,6 +97,18 @@ def test_a_proxy_from_the_environment_carries_the_requests(recorder, monkeypatch
     with pytest.raises(stripe.APIConnectionError, match=r"direct\.invalid"):
         client.request("GET", "http://direct.invalid/v1/charges", {})
     assert len(_Recorder.seen) == 1
+
+
+def test_a_proxy_with_credentials_in_its_address_gets_them(recorder, monkeypatch):
+    import base64
+
+    address = recorder.replace("http://", "http://sales%40acme:p%3Ass@")
+    monkeypatch.setenv("HTTP_PROXY", address)
+    client = StripeHTTPClient(timeout=5)
+    _, status, _ = client.request("GET", "http://api.stripe.invalid/v1/charges", {})
+    assert status == 200
+    expected = "Basic " + base64.b64encode(b"sales@acme:p:ss").decode()
+    assert _Recorder.headers_seen[0]["proxy-authorization"] == expected
 
 
 def test_a_refused_connection_is_a_connection_error_in_words():
