@@ -79,8 +79,11 @@ class StripeHTTPClient(stripe.HTTPClient):
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data=None
     ) -> tuple[bytes, int, Mapping[str, str]]:
         try:
+            # Compressed bodies, as requests asked for: a page of 100 charges is ~170 KB as
+            # JSON and a fifth of that gzipped, which matters on a slow connection.
+            headers = {"Accept-Encoding": "gzip, deflate", **(headers or {})}
             response = self._manager_for(url).request(
-                method.upper(), url, headers=dict(headers or {}), body=post_data
+                method.upper(), url, headers=headers, body=post_data
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise stripe.APIConnectionError(

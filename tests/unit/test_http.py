@@ -3,6 +3,7 @@ And the HTTP client under the SDK: kept-alive connections, proxies, errors in wo
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import json
 import threading
@@ -55,6 +56,9 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         _Recorder.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
         body = b'{"object":"list","data":[],"has_more":false}'
         self.send_response(200)
+        if "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(body)
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -75,11 +79,12 @@ def recorder():
     server.server_close()
 
 
-def test_requests_keep_their_connection_and_bodies_arrive_whole(recorder):
+def test_requests_keep_their_connection_and_bodies_arrive_whole_and_unpacked(recorder):
     client = StripeHTTPClient(timeout=5)
     answers = [client.request("GET", f"{recorder}/v1/charges?limit={n}", {}) for n in (1, 2, 3)]
     assert [status for _, status, _ in answers] == [200, 200, 200]
     assert json.loads(answers[0][0]) == {"object": "list", "data": [], "has_more": False}
+    assert answers[0][2]["content-encoding"] == "gzip"  # asked for, sent, and unpacked
     assert answers[0][2]["content-type"] == "application/json"  # headers ignore case
     assert [path for path, _ in _Recorder.seen] == [f"/v1/charges?limit={n}" for n in (1, 2, 3)]
     assert len({port for _, port in _Recorder.seen}) == 1  # one kept-alive connection
