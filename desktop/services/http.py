@@ -46,7 +46,8 @@ class StripeHTTPClient(stripe.HTTPClient):
             proxy_url = self._proxy_of.get(host)
             if proxy_url is None:
                 proxies = requests.utils.get_environ_proxies(host)
-                proxy_url = self._proxy_of[host] = proxies.get(parts.scheme) or ""
+                proxy_url = proxies.get(parts.scheme) or proxies.get("all") or ""
+                self._proxy_of[host] = proxy_url
             if proxy_url not in self._managers:
                 self._managers[proxy_url] = self._new(proxy_url)
             return self._managers[proxy_url]

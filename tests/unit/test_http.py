@@ -104,6 +104,12 @@ def test_a_proxy_from_the_environment_carries_the_requests(recorder, monkeypatch
     assert len(_Recorder.seen) == 1
 
 
+def test_all_proxy_serves_every_scheme(recorder, monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", recorder)
+    _, status, _ = StripeHTTPClient(timeout=5).request("GET", "http://api.stripe.invalid/v1", {})
+    assert status == 200 and _Recorder.seen[0][0] == "http://api.stripe.invalid/v1"
+
+
 def test_a_proxy_with_credentials_in_its_address_gets_them(recorder, monkeypatch):
     import base64
 
