@@ -88,7 +88,7 @@ class StripeHTTPClient(stripe.HTTPClient):
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise stripe.APIConnectionError(
-                f"Network problem talking to {urlsplit(url).netloc}: {_cause_name(exc)}"
+                f"Network problem talking to {urlsplit(url).netloc}: {exc.__class__.__name__}"
             ) from exc
         if getattr(self._local, "capturing", False) and 200 <= response.status < 300:
             self._local.body = response.data
@@ -102,14 +102,6 @@ class StripeHTTPClient(stripe.HTTPClient):
         with self._lock:
             for manager in self._managers.values():
                 manager.clear()
-
-
-def _cause_name(exc: BaseException) -> str:
-    """The name of what went wrong, under urllib3's wrappers (SSLError, a timeout, ...)."""
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, BaseException) and isinstance(exc, urllib3.exceptions.MaxRetryError):
-        exc = reason
-    return exc.__class__.__name__
 
 
 class _Capture:
