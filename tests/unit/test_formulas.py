@@ -381,28 +381,24 @@ def test_saved_formulas_are_reused_by_name_and_cycles_refused(store):
 # --- the command line ----------------------------------------------------------------------
 
 
-def _data_dir() -> str:
-    return str(Path(DataSource._meta.database.database).parent)
-
-
-def test_kpi_command_prints_one_line_of_json(store, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "desktop",
-            "kpi",
-            'Sum(Charges, amount, currency = "usd")',
-            "--period",
-            "2026-01-01..2026-03-31",
-            "--tz",
-            "Europe/Copenhagen",
-            "--data-dir",
-            _data_dir(),
-        ],
+def _kpi_command(*arguments: str) -> subprocess.CompletedProcess:
+    """`python -m desktop kpi ARGUMENTS` on the test store's data folder."""
+    data_dir = str(Path(DataSource._meta.database.database).parent)
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", "kpi", *arguments, "--data-dir", data_dir],
         capture_output=True,
         text=True,
         timeout=60,
+    )
+
+
+def test_kpi_command_prints_one_line_of_json(store, tmp_path):
+    result = _kpi_command(
+        'Sum(Charges, amount, currency = "usd")',
+        "--period",
+        "2026-01-01..2026-03-31",
+        "--tz",
+        "Europe/Copenhagen",
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
@@ -423,20 +419,7 @@ def test_kpi_command_prints_one_line_of_json(store, tmp_path):
 
 
 def test_kpi_command_refuses_a_wrong_formula_with_the_editor_message(store, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "desktop",
-            "kpi",
-            "Sum(Charges, amout)",
-            "--data-dir",
-            _data_dir(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _kpi_command("Sum(Charges, amout)")
     assert result.returncode == 2
     assert result.stdout == ""
     assert "Unknown field 'amout' at 14; did you mean 'amount'?" in result.stderr
