@@ -483,6 +483,9 @@ class _Handler(BaseHTTPRequestHandler):
                     code="resource_missing",
                     param="starting_after" if cursor == after else "ending_before",
                 )
+        expand = params.get("expand", [])
+        # The common page, unfiltered and compact, is spliced from objects encoded once.
+        as_json = not (filters or expand or self.simulator.config.indent)
         objects = ds.iterate(
             type_name,
             live,
@@ -490,6 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
             created_lte=lte,
             after=before or after,
             ascending=bool(before),
+            as_json=as_json,
         )
         if filters:
             objects = (o for o in objects if all(_matches(o.get(k), v) for k, v in filters.items()))
@@ -498,14 +502,11 @@ class _Handler(BaseHTTPRequestHandler):
         page = page[:limit]
         if before:
             page.reverse()
-        expand = params.get("expand", [])
-        body = {
-            "object": "list",
-            "data": [self._expand(o, _strip_data(expand), live) for o in page] if expand else page,
-            "has_more": has_more,
-            "url": f"/v1/{type_name}",
-        }
-        self._send_json(200, body)
+        url = f"/v1/{type_name}"
+        if as_json:
+            return self._send_list_json(page, has_more, url)
+        data = [self._expand(o, _strip_data(expand), live) for o in page] if expand else page
+        self._send_json(200, {"object": "list", "data": data, "has_more": has_more, "url": url})
 
     def _mode_of(self, type_name: str, object_id: str) -> bool | None:
         ds = self.simulator.dataset
@@ -562,9 +563,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._allow(params, PAGING)
         limit, after, before = self._page_params(params)
         self._retrieve("invoices", invoice_id, live)
-        lines = self.simulator.dataset.invoice_lines(invoice_id) or []
-        ids = [line["id"] for line in lines]
-        start, end = 0, len(lines)
+        ids, texts = self.simulator.dataset.invoice_lines_json(invoice_id) or ([], [])
+        start, end = 0, len(ids)
         if after:
             if after not in ids:
                 raise StripeError(400, f"No such line item: '{after}'", param="starting_after")
@@ -574,17 +574,14 @@ class _Handler(BaseHTTPRequestHandler):
                 raise StripeError(400, f"No such line item: '{before}'", param="ending_before")
             end = ids.index(before)
             start = max(0, end - limit)
-        page = lines[start : min(end, start + limit)]
+        page = texts[start : min(end, start + limit)]
         has_more = (start + limit < end) if not before else start > 0
-        self._send_json(
-            200,
-            {
-                "object": "list",
-                "data": page,
-                "has_more": has_more,
-                "url": f"/v1/invoices/{invoice_id}/lines",
-            },
-        )
+        url = f"/v1/invoices/{invoice_id}/lines"
+        if self.simulator.config.indent:
+            data = [json.loads(text) for text in page]
+            body = {"object": "list", "data": data, "has_more": has_more, "url": url}
+            return self._send_json(200, body)
+        self._send_list_json(page, has_more, url)
 
     def _events(self, parts: list[str], params: dict, live: bool) -> None:
         ds = self.simulator.dataset
@@ -701,7 +698,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, body: dict) -> None:
         indent = self.simulator.config.indent
         separators = (",", ": ") if indent else (",", ":")
-        data = json.dumps(body, indent=indent, separators=separators, ensure_ascii=False).encode()
+        text = json.dumps(body, indent=indent, separators=separators, ensure_ascii=False)
+        self._send_body(status, text.encode())
+
+    def _send_list_json(self, items: list[str], has_more: bool, url: str) -> None:
+        """A compact list object whose items are JSON texts already: the same bytes as
+        _send_json would write for their objects."""
+        more = "true" if has_more else "false"
+        text = f'{{"object":"list","data":[{",".join(items)}],"has_more":{more},"url":"{url}"}}'
+        self._send_body(200, text.encode())
+
+    def _send_body(self, status: int, data: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

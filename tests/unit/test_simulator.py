@@ -293,6 +293,35 @@ def test_a_pending_balance_transaction_becomes_available(make_simulator):
     simulator.clock.advance(3 * 86_400)
     again = sdk.v1.balance_transactions.retrieve(pending[0].id)
     assert again.status == "available"
+    # Listed again: the page was served once already, and is not served from before.
+    listed = {b.id: b.status for b in sdk.v1.balance_transactions.list({"limit": 100}).data}
+    assert {listed[b.id] for b in pending} == {"available"}
+
+
+@pytest.mark.parametrize("type_name", [*TYPES, "invoice_lines"])
+def test_pages_of_objects_encoded_once_are_the_bytes_of_a_whole_encoding(simulator, type_name):
+    """The simulator splices common pages from objects it encoded before: the bytes must be
+    those of the list object encoded in one go, on the first request and on later ones."""
+    ds = simulator.dataset
+    if type_name == "invoice_lines":
+        invoice = ds.object_id("in", 5)  # 250 lines
+        path, objects = f"/v1/invoices/{invoice}/lines", ds.invoice_lines(invoice)
+    else:
+        path, objects = f"/v1/{type_name}", list(ds.iterate(type_name, True))
+    expected = json.dumps(
+        {"object": "list", "data": objects[:100], "has_more": len(objects) > 100, "url": path},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    for _ in range(2):
+        response = requests.get(
+            f"{simulator.base_url}{path}",
+            params={"limit": 100},
+            headers={"Authorization": f"Bearer {LIVE_KEY}"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        assert response.content == expected
 
 
 def test_a_million_charges_are_served_without_building_them(make_simulator):
