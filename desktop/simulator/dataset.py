@@ -48,7 +48,11 @@ def _mix(*values: int) -> int:
 
 def _code(n: int, width: int) -> str:
     """`width` hex digits of n: fast, and hex digits are all valid in Stripe-style ids."""
-    return f"{n & ((1 << (4 * width)) - 1):0{width}x}"
+    return _WIDTH_FORMATS[width] % (n & _WIDTH_MASKS[width])
+
+
+_WIDTH_MASKS = [(1 << (4 * width)) - 1 for width in range(33)]
+_WIDTH_FORMATS = [f"%0{width}x" for width in range(33)]
 
 
 def _memoized(method):
@@ -239,6 +243,8 @@ class Dataset:
         self.customer_step = (span + 60 * DAY) / self.customer_count
         self.lock = threading.RLock()
         self._memo: dict[str, dict] = {}
+        self._mixed_kinds: dict[int, int] = {}  # see h()
+        self._seed_code = _code(seed, 3)
         self._texts: dict[tuple[str, int], object] = {}  # see static_json
         self._text_bytes = 0
         self.events: list[dict] = []  # oldest first
@@ -249,10 +255,20 @@ class Dataset:
     # --- static rules --------------------------------------------------------------------
 
     def h(self, kind: int, i: int, k: int = 0) -> int:
-        return _mix(self.seed, kind, i, k)
+        """_mix(seed, kind, i, k), with the steps for seed and kind done once per kind: every
+        value of every object comes from here, so a cold page is mostly this."""
+        x = self._mixed_kinds.get(kind)
+        if x is None:
+            x = self._mixed_kinds[kind] = _mix(self.seed, kind)
+        x = (x ^ (i & _MASK)) * 0xBF58476D1CE4E5B9 & _MASK
+        x = (x ^ (x >> 31)) * 0x94D049BB133111EB & _MASK
+        x ^= x >> 29
+        x = (x ^ (k & _MASK)) * 0xBF58476D1CE4E5B9 & _MASK
+        x = (x ^ (x >> 31)) * 0x94D049BB133111EB & _MASK
+        return x ^ (x >> 29)
 
     def object_id(self, prefix: str, index: int, sub: int = 0) -> str:
-        tail = _code(self.h(len(prefix) * 7919 + sub, index), _TAIL_WIDTH - 3) + _code(self.seed, 3)
+        tail = _code(self.h(len(prefix) * 7919 + sub, index), _TAIL_WIDTH - 3) + self._seed_code
         return f"{prefix}_{_code(index, _INDEX_WIDTH)}{tail}"
 
     def parse_id(self, prefix: str, object_id: str) -> int | None:
@@ -1156,7 +1172,9 @@ def _always(_index: int) -> bool:
 
 
 TEXT_BUDGET = 256 * 1024 * 1024  # bytes of encoded objects kept by static_json
-compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+compact_json = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, check_circular=False
+).encode
 
 
 def _public(obj: dict) -> dict:
