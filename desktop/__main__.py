@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="indent JSON bodies by N spaces, as api.stripe.com does with 2 (default: compact)",
     )
+    sim.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="answer each API request after S seconds, as Stripe takes ~0.3 s for a page",
+    )
     sync = commands.add_parser(
         "sync",
         help="import Stripe data into the data folder without a window, and keep it exact",
@@ -129,6 +136,9 @@ def run_simulator(args: argparse.Namespace) -> int:
     if not 0 <= args.faults < 1:
         print("--faults must be between 0 and 1", file=sys.stderr)
         return 2
+    if args.latency < 0:
+        print("--latency must not be negative", file=sys.stderr)
+        return 2
     config = SimulatorConfig(
         seed=args.seed,
         size=args.size,
@@ -139,6 +149,7 @@ def run_simulator(args: argparse.Namespace) -> int:
         port=args.port,
         clock_interval=args.clock_interval if args.clock else None,
         indent=args.indent,
+        latency=args.latency,
     )
     simulator = Simulator(config)
     try:

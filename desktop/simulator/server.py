@@ -8,6 +8,7 @@ errors in Stripe's JSON shape with Stripe's status codes, a rate limit and injec
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import random
@@ -96,6 +97,9 @@ class SimulatorConfig:
     # api.stripe.com indents its bodies by two spaces. Compact by default: Python encodes
     # indented JSON about four times slower, and the simulator shares the machine with the app.
     indent: int | None = None
+    # Seconds each API answer takes, as api.stripe.com takes a few hundred milliseconds for a
+    # page; spent waiting, not computing, so answers overlap as Stripe's do.
+    latency: float = 0.0
 
 
 class RateLimiter:
@@ -157,6 +161,11 @@ class Simulator:
         self.fault_lock = threading.Lock()
         self.revoked_keys: set[str] = set()
         self.request_count = 0
+        # The most requests to one path answered at the same time (clients that list in
+        # parallel show here), and those being answered now.
+        self.most_at_once: dict[str, int] = {}
+        self._at_once: dict[str, int] = {}
+        self._at_once_lock = threading.Lock()
         self.offline = False  # see go_offline()
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
@@ -276,7 +285,8 @@ class _Handler(BaseHTTPRequestHandler):
                 live = sum(1 for e in events if e["livemode"])
                 self._send_json(200, {"events": len(events), "live": live})
             elif url.path.startswith("/v1/"):
-                self._api(method, url.path, url.query)
+                with self._answering(url.path):
+                    self._api(method, url.path, url.query)
             else:
                 self._send_html(404, closed_page("Not found", "Nothing is served here."))
         except StripeError as exc:
@@ -288,6 +298,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(
                 500, {"error": {"type": "api_error", "message": "An unknown error occurred."}}
             )
+
+    @contextlib.contextmanager
+    def _answering(self, path: str):
+        sim = self.simulator
+        with sim._at_once_lock:
+            now = sim._at_once[path] = sim._at_once.get(path, 0) + 1
+            sim.most_at_once[path] = max(now, sim.most_at_once.get(path, 0))
+        try:
+            if sim.config.latency:
+                time.sleep(sim.config.latency)
+            yield
+        finally:
+            with sim._at_once_lock:
+                sim._at_once[path] -= 1
 
     # --- the API -------------------------------------------------------------------------
 
