@@ -8,7 +8,8 @@ Per feed and mode (live, or test for sample data):
 
 1. Backfill. Take the events cursor first, then list newest-first with `created[lte]` fixed at
    the start and `starting_after`; each page's rows and the new checkpoint commit together, so a
-   killed sync resumes from its checkpoint without duplicates or gaps.
+   killed sync resumes from its checkpoint without duplicates or gaps. The created range is
+   listed in windows side by side (see `Windows`): one cursor waits for every page in turn.
 2. Incremental. Apply `/v1/events` since the cursor oldest-first, using the event's object when
    its `api_version` is the pinned one and re-reading the object otherwise; deletion events
    remove the row. A cursor older than Stripe's 30-day retention re-imports everything (and
@@ -24,10 +25,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import stripe
 
@@ -58,6 +60,10 @@ log = logging.getLogger(__name__)
 EVENT_RETENTION = 30 * 86_400
 RETENTION_MARGIN = 3_600  # re-import an hour before Stripe would have dropped the cursor
 PAGE = 100
+# A history import lists up to this many created ranges of one type side by side: Stripe
+# answers a page of 100 in a few hundred milliseconds, so one cursor alone reads a few hundred
+# objects a second, far below the rate limit.
+WINDOWS = 4
 # One encoder for every row: json.dumps with arguments builds a new encoder on each call.
 # allow_nan=False: what is stored must stay valid JSON for SQLite's JSON functions.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -276,6 +282,7 @@ class _FeedRun:
         self._phase = "Starting"
         self.state: dict = {}
         self._in_flight: Future | None = None
+        self._count_lock = threading.Lock()
         self.children = [DATA_TYPES[t] for t in feed.targets if DATA_TYPES[t].parent]
         self.parent_target = feed.targets.get(feed.parent.name)
 
@@ -406,7 +413,7 @@ class _FeedRun:
             start = int(self.engine.now())
             mode["generation"] = mode.get("generation", 0) + 1
             since = self._history_since()
-            backfill = mode["backfill"] = {"lte": start, "gte": since, "after": None}
+            backfill = mode["backfill"] = {"lte": start, "gte": since or None}
             if self.feed.event_types:
                 newest = api.list_page(
                     "/v1/events",
@@ -421,30 +428,11 @@ class _FeedRun:
                 }
             else:
                 mode["newest_created"] = start
-            self._submit(live, mode, [], [], {})  # the cursor is taken before any row
-        created = {"lte": backfill["lte"]}
-        if backfill.get("gte"):
-            created["gte"] = backfill["gte"]
-        while True:
-            self._report("Importing history")
-            page = api.list_page(
-                self.feed.parent.list_path,
-                starting_after=backfill["after"],
-                created=created,
-                cancelled=self.cancelled,
-            )
-            objects = page["data"]
-            self._note_pending(mode, objects)
-            lines = self._full_children(api, objects)
-            if objects:
-                backfill["after"] = objects[-1]["id"]
-            done = not page.get("has_more")
-            if done:
-                mode["backfill"] = None
-                mode["backfilled_at"] = backfill["lte"]
-            self._submit(live, mode, objects, [], lines, sweep=done, texts=page.get("data_json"))
-            if done:
-                return
+        windows = Windows.from_state(backfill)
+        backfill["windows"] = windows.state()
+        self._submit(live, mode, [], [], {})  # the cursor is taken before any row
+        self._drain()
+        _Backfill(self, api, live, mode, windows).run()
 
     def _history_since(self) -> int | None:
         since = DataSource.get_by_id(self.feed.leader_id).history_since
@@ -625,33 +613,46 @@ class _FeedRun:
         sweep: bool = False,
         texts: list[str | None] | None = None,
     ) -> None:
-        """Queue one transaction: rows, derived rows, deletions and the new checkpoint.
+        """Queue one transaction (see _enqueue) and keep at most one in flight: this waits
+        for the previous one, so the next page is fetched while this one is written, and an
+        error surfaces before the cursor moves on."""
+        future = self._enqueue(live, mode, upserts, deletes, children, sweep, texts)
+        previous, self._in_flight = self._in_flight, future
+        if previous is not None:
+            self._count(previous.result())
+        if self.cancelled():
+            raise Cancelled()
+
+    def _enqueue(
+        self,
+        live: bool,
+        mode: dict,
+        upserts: list[dict],
+        deletes: list[str],
+        children: dict,
+        sweep: bool = False,
+        texts: list[str | None] | None = None,
+    ) -> Future:
+        """Queue one transaction: rows, derived rows, deletions and the checkpoint as the state
+        is now. The writer runs them in the order queued, so a checkpoint never claims a page
+        that was queued after it.
 
         `texts`, where given, are the upserted objects' JSON as Stripe sent it (stored as is).
-
-        At most one write is in flight: this waits for the previous one, so the next page is
-        fetched while this one is written, and an error surfaces before the cursor moves on.
         """
-        state_json = json.dumps(self.state)
-        generation = mode.get("generation", 1)
         work = _PageWrite(
             self.feed,
             live,
-            generation,
+            mode.get("generation", 1),
             upserts,
             deletes,
             children,
-            state_json,
+            json.dumps(self.state),
             sweep,
             self.parent_target,
             self.children,
             texts or [None] * len(upserts),
         )
-        previous, self._in_flight = self._in_flight, self.writer.submit(work)
-        if previous is not None:
-            self._count(previous.result())
-        if self.cancelled():
-            raise Cancelled()
+        return self.writer.submit(work)
 
     def _drain(self, ignore_errors: bool = False) -> None:
         if self._in_flight is None:
@@ -665,9 +666,10 @@ class _FeedRun:
             log.exception("a queued write failed while the sync was stopping")
 
     def _count(self, written: dict[int, int]) -> None:
-        for ds_id, rows in written.items():
-            self.result.rows[ds_id] = self.result.rows.get(ds_id, 0) + rows
-            self.total_rows += rows
+        with self._count_lock:
+            for ds_id, rows in written.items():
+                self.result.rows[ds_id] = self.result.rows.get(ds_id, 0) + rows
+                self.total_rows += rows
         self._report(None)
 
     def _report(self, phase: str | None, notice: str | None = None) -> None:
@@ -682,6 +684,217 @@ class _FeedRun:
                 self.total_rows / elapsed,
                 notice,
             )
+        )
+
+
+# --- history in windows -------------------------------------------------------------------
+
+EPOCH = 1_262_304_000  # 2010-01-01: nothing in Stripe is older (used only to split ranges)
+MIN_SPLIT_PAGES = 4  # a window is split when about this many pages are left in it
+
+
+@dataclass
+class Window:
+    """One created range of a history import, listed newest first on its own cursor."""
+
+    lte: int
+    gte: int | None  # None: everything older
+    after: str | None = None  # the last object listed
+    last: int | None = None  # its created: what is left is at most this old
+    first: int | None = None  # the created of the first object listed
+    low: int | None = None  # an unbounded window's oldest created, as far as is known
+    pages: int = 0
+    busy: bool = field(default=False, compare=False)
+
+    def state(self) -> dict:
+        state = asdict(self)
+        del state["busy"]
+        return state
+
+    def pages_left(self) -> float | None:
+        """Pages still to list, were the objects spread evenly over time; None before the
+        first page."""
+        if not self.pages or self.last is None:
+            return None
+        floor = self.gte if self.gte is not None else (self.low or EPOCH)
+        return self.pages * (self.last - floor) / max(1, self.first - self.last)
+
+
+class Windows:
+    """The windows of one history import: which to list next, and splitting the largest in
+    two when a worker has none. Together they cover the import's range exactly once."""
+
+    def __init__(self, windows: list[Window]) -> None:
+        self.windows = windows
+
+    @classmethod
+    def from_state(cls, backfill: dict) -> Windows:
+        if "windows" in backfill:
+            return cls([Window(**w) for w in backfill["windows"]])
+        # A new import, or one checkpointed before windows existed: one cursor.
+        return cls([Window(backfill["lte"], backfill.get("gte"), backfill.get("after"))])
+
+    def state(self) -> list[dict]:
+        return [w.state() for w in self.windows]
+
+    def __bool__(self) -> bool:
+        return bool(self.windows)
+
+    def claim(self) -> tuple[Window | None, bool]:
+        """A window to list next, and whether it was split off another; (None, False) when
+        there is none to take now."""
+        for window in self.windows:
+            if not window.busy:
+                window.busy = True
+                return window, False
+        estimates = [(w.pages_left(), w) for w in self.windows]
+        largest = max(
+            ((left, w) for left, w in estimates if left is not None),
+            key=lambda item: item[0],
+            default=None,
+        )
+        if largest is not None and largest[0] >= MIN_SPLIT_PAGES:
+            window = self.split(largest[1])
+            if window is not None:
+                window.busy = True
+                return window, True
+        return None, False
+
+    def estimate_pending(self) -> bool:
+        """A window's first page is on its way: after it, one may be worth splitting."""
+        return any(w.busy and not w.pages for w in self.windows)
+
+    def split(self, window: Window) -> Window | None:
+        """Give the older half of what is left in `window` to a new window."""
+        floor = window.gte if window.gte is not None else (window.low or EPOCH)
+        middle = (floor + window.last + 1) // 2
+        if not floor < middle <= window.last:
+            return None
+        older = Window(middle - 1, window.gte, low=window.low if window.gte is None else None)
+        window.gte, window.low = middle, None
+        self.windows.insert(self.windows.index(window) + 1, older)
+        return older
+
+    def record(self, window: Window, objects: list[dict], has_more: bool) -> int:
+        """Note a page listed for `window` and release it; returns how many of the objects
+        (newest first) are its own. A split while the page was on its way gave the older ones
+        to another window, and then this one is done."""
+        kept = len(objects)
+        if window.gte is not None:
+            while kept and (objects[kept - 1].get("created") or 0) < window.gte:
+                kept -= 1
+        window.pages += 1
+        window.busy = False
+        if kept:
+            window.after = objects[kept - 1]["id"]
+            window.last = objects[kept - 1].get("created") or window.last
+            if window.first is None:
+                window.first = objects[0].get("created") or window.last
+        if not has_more or kept < len(objects):
+            self.windows.remove(window)
+        return kept
+
+
+class _Backfill:
+    """One mode's history import: up to WINDOWS workers list its windows side by side.
+
+    Every change to the windows and the checkpoint it leads to are made under one lock, in
+    the order the writer will commit them, so what a commit records is always what earlier
+    commits stored."""
+
+    def __init__(
+        self, run: _FeedRun, api: StripeApi, live: bool, mode: dict, windows: Windows
+    ) -> None:
+        self.run_ = run
+        self.api = api
+        self.live = live
+        self.mode = mode
+        self.windows = windows
+        self.lte = mode["backfill"]["lte"]
+        self.lock = threading.Condition()
+        self.failure: BaseException | None = None
+        self.helpers: list[threading.Thread] = []
+
+    def run(self) -> None:
+        self._work()
+        for helper in self.helpers:
+            helper.join()
+        if self.failure is not None:
+            raise self.failure
+
+    def _work(self) -> None:
+        pending: list[Future] = []
+        try:
+            while (window := self._claim(pending)) is not None:
+                self._list_page(window, pending)
+                while len(pending) > 1:  # one write in flight, as in _FeedRun._submit
+                    self.run_._count(pending.pop(0).result())
+                if self.run_.cancelled():
+                    raise Cancelled()
+            for future in pending:
+                self.run_._count(future.result())
+        except BaseException as exc:
+            with self.lock:
+                self.failure = self.failure or exc
+                self.lock.notify_all()
+            for future in pending:
+                try:
+                    future.result()
+                except Exception:
+                    log.exception("a queued write failed while the import was stopping")
+
+    def _claim(self, pending: list[Future]) -> Window | None:
+        with self.lock:
+            while self.failure is None and self.windows:
+                window, split = self.windows.claim()
+                if window is not None:
+                    if split:  # the new window is recorded before any of its rows
+                        pending.append(self._enqueue([], {}, None))
+                    return window
+                if not self.windows.estimate_pending():
+                    return None
+                self.lock.wait()
+            return None
+
+    def _list_page(self, window: Window, pending: list[Future]) -> None:
+        run = self.run_
+        run._report("Importing history")
+        created = {"lte": window.lte}
+        if window.gte is not None:
+            created["gte"] = window.gte
+        page = self.api.list_page(
+            run.feed.parent.list_path,
+            starting_after=window.after,
+            created=created,
+            cancelled=run.cancelled,
+        )
+        objects, texts = page["data"], page.get("data_json") or [None] * len(page["data"])
+        children = run._full_children(self.api, objects)
+        with self.lock:
+            kept = self.windows.record(window, objects, bool(page.get("has_more")))
+            objects, texts = objects[:kept], texts[:kept]
+            run._note_pending(self.mode, objects)
+            pending.append(self._enqueue(objects, children, texts))
+            self.lock.notify_all()
+            start_helpers = not self.helpers and bool(self.windows)
+        if start_helpers:
+            for number in range(WINDOWS - 1):
+                helper = threading.Thread(
+                    target=self._work, name=f"{threading.current_thread().name}-w{number}"
+                )
+                self.helpers.append(helper)
+                helper.start()
+
+    def _enqueue(self, objects: list[dict], children: dict, texts) -> Future:
+        """Called under the lock: the checkpoint as the windows are now."""
+        finished = not self.windows
+        if finished:
+            self.mode["backfill"] = None
+            self.mode["backfilled_at"] = self.lte
+        else:
+            self.mode["backfill"]["windows"] = self.windows.state()
+        return self.run_._enqueue(
+            self.live, self.mode, objects, [], children, sweep=finished, texts=texts
         )
 
 
