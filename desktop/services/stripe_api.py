@@ -184,6 +184,7 @@ class StripeApi:
         self._http = StripeHTTPClient(timeout=REQUEST_TIMEOUT)  # kept across refreshes
         self._client = self._make_client(credentials.secret(live))
         self._client_lock = threading.Lock()
+        self._local = threading.local()
 
     def _make_client(self, secret: str) -> stripe.StripeClient:
         bases = {"api": self.api_base} if self.api_base else None
@@ -215,8 +216,10 @@ class StripeApi:
             self.limiter.acquire(cancelled)
             self.stats.add(requests=1)
             try:
+                asked = time.monotonic()
                 with self._http.capture():
                     self._client.raw_request("get", path, **(params or {}))
+                self._local.round_trip = time.monotonic() - asked
                 body = self._http.taken()
                 self.limiter.succeeded()
                 return parse_list_page(body) if list_page else loads_strict(body)
@@ -267,6 +270,11 @@ class StripeApi:
                 if cancelled():
                     raise Cancelled()
                 time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    def last_round_trip(self) -> float:
+        """Seconds this thread's last successful request took, from asking to the whole
+        answer read (waiting for the rate limiter not included)."""
+        return getattr(self._local, "round_trip", 0.0)
 
     def _refresh(self) -> bool:
         with self._client_lock:

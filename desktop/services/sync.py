@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -62,8 +63,9 @@ RETENTION_MARGIN = 3_600  # re-import an hour before Stripe would have dropped t
 PAGE = 100
 # A history import lists up to this many created ranges of one type side by side: Stripe
 # answers a page of 100 in a few hundred milliseconds, so one cursor alone reads a few hundred
-# objects a second, far below the rate limit.
-WINDOWS = 4
+# objects a second, far below its limits (25 requests a second for one list, 100 in all).
+# Only as many as hide the wait for answers work at once (see Workers).
+WINDOWS = 8
 # One encoder for every row: json.dumps with arguments builds a new encoder on each call.
 # allow_nan=False: what is stored must stay valid JSON for SQLite's JSON functions.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -795,6 +797,36 @@ class Windows:
         return kept
 
 
+class Workers:
+    """How many workers list one history import: one, then one more at a time while the
+    others mostly wait for answers ((wait + work) / work, rounded, exceeds the workers) and the
+    last one added did not make answers slower. Stripe answers a page in hundreds of milliseconds
+    however many are asked at once, so an import gets all `most`; a server on this machine
+    answers one at a time, and more workers would only take turns with the GUI thread for the
+    GIL (eight made its timer's ticks up to 70 ms late, one 20 ms)."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.count = 1
+        self.timings: list[tuple[float, float]] = []  # (round trip, work) since the last one
+        self.alone: float | None = None  # the round trip while one worker asked alone
+
+    def page_done(self, round_trip: float, work: float) -> bool:
+        """Note a page's timings; True when one more worker should start (it is counted)."""
+        self.timings.append((round_trip, max(work, 1e-4)))
+        if self.count >= self.most or len(self.timings) < 3:
+            return False
+        wait = statistics.median(t for t, _ in self.timings)
+        work = statistics.median(w for _, w in self.timings)
+        if self.alone is None:
+            self.alone = wait
+        if wait > 1.5 * self.alone or round((wait + work) / work) <= self.count:
+            return False
+        self.timings.clear()  # judge the next one by answers that came while it worked
+        self.count += 1
+        return True
+
+
 class _Backfill:
     """One mode's history import: up to WINDOWS workers list its windows side by side.
 
@@ -814,6 +846,7 @@ class _Backfill:
         self.lock = threading.Condition()
         self.failure: BaseException | None = None
         self.helpers: list[threading.Thread] = []
+        self.workers = Workers(WINDOWS)
 
     def run(self) -> None:
         self._work()
@@ -862,12 +895,14 @@ class _Backfill:
         created = {"lte": window.lte}
         if window.gte is not None:
             created["gte"] = window.gte
+        started = time.monotonic()
         page = self.api.list_page(
             run.feed.parent.list_path,
             starting_after=window.after,
             created=created,
             cancelled=run.cancelled,
         )
+        round_trip = self.api.last_round_trip()
         objects, texts = page["data"], page.get("data_json") or [None] * len(page["data"])
         children = run._full_children(self.api, objects)
         with self.lock:
@@ -876,14 +911,14 @@ class _Backfill:
             run._note_pending(self.mode, objects)
             pending.append(self._enqueue(objects, children, texts))
             self.lock.notify_all()
-            start_helpers = not self.helpers and bool(self.windows)
-        if start_helpers:
-            for number in range(WINDOWS - 1):
-                helper = threading.Thread(
-                    target=self._work, name=f"{threading.current_thread().name}-w{number}"
-                )
-                self.helpers.append(helper)
-                helper.start()
+            work = time.monotonic() - started - round_trip
+            more = bool(self.windows) and self.workers.page_done(round_trip, work)
+        if more:
+            helper = threading.Thread(
+                target=self._work, name=f"{threading.current_thread().name}-w{len(self.helpers)}"
+            )
+            self.helpers.append(helper)
+            helper.start()
 
     def _enqueue(self, objects: list[dict], children: dict, texts) -> Future:
         """Called under the lock: the checkpoint as the windows are now."""

@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop.services.sync import Window, Windows
+from desktop.services.sync import Window, Windows, Workers
 from desktop.store.models import registration_model
 from tests.syncing import store_differences
 
@@ -168,3 +168,26 @@ def test_stripe_like_latency_is_hidden_by_listing_windows_side_by_side(make_simu
     # Beyond the pages, the events cursor and poll, few requests: each window ends on a page
     # not quite full, and splitting a history of unknown age tries a few empty ranges first.
     assert harness.stats.requests <= pages + 2 + 10, (harness.stats.requests, pages)
+
+
+def grow(workers: Workers, answer, work: float, pages: int = 200) -> int:
+    """Feed `pages` page timings, the round trip given by answer(workers now)."""
+    for _ in range(pages):
+        workers.page_done(answer(workers.count), work)
+    return workers.count
+
+
+def test_workers_grow_while_answers_are_slow_however_many_ask():
+    """Stripe: a page comes in 300 ms whether one or eight are asked at once."""
+    assert grow(Workers(8), lambda _count: 0.3, work=0.01) == 8
+
+
+def test_workers_stop_growing_when_answers_come_one_at_a_time():
+    """A server on this machine answers one request after the other: with two asking, each
+    waits for the other's answer too, and a third would only add turns for the GIL."""
+    assert grow(Workers(8), lambda count: 0.012 * count, work=0.005) == 2
+
+
+def test_one_worker_when_the_work_is_the_wait():
+    """Answers that come faster than a page is stored: another worker would not help."""
+    assert grow(Workers(8), lambda _count: 0.002, work=0.008) == 1
