@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import tempfile
@@ -23,6 +24,7 @@ def _sync(url: str, data_dir: str, types=None, rps=1e6) -> dict:
 
 def ingest() -> Result:
     """All nine types from the unthrottled simulator into a fresh store: objects per second."""
+    gc.freeze()  # as the sync command does
     runs, cpu = [], []
     with SimulatorProcess("--size", "30000", "--seed", "3") as simulator:
         for _ in range(5):
