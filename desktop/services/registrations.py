@@ -408,6 +408,10 @@ class RegistrationQuery:
 
     # --- reading ---
 
+    def narrowed(self) -> bool:
+        """Whether filters, conditions or a search may leave rows out (count < total)."""
+        return bool(self.filters or self.conditions or self.search.strip())
+
     def count(self) -> int:
         where, params = self._where()
         return self.db.execute_sql(
