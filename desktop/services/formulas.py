@@ -494,6 +494,7 @@ class BoundAggregate:
     # True or False when the filter keeps only live or only sample rows, on a table whose
     # aggregation index begins (data source, livemode, currency): see _query.
     one_mode_indexed: bool | None = None
+    fixed_currency: str | None = None  # money the filter keeps in one currency
 
     @property
     def money(self) -> bool:
@@ -680,16 +681,17 @@ class _Binder:
                 )
             date_key = date_ref.key
         where, params = ("1", ())
-        one_mode = None
+        one_mode = currency = None
         if node.filter is not None:
             compiler = _FilterCompiler(self.catalog, query)
             where, values = compiler.compile(node.filter)
             params = tuple(values)
+            currency = compiler.fixed(node.filter, "currency")
             # Where the filter names the currencies, SQLite seeks them in the index itself.
             if aggregation_index(ds.catalog) is not None and not compiler.names(
                 node.filter, "currency"
             ):
-                one_mode = compiler.fixed_livemode(node.filter)
+                one_mode = compiler.fixed(node.filter, "livemode")
         money = ref is not None and ref.kind is Kind.MONEY and node.function != "countunique"
         has_currency = ds.catalog.has_field("currency")
         return BoundAggregate(
@@ -706,6 +708,7 @@ class _Binder:
             currency_sql='"currency"' if money and has_currency else ("NULL" if money else None),
             pos=node.pos,
             one_mode_indexed=one_mode,
+            fixed_currency=currency if money and has_currency else None,
         )
 
 
@@ -747,21 +750,21 @@ class _FilterCompiler:
             return node.op == "and" and any(self.names(part, key) for part in node.parts)
         return self.catalog.find_field(self.query.data_source, node.field).key == key
 
-    def fixed_livemode(self, node) -> bool | None:
-        """True or False when every row the filter keeps has that livemode (a `livemode = ...`
-        among its and-ed conditions), else None."""
+    def fixed(self, node, key: str):
+        """The value every row the filter keeps has in the field `key` (a `key = value`
+        among its and-ed conditions; for True or False also `!=`), else None."""
         if isinstance(node, Logic):
             if node.op != "and":
                 return None
-            found = (self.fixed_livemode(part) for part in node.parts)
-            return next((mode for mode in found if mode is not None), None)
-        if node.op not in ("=", "!="):
-            return None
+            found = (self.fixed(part, key) for part in node.parts)
+            return next((value for value in found if value is not None), None)
         ref = self.catalog.find_field(self.query.data_source, node.field)
-        if ref.key != "livemode" or ref.kind is not Kind.BOOL:
+        if ref.key != key or node.op not in ("=", "!=") or len(node.values) != 1:
             return None
-        value, pos = node.values[0]
-        return self.convert(ref, value, pos) == (node.op == "=")
+        value = self.convert(ref, *node.values[0])
+        if ref.kind is Kind.BOOL:
+            return value == (node.op == "=")
+        return value if node.op == "=" else None
 
     def test(self, node: Test) -> tuple[str, list]:
         ref = self.catalog.find_field(self.query.data_source, node.field)
@@ -932,8 +935,16 @@ class Evaluator:
         if len(ranges) > 1:
             positions.insert(0, "1")
         group_by = f" GROUP BY {', '.join(positions)}" if positions else ""
-        if len(ranges) == 1 and keys == ['"currency"'] and agg.one_mode_indexed is not None:
+        # Series per bucket: one small query per bucket (and currency) rather than all the
+        # period's rows grouped through a temporary B-tree (see _per_bucket_sql).
+        per_bucket = len(ranges) > 1 and group_sql is None
+        if per_bucket and (agg.currency_sql in (None, "NULL") or agg.fixed_currency):
+            sql, params = _per_bucket_sql(agg, expression, ranges)
+        elif per_bucket and agg.one_mode_indexed is not None:
+            sql, params = _per_bucket_and_currency_sql(agg, expression, ranges)
+        elif len(ranges) == 1 and keys == ['"currency"'] and agg.one_mode_indexed is not None:
             sql, params = _sum_by_currency_sql(agg, expression, ranges[0])
+            per_bucket = False
         elif len(ranges) == 1:
             start, end = ranges[0]
             sql = (
@@ -943,15 +954,14 @@ class Evaluator:
             )
             params = [agg.data_source_id, start, end, *agg.params]
         else:
-            buckets = ", ".join("(?, ?, ?)" for _ in ranges)
+            per_bucket = False
             sql = (
-                f"WITH bucket(i, s, e) AS (VALUES {buckets}) "
+                f"WITH bucket(i, s, e) AS (VALUES {_buckets(ranges)}) "
                 f'SELECT bucket.i, {select_keys}{expression} FROM bucket JOIN "{agg.table}" '
                 f"ON {agg.date_sql} >= bucket.s AND {agg.date_sql} < bucket.e "
                 f'WHERE "data_source_id" = ? AND ({agg.where}){group_by}'
             )
-            params = [v for i, (s, e) in enumerate(ranges) for v in (i, s, e)]
-            params += [agg.data_source_id, *agg.params]
+            params = [*_bucket_params(ranges), agg.data_source_id, *agg.params]
         self.queries += 1
         rows = db.execute_sql(sql, params).fetchall()
         result: dict = {}
@@ -960,6 +970,8 @@ class Evaluator:
             group = _group_value(row[1], agg) if group_sql is not None else None
             currency = row[-2] if agg.currency_sql is not None else None
             number = row[-1]
+            if number is None and per_bucket:
+                continue  # a bucket without rows: as the grouped query, which has no row for it
             if agg.currency_sql is not None:
                 if number is None:
                     continue
@@ -969,6 +981,68 @@ class Evaluator:
                 number = float(number)
             result.setdefault((index, group), {})[currency] = number
         return result
+
+
+def _buckets(ranges) -> str:
+    return ", ".join("(?, ?, ?)" for _ in ranges)
+
+
+def _bucket_params(ranges) -> list:
+    return [v for i, (s, e) in enumerate(ranges) for v in (i, s, e)]
+
+
+def _currencies_cte(table: str) -> str:
+    """A loose index scan: the currencies of one mode (?1 data source, ?2 livemode), each
+    found by one seek in the aggregation index instead of reading its rows."""
+    mode = '"data_source_id" = ?1 AND "livemode" = ?2'
+    return (
+        f'currencies(c) AS (SELECT (SELECT MIN("currency") FROM {table} WHERE {mode}) '
+        f'UNION ALL SELECT (SELECT MIN("currency") FROM {table} WHERE {mode} '
+        'AND "currency" > c) FROM currencies WHERE c IS NOT NULL)'
+    )
+
+
+def _bucket_value(agg: BoundAggregate, expression: str, where: str) -> str:
+    """The aggregate over one bucket's rows (NULL when it has none), correlated to `bucket`."""
+    date = agg.date_sql
+    return (
+        f'(SELECT CASE WHEN COUNT(*) THEN {expression} END FROM "{agg.table}" '
+        f"WHERE {where} AND {date} >= bucket.s AND {date} < bucket.e AND ({agg.where}))"
+    )
+
+
+def _per_bucket_sql(agg: BoundAggregate, expression: str, ranges) -> tuple[str, list]:
+    """A series of one currency (or none): each bucket read on its own in the index, by a
+    subquery. Grouping a year of days in one query put every row through a temporary B-tree:
+    a daily Sum in USD over a year of a million charges took 253 ms, this way 93 ms."""
+    key, key_params = "", []
+    if agg.currency_sql == "NULL":
+        key = "NULL, "
+    elif agg.currency_sql is not None:
+        key, key_params = "?, ", [agg.fixed_currency]
+    value = _bucket_value(agg, expression, '"data_source_id" = ?')
+    sql = f"WITH bucket(i, s, e) AS (VALUES {_buckets(ranges)}) "
+    sql += f"SELECT bucket.i, {key}{value} FROM bucket"
+    return sql, [*_bucket_params(ranges), *key_params, agg.data_source_id, *agg.params]
+
+
+def _per_bucket_and_currency_sql(agg: BoundAggregate, expression: str, ranges) -> tuple[str, list]:
+    """A series per currency of one mode: each bucket of each currency read on its own, the
+    currencies found by a loose index scan (1.4 s → 0.15 s for a year of days over a million
+    charges in six currencies). Rows without a currency make a series of their own."""
+    mode = '"data_source_id" = ?1 AND "livemode" = ?2'
+    in_currency = _bucket_value(agg, expression, mode + ' AND "currency" = c')
+    without = _bucket_value(agg, expression, mode + ' AND "currency" IS NULL')
+    currencies = _currencies_cte('"' + agg.table + '"')
+    sql = (
+        f"WITH RECURSIVE {currencies}, "
+        f"bucket(i, s, e) AS (VALUES {_buckets(ranges)}) "
+        f"SELECT bucket.i, c, {in_currency} FROM bucket, currencies WHERE c IS NOT NULL "
+        f"UNION ALL SELECT bucket.i, NULL, {without} FROM bucket"
+    )
+    # ?1 and ?2 are numbered; then the buckets, then the filter's parameters for each use.
+    params = [agg.data_source_id, agg.one_mode_indexed, *_bucket_params(ranges)]
+    return sql, [*params, *agg.params * 2]
 
 
 def _sum_by_currency_sql(agg: BoundAggregate, expression: str, period) -> tuple[str, list]:
@@ -984,10 +1058,7 @@ def _sum_by_currency_sql(agg: BoundAggregate, expression: str, period) -> tuple[
     mode = '"data_source_id" = ?1 AND "livemode" = ?2'
     period_where = f"{date} >= ?3 AND {date} < ?4 AND ({agg.where})"
     sql = (
-        "WITH RECURSIVE currencies(c) AS ("
-        f'SELECT (SELECT MIN("currency") FROM {table} WHERE {mode}) '
-        f'UNION ALL SELECT (SELECT MIN("currency") FROM {table} WHERE {mode} '
-        'AND "currency" > c) FROM currencies WHERE c IS NOT NULL) '
+        f"WITH RECURSIVE {_currencies_cte(table)} "
         f'SELECT 0, "currency", {expression} FROM {table} WHERE {mode} '
         f'AND "currency" IN (SELECT c FROM currencies) AND {period_where} GROUP BY 2 '
         f"UNION ALL SELECT 0, NULL, {expression} FROM {table} WHERE {mode} "
