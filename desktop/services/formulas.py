@@ -41,7 +41,7 @@ from desktop.services.registrations import (
     json_extract_sql,
 )
 from desktop.services.writer import write_with
-from desktop.store.models import DataSource, SavedFormula, aggregation_index
+from desktop.store.models import DataSource, SavedFormula, aggregation_index, indexed_dates
 
 FUNCTIONS = {
     "count": "Count",
@@ -495,6 +495,7 @@ class BoundAggregate:
     # aggregation index begins (data source, livemode, currency): see _query.
     one_mode_indexed: bool | None = None
     fixed_currency: str | None = None  # money the filter keeps in one currency
+    date_indexed: bool = False  # periods of date_key are found in an index
 
     @property
     def money(self) -> bool:
@@ -709,6 +710,7 @@ class _Binder:
             pos=node.pos,
             one_mode_indexed=one_mode,
             fixed_currency=currency if money and has_currency else None,
+            date_indexed=date_key in indexed_dates(ds.catalog),
         )
 
 
@@ -937,7 +939,7 @@ class Evaluator:
         group_by = f" GROUP BY {', '.join(positions)}" if positions else ""
         # Series per bucket: one small query per bucket (and currency) rather than all the
         # period's rows grouped through a temporary B-tree (see _per_bucket_sql).
-        per_bucket = len(ranges) > 1 and group_sql is None
+        per_bucket = len(ranges) > 1 and group_sql is None and agg.date_indexed
         if per_bucket and (agg.currency_sql in (None, "NULL") or agg.fixed_currency):
             sql, params = _per_bucket_sql(agg, expression, ranges)
         elif per_bucket and agg.one_mode_indexed is not None:
