@@ -285,6 +285,7 @@ class _FeedRun:
         self.state: dict = {}
         self._in_flight: Future | None = None
         self._count_lock = threading.Lock()
+        self._writes = _WriteChain()
         self.children = [DATA_TYPES[t] for t in feed.targets if DATA_TYPES[t].parent]
         self.parent_target = feed.targets.get(feed.parent.name)
 
@@ -653,6 +654,7 @@ class _FeedRun:
             self.parent_target,
             self.children,
             texts or [None] * len(upserts),
+            self._writes,
         )
         return self.writer.submit(work)
 
@@ -868,7 +870,8 @@ class _Backfill:
                 self.run_._count(future.result())
         except BaseException as exc:
             with self.lock:
-                self.failure = self.failure or exc
+                if self.failure is None or isinstance(self.failure, EarlierWriteFailed):
+                    self.failure = exc  # the write that failed first says why
                 self.lock.notify_all()
             for future in pending:
                 try:
@@ -933,6 +936,18 @@ class _Backfill:
         )
 
 
+class EarlierWriteFailed(StoreError):
+    """A write queued after one of the same import failed: not made."""
+
+
+class _WriteChain:
+    """The writes of one feed's run, in the order the writer commits them. Each checkpoint
+    counts on the writes queued before it; once one fails, none after it may commit (a
+    checkpoint would claim rows that were rolled back)."""
+
+    failed = False
+
+
 @dataclass
 class _PageWrite:
     """One transaction on the writer thread."""
@@ -948,8 +963,20 @@ class _PageWrite:
     parent_target: int | None
     child_types: list[DataType]
     texts: list[str | None]
+    chain: _WriteChain
 
     def __call__(self) -> dict[int, int]:
+        if self.chain.failed:
+            raise EarlierWriteFailed(
+                "An earlier write of this import failed, so this one was not made."
+            )
+        try:
+            return self._write()
+        except BaseException:
+            self.chain.failed = True
+            raise
+
+    def _write(self) -> dict[int, int]:
         from desktop.store.db import database
 
         db = database.obj

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from desktop.simulator.dataset import EVENT_RETENTION
 from desktop.store.models import Account, DataSource, SyncRun, registration_model
 from tests.syncing import LIVE_KEY, TwoKeys, store_differences
@@ -209,3 +211,24 @@ def test_reimporting_a_derived_type_restores_it_exactly(simulator, harness_for):
     harness.sync()
     assert lines.select().count() == count
     assert store_differences(harness, modes=(True,)) == []
+
+
+def test_after_a_failed_write_no_later_checkpoint_of_the_import_commits(simulator, harness_for):
+    """Writes are queued ahead of the writer. When one fails (a full disk), a later, smaller
+    one might still fit, and its checkpoint would claim the failed page's rows as stored."""
+    from desktop.services.sync import EarlierWriteFailed, _FeedRun, feeds_for
+
+    harness = harness_for(simulator, types=("charges",), include_test_data=False)
+    (feed,) = feeds_for([harness.data_source("charges")])
+    run = _FeedRun(harness.engine, feed, lambda _progress: None, lambda: False)
+    mode = run.state.setdefault("live", {"cursor": "page 1"})
+    charge = next(simulator.dataset.iterate("charges", True))
+    failing = run._enqueue(True, mode, [charge], [], {}, texts=[{"not": "a text"}])
+    mode["cursor"] = "page 2"
+    later = run._enqueue(True, mode, [], [], {})
+    with pytest.raises(Exception, match="type 'dict' is not supported"):
+        failing.result()
+    with pytest.raises(EarlierWriteFailed):
+        later.result()
+    assert harness.data_source("charges").sync_state == "{}"
+    assert registration_model("charges").select().count() == 0
