@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sqlite3
 import statistics
 import threading
 import time
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 EVENT_RETENTION = 30 * 86_400
 RETENTION_MARGIN = 3_600  # re-import an hour before Stripe would have dropped the cursor
 PAGE = 100
+VARIABLE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
 # A history import lists up to this many created ranges of one type side by side: Stripe
 # answers a page of 100 in a few hundred milliseconds, so one cursor alone reads a few hundred
 # objects a second, far below its limits (25 requests a second for one list, 100 in all).
@@ -87,13 +89,28 @@ class TableRows:
         self.fields = data_type.fields
         self._extract = compile_extractor(self.fields)
         columns = [*self.BASE, *(f.column for f in self.fields)]
+        self.width = len(columns)
         quoted = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" for _ in columns)
+        self._marks = "(" + ", ".join("?" for _ in columns) + ")"
         updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns[2:])
-        self.upsert_sql = (
-            f'INSERT INTO "{self.table}" ({quoted}) VALUES ({marks}) '
-            f'ON CONFLICT ("data_source_id", "stripe_id") DO UPDATE SET {updates}'
-        )
+        self._insert = f'INSERT INTO "{self.table}" ({quoted}) VALUES '
+        self._conflict = f' ON CONFLICT ("data_source_id", "stripe_id") DO UPDATE SET {updates}'
+        self.upsert_sql = self._insert + self._marks + self._conflict
+        self._upsert_many: dict[int, str] = {}
+
+    def upsert(self, cursor, rows: list[tuple]) -> None:
+        """Write rows, up to a page of them in one statement. executemany runs the statement
+        once a row, and each run lets the GIL go while SQLite works and then waits to take it
+        back; with the sync's threads busy, an import's writer spent half its time waiting so.
+        """
+        per = max(1, min(PAGE, cursor.connection.getlimit(VARIABLE_LIMIT) // self.width))
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            sql = self._upsert_many.get(len(chunk))
+            if sql is None:
+                marks = ", ".join(self._marks for _ in chunk)
+                sql = self._upsert_many[len(chunk)] = self._insert + marks + self._conflict
+            cursor.execute(sql, [value for row in chunk for value in row])
 
     def row(
         self,
@@ -991,8 +1008,8 @@ class _PageWrite:
                 if parent.has_own_livemode
                 else (lambda o: self.live)
             )
-            cursor.executemany(
-                rows.upsert_sql,
+            rows.upsert(
+                cursor,
                 [
                     rows.row(self.parent_target, o["id"], None, live_of(o), self.generation, o, t)
                     for o, t in zip(self.upserts, self.texts, strict=True)
@@ -1017,8 +1034,8 @@ class _PageWrite:
                 if child.has_own_livemode
                 else (lambda o: self.live)
             )
-            cursor.executemany(
-                rows.upsert_sql,
+            rows.upsert(
+                cursor,
                 [
                     rows.row(target, sid, parent_of[sid], live_of(o), self.generation, o)
                     for sid, o in items
