@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import sqlite3
 import statistics
 import threading
 import time
@@ -62,7 +61,7 @@ log = logging.getLogger(__name__)
 EVENT_RETENTION = 30 * 86_400
 RETENTION_MARGIN = 3_600  # re-import an hour before Stripe would have dropped the cursor
 PAGE = 100
-VARIABLE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+ROWS_PER_STATEMENT = 10  # see TableRows.upsert; 10 rows of ~40 columns: within SQLite's 999
 # A history import lists up to this many created ranges of one type side by side: Stripe
 # answers a page of 100 in a few hundred milliseconds, so one cursor alone reads a few hundred
 # objects a second, far below its limits (25 requests a second for one list, 100 in all).
@@ -99,13 +98,13 @@ class TableRows:
         self._upsert_many: dict[int, str] = {}
 
     def upsert(self, cursor, rows: list[tuple]) -> None:
-        """Write rows, up to a page of them in one statement. executemany runs the statement
-        once a row, and each run lets the GIL go while SQLite works and then waits to take it
-        back; with the sync's threads busy, an import's writer spent half its time waiting so.
-        """
-        per = max(1, min(PAGE, cursor.connection.getlimit(VARIABLE_LIMIT) // self.width))
-        for start in range(0, len(rows), per):
-            chunk = rows[start : start + per]
+        """Write rows, ROWS_PER_STATEMENT to a statement. Each statement lets the GIL go while
+        SQLite works and then waits to take it back: once a row (executemany), the writer of
+        an import spent half its time waiting so; once a page, the GUI thread, which gets the
+        GIL when another lets it go, waited longer for it (the timer's ticks up to 90 ms late
+        during a sync, against 40 ms now)."""
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
             sql = self._upsert_many.get(len(chunk))
             if sql is None:
                 marks = ", ".join(self._marks for _ in chunk)

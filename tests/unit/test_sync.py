@@ -232,3 +232,11 @@ def test_after_a_failed_write_no_later_checkpoint_of_the_import_commits(simulato
         later.result()
     assert harness.data_source("charges").sync_state == "{}"
     assert registration_model("charges").select().count() == 0
+
+
+def test_every_types_write_statement_fits_the_oldest_sqlite_variable_limit():
+    from desktop.catalog import DATA_TYPES
+    from desktop.services.sync import ROWS_PER_STATEMENT, table_rows
+
+    for name in DATA_TYPES:
+        assert table_rows(name).width * ROWS_PER_STATEMENT <= 999, name
