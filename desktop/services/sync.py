@@ -449,7 +449,7 @@ class _FeedRun:
                 mode["newest_created"] = start
         windows = Windows.from_state(backfill)
         backfill["windows"] = windows.state()
-        self._submit(live, mode, [], [], {})  # the cursor is taken before any row
+        self._submit(self._enqueue(live, mode, [], [], {}))  # the cursor before any row
         self._drain()
         _Backfill(self, api, live, mode, windows).run()
 
@@ -469,7 +469,7 @@ class _FeedRun:
             events_state.update(cursor=None, since=events_state.get("polled_at", now) - 60)
         self._read_events(api, live, mode)
         mode["events"]["polled_at"] = now
-        self._submit(live, mode, [], [], {})
+        self._submit(self._enqueue(live, mode, [], [], {}))
 
     def _read_events(self, api: StripeApi, live: bool, mode: dict) -> None:
         events_state = mode["events"]
@@ -532,7 +532,7 @@ class _FeedRun:
         lines = self._full_children(api, upserts)
         newest = events[-1]
         mode["events"].update(cursor=newest["id"], since=newest["created"])
-        self._submit(live, mode, upserts, deletes, lines)
+        self._submit(self._enqueue(live, mode, upserts, deletes, lines))
 
     def _reread(self, api: StripeApi, object_id: str) -> dict | None:
         """The object as it is now, in the pinned version; None when Stripe no longer has it."""
@@ -568,14 +568,9 @@ class _FeedRun:
                 mode["newest_created"] = max(
                     mode.get("newest_created") or 0, max(o.get("created") or 0 for o in objects)
                 )
-            self._submit(
-                live,
-                mode,
-                objects,
-                [],
-                self._full_children(api, objects),
-                texts=page.get("data_json"),
-            )
+            children = self._full_children(api, objects)
+            texts = page.get("data_json")
+            self._submit(self._enqueue(live, mode, objects, [], children, texts=texts))
             if not page.get("has_more") or not objects:
                 return
 
@@ -622,20 +617,10 @@ class _FeedRun:
 
     # --- writing ---
 
-    def _submit(
-        self,
-        live: bool,
-        mode: dict,
-        upserts: list[dict],
-        deletes: list[str],
-        children: dict,
-        sweep: bool = False,
-        texts: list[str | None] | None = None,
-    ) -> None:
-        """Queue one transaction (see _enqueue) and keep at most one in flight: this waits
-        for the previous one, so the next page is fetched while this one is written, and an
-        error surfaces before the cursor moves on."""
-        future = self._enqueue(live, mode, upserts, deletes, children, sweep, texts)
+    def _submit(self, future: Future) -> None:
+        """Keep at most one queued transaction (see _enqueue) in flight: this waits for the
+        previous one, so the next page is fetched while this one is written, and an error
+        surfaces before the cursor moves on."""
         previous, self._in_flight = self._in_flight, future
         if previous is not None:
             self._count(previous.result())
