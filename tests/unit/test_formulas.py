@@ -3,6 +3,7 @@ Python from the stored Stripe objects, independently of the SQL the formulas com
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -139,6 +140,22 @@ def test_count_and_every_aggregate_match_python(catalog):
     assert value("Max(Charges, created)", catalog).value == max(c["created"] for c in charges)
 
 
+@contextlib.contextmanager
+def charge_without_currency(model: dict):
+    """A copy of a stored charge without a currency, stored beside it for the test's length."""
+    table = registration_model("charges")
+    ds = DataSource.get(DataSource.data_type == "charges")
+    odd = {**model, "id": "ch_without_currency", "currency": None}
+    columns = {f: odd[f] for f in ("livemode", "amount", "created", "status", "customer")}
+    table.insert(
+        data_source=ds.id, stripe_id=odd["id"], data=json.dumps(odd), generation=1, **columns
+    ).execute()
+    try:
+        yield odd
+    finally:
+        table.delete().where(table.stripe_id == odd["id"]).execute()
+
+
 ONE_MODE = [
     ("livemode = true", lambda c: c["livemode"]),
     (
@@ -164,24 +181,10 @@ def test_amounts_of_one_mode_match_python_currency_by_currency(text, predicate, 
     """Read from the aggregation index one currency at a time (a loose index scan): every
     function, in a period, with the filter's own parameters, and a charge without a currency,
     which is summed on its own."""
-    table = registration_model("charges")
-    ds = DataSource.get(DataSource.data_type == "charges")
     created = sorted(c["created"] for c in objects("charges"))
     start, end = created[len(created) // 4], created[-1] + 1
     model = next(c for c in objects("charges") if predicate(c) and c["created"] >= start)
-    odd = {**model, "id": "ch_without_currency", "currency": None}
-    table.insert(
-        data_source=ds.id,
-        stripe_id=odd["id"],
-        livemode=odd["livemode"],
-        data=json.dumps(odd),
-        amount=odd["amount"],
-        created=odd["created"],
-        status=odd["status"],
-        description=odd["description"],
-        generation=1,
-    ).execute()
-    try:
+    with charge_without_currency(model) as odd:
         rows = [c for c in objects("charges") if predicate(c) and start <= c["created"] < end]
         assert len({c["currency"] for c in rows}) >= 2
         assert (odd in rows) == predicate(odd)
@@ -200,8 +203,6 @@ def test_amounts_of_one_mode_match_python_currency_by_currency(text, predicate, 
             evaluation = Evaluator(catalog).evaluate(checked, Slots(((start, end),)))
             expected = {k: reduce(v) for k, v in by_currency.items()}
             assert close(evaluation.values[(0, None)], expected), function
-    finally:
-        table.delete().where(table.stripe_id == odd["id"]).execute()
 
 
 def test_money_never_mixes_currencies(catalog):
@@ -344,25 +345,11 @@ SERIES = [
 def test_a_series_matches_python_bucket_by_bucket(text, function, money, catalog, store):
     """Days of charges, some with none, and a charge without a currency: each bucket's value
     (per currency for amounts) is what Python computes from the rows, as a dashboard gets it."""
-    table = registration_model("charges")
-    ds = DataSource.get(DataSource.data_type == "charges")
     charges = objects("charges")
     start = min(c["created"] for c in charges) - 20 * 86_400  # some buckets before any row
     edges = [start + bucket * 5 * 86_400 for bucket in range(91)]
     model = next(c for c in charges if c["livemode"] and c["status"] == "succeeded")
-    odd = {**model, "id": "ch_without_currency", "currency": None}
-    table.insert(
-        data_source=ds.id,
-        stripe_id=odd["id"],
-        livemode=True,
-        data=json.dumps(odd),
-        amount=odd["amount"],
-        created=odd["created"],
-        status=odd["status"],
-        customer=odd["customer"],
-        generation=1,
-    ).execute()
-    try:
+    with charge_without_currency(model):
         checked = check(text, catalog)
         ranges = tuple(itertools.pairwise(edges))
         values = Evaluator(catalog).evaluate(checked, Slots(ranges)).values
@@ -375,8 +362,6 @@ def test_a_series_matches_python_bucket_by_bucket(text, function, money, catalog
             empty += not bucket
             assert _close_value(values[(index, None)], _expected(bucket, function, money)), index
         assert empty
-    finally:
-        table.delete().where(table.stripe_id == odd["id"]).execute()
 
 
 def _rows_of(checked, catalog) -> list[dict]:
