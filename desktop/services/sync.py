@@ -657,7 +657,10 @@ class _FeedRun:
             texts or [None] * len(upserts),
             self._writes,
         )
-        return self.writer.submit(work)
+        future = self.writer.submit(work)
+        # Before a later write can be queued (callers queue under one lock, or in turn).
+        future.add_done_callback(self._writes.note)
+        return future
 
     def _drain(self, ignore_errors: bool = False) -> None:
         if self._in_flight is None:
@@ -840,7 +843,7 @@ class _Backfill:
     def __init__(
         self, run: _FeedRun, api: StripeApi, live: bool, mode: dict, windows: Windows
     ) -> None:
-        self.run_ = run
+        self.feed_run = run
         self.api = api
         self.live = live
         self.mode = mode
@@ -864,11 +867,11 @@ class _Backfill:
             while (window := self._claim(pending)) is not None:
                 self._list_page(window, pending)
                 while len(pending) > 1:  # one write in flight, as in _FeedRun._submit
-                    self.run_._count(pending.pop(0).result())
-                if self.run_.cancelled():
+                    self.feed_run._count(pending.pop(0).result())
+                if self.feed_run.cancelled():
                     raise Cancelled()
             for future in pending:
-                self.run_._count(future.result())
+                self.feed_run._count(future.result())
         except BaseException as exc:
             with self.lock:
                 if self.failure is None or isinstance(self.failure, EarlierWriteFailed):
@@ -877,6 +880,8 @@ class _Backfill:
             for future in pending:
                 try:
                     future.result()
+                except EarlierWriteFailed:
+                    pass  # the first failed write says why
                 except Exception:
                     log.exception("a queued write failed while the import was stopping")
 
@@ -894,7 +899,7 @@ class _Backfill:
             return None
 
     def _list_page(self, window: Window, pending: list[Future]) -> None:
-        run = self.run_
+        run = self.feed_run
         run._report("Importing history")
         created = {"lte": window.lte}
         if window.gte is not None:
@@ -932,7 +937,7 @@ class _Backfill:
             self.mode["backfilled_at"] = self.lte
         else:
             self.mode["backfill"]["windows"] = self.windows.state()
-        return self.run_._enqueue(
+        return self.feed_run._enqueue(
             self.live, self.mode, objects, [], children, sweep=finished, texts=texts
         )
 
@@ -947,6 +952,11 @@ class _WriteChain:
     checkpoint would claim rows that were rolled back)."""
 
     failed = False
+
+    def note(self, future: Future) -> None:
+        """A write's end, its commit included; the writer calls this before the next write."""
+        if future.exception() is not None:
+            self.failed = True
 
 
 @dataclass
@@ -971,13 +981,6 @@ class _PageWrite:
             raise EarlierWriteFailed(
                 "An earlier write of this import failed, so this one was not made."
             )
-        try:
-            return self._write()
-        except BaseException:
-            self.chain.failed = True
-            raise
-
-    def _write(self) -> dict[int, int]:
         from desktop.store.db import database
 
         db = database.obj
