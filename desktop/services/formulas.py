@@ -946,7 +946,6 @@ class Evaluator:
             sql, params = _per_bucket_and_currency_sql(agg, expression, ranges)
         elif len(ranges) == 1 and keys == ['"currency"'] and agg.one_mode_indexed is not None:
             sql, params = _sum_by_currency_sql(agg, expression, ranges[0])
-            per_bucket = False
         elif len(ranges) == 1:
             start, end = ranges[0]
             sql = (
@@ -985,6 +984,11 @@ class Evaluator:
         return result
 
 
+# The rows of one mode of one data source; ?1 and ?2 are numbered, so a statement can use
+# them several times and give its other parameters (bare ?) after them, in order.
+_ONE_MODE = '"data_source_id" = ?1 AND "livemode" = ?2'
+
+
 def _buckets(ranges) -> str:
     return ", ".join("(?, ?, ?)" for _ in ranges)
 
@@ -996,10 +1000,9 @@ def _bucket_params(ranges) -> list:
 def _currencies_cte(table: str) -> str:
     """A loose index scan: the currencies of one mode (?1 data source, ?2 livemode), each
     found by one seek in the aggregation index instead of reading its rows."""
-    mode = '"data_source_id" = ?1 AND "livemode" = ?2'
     return (
-        f'currencies(c) AS (SELECT (SELECT MIN("currency") FROM {table} WHERE {mode}) '
-        f'UNION ALL SELECT (SELECT MIN("currency") FROM {table} WHERE {mode} '
+        f'currencies(c) AS (SELECT (SELECT MIN("currency") FROM {table} WHERE {_ONE_MODE}) '
+        f'UNION ALL SELECT (SELECT MIN("currency") FROM {table} WHERE {_ONE_MODE} '
         'AND "currency" > c) FROM currencies WHERE c IS NOT NULL)'
     )
 
@@ -1032,9 +1035,8 @@ def _per_bucket_and_currency_sql(agg: BoundAggregate, expression: str, ranges) -
     """A series per currency of one mode: each bucket of each currency read on its own, the
     currencies found by a loose index scan (1.4 s → 0.15 s for a year of days over a million
     charges in six currencies). Rows without a currency make a series of their own."""
-    mode = '"data_source_id" = ?1 AND "livemode" = ?2'
-    in_currency = _bucket_value(agg, expression, mode + ' AND "currency" = c')
-    without = _bucket_value(agg, expression, mode + ' AND "currency" IS NULL')
+    in_currency = _bucket_value(agg, expression, _ONE_MODE + ' AND "currency" = c')
+    without = _bucket_value(agg, expression, _ONE_MODE + ' AND "currency" IS NULL')
     currencies = _currencies_cte('"' + agg.table + '"')
     sql = (
         f"WITH RECURSIVE {currencies}, "
@@ -1057,13 +1059,12 @@ def _sum_by_currency_sql(agg: BoundAggregate, expression: str, period) -> tuple[
     year over a million charges in ~58 ms instead of ~100. Rows without a currency are summed
     on their own, as the grouped query would."""
     table, date = f'"{agg.table}"', agg.date_sql
-    mode = '"data_source_id" = ?1 AND "livemode" = ?2'
     period_where = f"{date} >= ?3 AND {date} < ?4 AND ({agg.where})"
     sql = (
         f"WITH RECURSIVE {_currencies_cte(table)} "
-        f'SELECT 0, "currency", {expression} FROM {table} WHERE {mode} '
+        f'SELECT 0, "currency", {expression} FROM {table} WHERE {_ONE_MODE} '
         f'AND "currency" IN (SELECT c FROM currencies) AND {period_where} GROUP BY 2 '
-        f"UNION ALL SELECT 0, NULL, {expression} FROM {table} WHERE {mode} "
+        f"UNION ALL SELECT 0, NULL, {expression} FROM {table} WHERE {_ONE_MODE} "
         f'AND "currency" IS NULL AND {period_where} GROUP BY 2'
     )
     start, end = period
