@@ -180,6 +180,21 @@ class Simulator:
         assert self._server is not None, "the simulator is not started"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    @contextlib.contextmanager
+    def answering(self, path: str):
+        """Around answering one API request: counts it among those at once, and waits the
+        configured latency."""
+        with self._at_once_lock:
+            now = self._at_once[path] = self._at_once.get(path, 0) + 1
+            self.most_at_once[path] = max(now, self.most_at_once.get(path, 0))
+        try:
+            if self.config.latency:
+                time.sleep(self.config.latency)
+            yield
+        finally:
+            with self._at_once_lock:
+                self._at_once[path] -= 1
+
     def start(self) -> str:
         handler = type("Handler", (_Handler,), {"simulator": self})
         self._server = _Server(("127.0.0.1", self.config.port), handler)
@@ -285,7 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
                 live = sum(1 for e in events if e["livemode"])
                 self._send_json(200, {"events": len(events), "live": live})
             elif url.path.startswith("/v1/"):
-                with self._answering(url.path):
+                with self.simulator.answering(url.path):
                     self._api(method, url.path, url.query)
             else:
                 self._send_html(404, closed_page("Not found", "Nothing is served here."))
@@ -298,20 +313,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(
                 500, {"error": {"type": "api_error", "message": "An unknown error occurred."}}
             )
-
-    @contextlib.contextmanager
-    def _answering(self, path: str):
-        sim = self.simulator
-        with sim._at_once_lock:
-            now = sim._at_once[path] = sim._at_once.get(path, 0) + 1
-            sim.most_at_once[path] = max(now, sim.most_at_once.get(path, 0))
-        try:
-            if sim.config.latency:
-                time.sleep(sim.config.latency)
-            yield
-        finally:
-            with sim._at_once_lock:
-                sim._at_once[path] -= 1
 
     # --- the API -------------------------------------------------------------------------
 
