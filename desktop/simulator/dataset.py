@@ -979,9 +979,8 @@ class Dataset:
             if lines is None:
                 return None
             kept = ([line["id"] for line in lines], [compact_json(line) for line in lines])
-            if static and self._text_bytes < TEXT_BUDGET:
-                self._texts[key] = kept
-                self._text_bytes += sum(map(len, kept[1]))
+            if static:
+                self._keep(key, kept, sum(map(len, kept[1])))
         return kept
 
     # --- reading -------------------------------------------------------------------------
@@ -1089,10 +1088,15 @@ class Dataset:
             obj = table.build(index)
             text = compact_json(obj)
             clocked = obj.get("status") == "pending" and obj.get("object") == "balance_transaction"
-            if self._text_bytes < TEXT_BUDGET and not clocked:
-                self._texts[key] = text
-                self._text_bytes += len(text)
+            if not clocked:
+                self._keep(key, text, len(text))
         return text
+
+    def _keep(self, key: tuple[str, int], encoded, size: int) -> None:
+        """Keep encoded objects until TEXT_BUDGET bytes are held."""
+        if self._text_bytes < TEXT_BUDGET:
+            self._texts[key] = encoded
+            self._text_bytes += size
 
     def _as_of_now(self, obj: dict) -> dict:
         """A kept object as it reads now: a pending balance transaction becomes available."""
