@@ -43,10 +43,10 @@ def _build_database() -> Path:
             batch.append(rows.row(ds.id, obj["id"], None, obj["livemode"], 1, obj))
             if len(batch) == 5_000:
                 with db.atomic():
-                    db.cursor().executemany(rows.upsert_sql, batch)
+                    rows.upsert(db.cursor(), batch)
                 batch.clear()
     with db.atomic():
-        db.cursor().executemany(rows.upsert_sql, batch)
+        rows.upsert(db.cursor(), batch)
     db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     partial.rename(DATABASE)

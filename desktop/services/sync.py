@@ -94,7 +94,6 @@ class TableRows:
         updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns[2:])
         self._insert = f'INSERT INTO "{self.table}" ({quoted}) VALUES '
         self._conflict = f' ON CONFLICT ("data_source_id", "stripe_id") DO UPDATE SET {updates}'
-        self.upsert_sql = self._insert + self._marks + self._conflict
         self._upsert_many: dict[int, str] = {}
 
     def upsert(self, cursor, rows: list[tuple]) -> None:

@@ -213,9 +213,11 @@ def test_odd_objects_are_stored_whole_and_shown_as_plain_text(odd_store, data, q
         obj["id"] = f"{obj['id']}_{n}"  # one object per id within an example
     rows = table_rows("charges")
     with db.atomic():
+        written = []
         for obj in objects:
             live = obj.get("livemode") if isinstance(obj.get("livemode"), bool) else True
-            db.execute_sql(rows.upsert_sql, rows.row(ds.id, obj["id"], None, live, 1, obj))
+            written.append(rows.row(ds.id, obj["id"], None, live, 1, obj))
+        rows.upsert(db.cursor(), written)
     table = registration_model("charges")
     for obj in objects:
         stored = table.get((table.data_source == ds.id) & (table.stripe_id == obj["id"]))
