@@ -665,12 +665,9 @@ class _FeedRun:
         if self._in_flight is None:
             return
         future, self._in_flight = self._in_flight, None
-        try:
-            self._count(future.result())
-        except Exception:
-            if not ignore_errors:
-                raise
-            log.exception("a queued write failed while the sync was stopping")
+        written = _settle_while_stopping(future) if ignore_errors else future.result()
+        if written is not None:
+            self._count(written)
 
     def _count(self, written: dict[int, int]) -> None:
         with self._count_lock:
@@ -877,12 +874,9 @@ class _Backfill:
                     self.failure = exc  # the write that failed first says why
                 self.lock.notify_all()
             for future in pending:
-                try:
-                    future.result()
-                except EarlierWriteFailed:
-                    pass  # the first failed write says why
-                except Exception:
-                    log.exception("a queued write failed while the import was stopping")
+                written = _settle_while_stopping(future)
+                if written is not None:
+                    self.feed_run._count(written)
 
     def _claim(self, pending: list[Future]) -> Window | None:
         with self.lock:
@@ -943,6 +937,18 @@ class _Backfill:
 
 class EarlierWriteFailed(StoreError):
     """A write queued after one of the same import failed: not made."""
+
+
+def _settle_while_stopping(future: Future) -> dict[int, int] | None:
+    """The rows a queued write of a stopping sync stored, or None when it failed: logged, not
+    raised (one that an earlier failure stopped says nothing new)."""
+    try:
+        return future.result()
+    except EarlierWriteFailed:
+        return None
+    except Exception:
+        log.exception("a queued write failed while the sync was stopping")
+        return None
 
 
 class _WriteChain:
