@@ -204,10 +204,7 @@ class StripeApi:
         list_page: bool = False,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> dict:
-        """GET a path and return the parsed JSON; retries what is worth retrying.
-
-        A list page also carries `data_json`, each item's JSON text (see http.parse_list_page).
-        """
+        """GET a path and return the parsed JSON; retries what is worth retrying."""
         refreshed = False
         attempt = 0
         while True:

@@ -260,6 +260,18 @@ def test_a_page_with_nan_is_malformed():
             parse_list_page(body)
 
 
+def test_rows_keep_odd_values_as_exact_storable_json():
+    from desktop.services.sync import encode_json
+
+    # What orjson cannot write: an integer past 64 bits, a lone surrogate.
+    odd = {"id": "ch_1", "big": 2**70, "name": "\ud800", "é": 1.5}
+    text = encode_json(odd)
+    assert json.loads(text) == odd
+    text.encode("utf-8")  # storable: SQLite takes UTF-8, which has no lone surrogates
+    plain = {"id": "ch_2", "name": "é", "n": [1, 2.5, None, True, 1e20]}
+    assert encode_json(plain) == json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
+
+
 # --- damaged dashboard files ---------------------------------------------------------------
 
 

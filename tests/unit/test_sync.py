@@ -223,7 +223,7 @@ def test_after_a_failed_write_no_later_checkpoint_of_the_import_commits(simulato
     run = _FeedRun(harness.engine, feed, lambda _progress: None, lambda: False)
     mode = run.state.setdefault("live", {"cursor": "page 1"})
     charge = next(simulator.dataset.iterate("charges", True))
-    failing = run._enqueue(True, mode, [charge], [], {}, texts=[{"not": "a text"}])
+    failing = run._enqueue(True, mode, [dict(charge, id={"not": "an id"})], [], {})
     mode["cursor"] = "page 2"
     later = run._enqueue(True, mode, [], [], {})
     with pytest.raises(Exception, match="type 'dict' is not supported"):
