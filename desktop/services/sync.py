@@ -22,6 +22,7 @@ apart, so the network and the disk work at the same time.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import logging
@@ -814,7 +815,9 @@ class Workers:
     def __init__(self, most: int) -> None:
         self.most = most
         self.count = 1
-        self.timings: list[tuple[float, float]] = []  # (round trip, work) since the last one
+        # (round trip, work) of the latest pages since the last worker started; a bounded
+        # window, as a median over every page of a long import cost 5% of its time.
+        self.timings: collections.deque[tuple[float, float]] = collections.deque(maxlen=16)
         self.alone: float | None = None  # the round trip while one worker asked alone
 
     def page_done(self, round_trip: float, work: float) -> bool:
@@ -824,7 +827,7 @@ class Workers:
             return False
         wait = statistics.median(t for t, _ in self.timings)
         work = statistics.median(w for _, w in self.timings)
-        if self.alone is None:
+        if self.count == 1:  # the answers to compare later ones with, while one asks alone
             self.alone = wait
         if wait > 1.5 * self.alone or round((wait + work) / work) <= self.count:
             return False

@@ -191,3 +191,11 @@ def test_workers_stop_growing_when_answers_come_one_at_a_time():
 def test_one_worker_when_the_work_is_the_wait():
     """Answers that come faster than a page is stored: another worker would not help."""
     assert grow(Workers(8), lambda _count: 0.002, work=0.008) == 1
+
+
+def test_workers_judge_by_the_latest_answers():
+    """Answers that turn slow in a long import (Stripe under load, a slower network) bring
+    workers in after a few pages, not after as many pages again as came before."""
+    workers = Workers(8)
+    assert grow(workers, lambda _count: 0.002, work=0.008, pages=2000) == 1
+    assert grow(workers, lambda _count: 0.3, work=0.008, pages=40) > 1
