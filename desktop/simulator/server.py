@@ -100,6 +100,8 @@ class SimulatorConfig:
     # Seconds each API answer takes, as api.stripe.com takes a few hundred milliseconds for a
     # page; spent waiting, not computing, so answers overlap as Stripe's do.
     latency: float = 0.0
+    # Tables whose objects are all encoded before the first answer (see Dataset.warm).
+    warm: tuple[str, ...] = ()
 
 
 class RateLimiter:
@@ -154,6 +156,7 @@ class Simulator:
         self.config = config or SimulatorConfig()
         clock = Clock(self.config.clock_start, frozen=self.config.frozen_clock)
         self.dataset = Dataset(seed=self.config.seed, size=self.config.size, clock=clock)
+        self.dataset.warm(self.config.warm)
         self.mutations = Mutations(self.dataset)
         self.oauth = OAuthProvider(self.dataset.account_id, clock, token_ttl=self.config.token_ttl)
         self.limiter = RateLimiter(self.config.rate_limit) if self.config.rate_limit else None
