@@ -1097,7 +1097,14 @@ class Dataset:
         """Encode every static object of these tables now and keep them all, whatever
         TEXT_BUDGET says: afterwards a page of them costs the simulator a few microseconds an
         object instead of ~60 (building one from its rules). For benchmarks that measure the
-        app against Stripe, whose work happens on Stripe's machines, not on the app's cores."""
+        app against Stripe, whose work happens on Stripe's machines, not on the app's cores.
+
+        ValueError for a name that is not a table, before any work."""
+        unknown = [name for name in names if name not in self.tables]
+        if unknown:
+            raise ValueError(
+                f"no type {', '.join(unknown)}; the simulator lists {', '.join(self.tables)}"
+            )
         for name in names:
             table = self.tables[name]
             self._warmed.add(name)

@@ -345,13 +345,12 @@ def test_a_warmed_simulator_serves_every_page_as_a_cold_one_does(make_simulator,
     """--warm encodes every object of a type before the first answer and keeps them all, past
     the budget that bounds what is kept otherwise: the pages are the same bytes, and no object
     is built while they are served."""
-    from desktop.__main__ import SIMULATOR_TABLES
     from desktop.simulator import dataset
 
     cold = make_simulator(size=600, seed=21)
-    assert set(SIMULATOR_TABLES) == set(cold.dataset.tables)  # the command line's list
+    tables = tuple(cold.dataset.tables)
     monkeypatch.setattr(dataset, "TEXT_BUDGET", 0)
-    warm = make_simulator(size=600, seed=21, warm=SIMULATOR_TABLES)
+    warm = make_simulator(size=600, seed=21, warm=tables)
     built = []
 
     def recorded(build):
@@ -363,7 +362,7 @@ def test_a_warmed_simulator_serves_every_page_as_a_cold_one_does(make_simulator,
 
     for table in warm.dataset.tables.values():
         monkeypatch.setattr(table, "build", recorded(table.build))
-    for type_name in SIMULATOR_TABLES:
+    for type_name in tables:
         for key in (LIVE_KEY, TEST_KEY):
             path = f"/v1/{type_name}"
             assert _all_pages(warm, path, key) == _all_pages(cold, path, key), (type_name, key)
@@ -403,3 +402,10 @@ def test_command_line_prints_the_listening_line():
             assert response.status_code == 200
         finally:
             process.terminate()
+
+
+def test_command_line_names_the_types_warm_can_take():
+    command = [sys.executable, "-m", "desktop", "simulator", "--size", "50", "--warm", "charges,x"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 2 and finished.stdout == ""
+    assert "--warm: no type x; the simulator lists charges, " in finished.stderr
