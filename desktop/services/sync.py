@@ -969,21 +969,67 @@ class _WriteChain:
             self.failed = True
 
 
-@dataclass
 class _PageWrite:
-    """One transaction on the writer thread."""
+    """One transaction on the writer thread.
 
-    feed: Feed
-    live: bool
-    generation: int
-    upserts: list[dict]
-    deletes: list[str]
-    children: dict[str, list]
-    state_json: str
-    sweep: bool
-    parent_target: int | None
-    child_types: list[DataType]
-    chain: _WriteChain
+    Its rows are built when it is made, on the thread that read the page, and it keeps no
+    Stripe object: the one writer, through which every page of every type passes, then only
+    writes (building the rows and freeing the page's objects took a third of its time)."""
+
+    def __init__(
+        self,
+        feed: Feed,
+        live: bool,
+        generation: int,
+        upserts: list[dict],
+        deletes: list[str],
+        children: dict[str, list],
+        state_json: str,
+        sweep: bool,
+        parent_target: int | None,
+        child_types: list[DataType],
+        chain: _WriteChain,
+    ) -> None:
+        self.feed = feed
+        self.live = live
+        self.generation = generation
+        self.deletes = deletes
+        self.state_json = state_json
+        self.sweep = sweep
+        self.parent_target = parent_target
+        self.chain = chain
+        self.written: dict[int, int] = {}  # data source id -> rows written
+        ids = [o["id"] for o in upserts]
+        self.replaced = ids + deletes  # the parents whose derived rows are written anew
+        self.parent_rows: list[tuple] = []
+        if parent_target is not None:
+            rows = table_rows(feed.parent.name)
+            mode_of = (
+                (lambda o: bool(o.get("livemode")))
+                if feed.parent.has_own_livemode
+                else (lambda o: live)
+            )
+            self.parent_rows = [
+                rows.row(parent_target, o["id"], None, mode_of(o), generation, o) for o in upserts
+            ]
+            self.written[parent_target] = len(upserts) + len(deletes)
+        self.child_rows: list[tuple[TableRows, int, list[tuple]]] = []
+        for child in child_types:
+            target = feed.targets[child.name]
+            rows = table_rows(child.name)
+            mode_of = (
+                (lambda o: bool(o.get("livemode", live)))
+                if child.has_own_livemode
+                else (lambda o: live)
+            )
+            built = [
+                rows.row(target, stable_id, parent_id, mode_of(o), generation, o)
+                for parent_id in ids
+                for (name, stable_id, o) in children.get(parent_id, ())
+                if name == child.name
+            ]
+            self.child_rows.append((rows, target, built))
+            self.written[target] = len(built)
 
     def __call__(self) -> dict[int, int]:
         if self.chain.failed:
@@ -994,50 +1040,14 @@ class _PageWrite:
 
         db = database.obj
         cursor = db.cursor()
-        written: dict[int, int] = {}
-        parent = self.feed.parent
-        ids = [o["id"] for o in self.upserts]
         if self.parent_target is not None:
-            rows = table_rows(parent.name)
-            live_of = (
-                (lambda o: bool(o.get("livemode")))
-                if parent.has_own_livemode
-                else (lambda o: self.live)
-            )
-            rows.upsert(
-                cursor,
-                [
-                    rows.row(self.parent_target, o["id"], None, live_of(o), self.generation, o)
-                    for o in self.upserts
-                ],
-            )
+            rows = table_rows(self.feed.parent.name)
+            rows.upsert(cursor, self.parent_rows)
             if self.deletes:
                 rows.delete_ids(db, self.parent_target, self.deletes)
-            written[self.parent_target] = len(self.upserts) + len(self.deletes)
-        for child in self.child_types:
-            target = self.feed.targets[child.name]
-            rows = table_rows(child.name)
-            rows.delete_children(db, target, ids + self.deletes)
-            items = [
-                (stable_id, obj)
-                for parent_id in ids
-                for (name, stable_id, obj) in self.children.get(parent_id, ())
-                if name == child.name
-            ]
-            parent_of = {stable_id: stable_id.split("/", 1)[0] for stable_id, _ in items}
-            live_of = (
-                (lambda o: bool(o.get("livemode", self.live)))
-                if child.has_own_livemode
-                else (lambda o: self.live)
-            )
-            rows.upsert(
-                cursor,
-                [
-                    rows.row(target, sid, parent_of[sid], live_of(o), self.generation, o)
-                    for sid, o in items
-                ],
-            )
-            written[target] = len(items)
+        for rows, target, built in self.child_rows:
+            rows.delete_children(db, target, self.replaced)
+            rows.upsert(cursor, built)
         if self.sweep:
             for type_name, ds_id in self.feed.targets.items():
                 if self.generation > 1:
@@ -1050,4 +1060,4 @@ class _PageWrite:
             f'UPDATE "{table}" SET "sync_state" = ? WHERE "id" = ?',
             (self.state_json, self.feed.leader_id),
         )
-        return written
+        return self.written
