@@ -131,14 +131,35 @@ def loads_strict(body: bytes | str):
     orjson reads a page of 100 charges in a third of the json module's time, and an import
     reads hundreds of pages a second on the threads that also write them. What orjson refuses
     (a lone surrogate, say, or a truncated body) is read again by the json module, which
-    reads it as Python always has, or says exactly why it cannot. (orjson reads an integer
+    reads it as Python always has, or says exactly why it cannot; lone surrogates then become
+    U+FFFD, so that every text read can be stored (see _storable_text). (orjson reads an integer
     past 64 bits as the nearest float; Stripe's integers are 64-bit, and looking for longer
     ones first cost as much as the reading.)"""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
-    return _DECODER.decode(body.decode("utf-8") if isinstance(body, bytes) else body)
+    return _storable(_DECODER.decode(body.decode("utf-8") if isinstance(body, bytes) else body))
+
+
+def _storable_text(text: str) -> str:
+    """The text with each lone surrogate replaced by U+FFFD.
+
+    JSON can escape half an emoji (a lone surrogate, "\\ud83d"); UTF-8, and so SQLite, cannot
+    hold one. Kept, it would fail the row's write, and SQLite's JSON functions would turn its
+    escape into bytes that are not UTF-8, which no read of that field could decode."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _storable(value):
+    """A parsed value whose keys and texts SQLite can store (see _storable_text)."""
+    if isinstance(value, str):
+        return _storable_text(value)
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable_text(key): _storable(item) for key, item in value.items()}
+    return value
 
 
 def parse_list_page(body: bytes) -> dict:

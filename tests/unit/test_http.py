@@ -24,10 +24,17 @@ def test_a_page_parses_to_plain_dicts_compact_or_indented(indent):
     assert type(parsed) is dict and all(type(item) is dict for item in parsed["data"])
 
 
-def test_what_orjson_refuses_is_read_as_the_json_module_reads_it():
-    # A lone surrogate: orjson refuses it, Python's json module reads it (as it always has).
-    body = b'{"object":"list","data":[{"id":"ch_1","name":"\\ud800"}],"has_more":false}'
-    assert parse_list_page(body)["data"][0]["name"] == "\ud800"
+def test_half_an_emoji_is_read_as_a_replacement_character():
+    # A lone surrogate: orjson refuses it, Python's json module reads it, and what is read
+    # must be storable (UTF-8 has no lone surrogates), in keys and in nested texts alike.
+    body = (
+        b'{"object":"list","data":[{"id":"ch_1","name":"cut \\ud83d here",'
+        b'"metadata":{"k\\udc00":["\\ud83d\\ude80 whole", 2]}}],"has_more":false}'
+    )
+    (item,) = parse_list_page(body)["data"]
+    assert item["name"] == "cut \ufffd here"
+    assert item["metadata"] == {"k\ufffd": ["\U0001f680 whole", 2]}
+    json.dumps(item, ensure_ascii=False).encode("utf-8")  # no surrogate left anywhere
 
 
 @pytest.mark.parametrize(

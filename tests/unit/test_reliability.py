@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from desktop.services.dashboards import DashboardError, DashboardsService
 from desktop.services.formulas import FormulaLibrary
+from desktop.services.http import parse_list_page
 from desktop.services.registrations import RegistrationQuery, RegistrationsService
 from desktop.services.sync import table_rows
 from desktop.store.db import StoreError, open_database
@@ -146,6 +147,7 @@ TEXT = st.one_of(
             "line\nbreak\ttab",
             "",
             "'; DROP TABLE registrations_charges; --",
+            "cut \ud83d here",  # half an emoji: read as "cut \ufffd here"
         ]
     ),
 )
@@ -211,6 +213,10 @@ def test_odd_objects_are_stored_whole_and_shown_as_plain_text(odd_store, data, q
     objects = [data.draw(odd_charges(base)) for _ in range(3)]
     for n, obj in enumerate(objects):
         obj["id"] = f"{obj['id']}_{n}"  # one object per id within an example
+    # As Stripe sends them: a page of JSON (which escapes half an emoji as \ud83d), read as a
+    # sync reads it.
+    page = json.dumps({"object": "list", "data": objects, "has_more": False}).encode()
+    objects = parse_list_page(page)["data"]
     rows = table_rows("charges")
     with db.atomic():
         written = []
