@@ -660,22 +660,30 @@ _FAST_TYPES = {
     Kind.MONEY: "v.__class__ is int and -INT64 <= v < INT64",
     Kind.DATETIME: "v.__class__ is int and -INT64 <= v < INT64",
     Kind.NUMBER: "(v.__class__ is int and -INT64 <= v < INT64) or v.__class__ is float",
-    Kind.BOOL: "v is True or v is False",
 }
 
 
 def compile_extractor(fields: tuple[Field, ...]):
-    """One function that returns `[field_value(f, obj) for f in fields]`, about four times
-    faster: the sync runs it for every object it stores, so per-field calls matter there."""
-    lines = ["def extract_all(obj):", "    out = []", "    append = out.append"]
+    """One function `extract(prefix, obj)` that returns `(*prefix, *[field_value(f, obj) for
+    f in fields])`, several times faster: the sync runs it for every object it stores, so
+    per-field calls matter there. A boolean comes out as 1 or 0, which is what SQLite stores
+    for it; binding True or False directly costs an adaptation lookup per value."""
+    lines = ["def extract_all(prefix, obj):"]
     for number, fld in enumerate(fields):
         parts = _path(fld.key)
         lines.append(f"    v = obj.get({parts[0]!r})")
         for part in parts[1:]:
             lines.append(f"    v = v.get({part!r}) if isinstance(v, dict) else None")
-        fast = _FAST_TYPES[fld.kind]
-        lines.append(f"    append(v if v is None or {fast} else convert(KINDS[{number}], v))")
-    lines.append("    return out")
+        if fld.kind is Kind.BOOL:
+            value = "1 if v is True else 0 if v is False else None if v is None else"
+            lines.append(f"    v{number} = {value} int(convert(KINDS[{number}], v))")
+        else:
+            fast = _FAST_TYPES[fld.kind]
+            lines.append(
+                f"    v{number} = v if v is None or {fast} else convert(KINDS[{number}], v)"
+            )
+    values = "".join(f"v{number}, " for number in range(len(fields)))
+    lines.append(f"    return (*prefix, {values})")
     namespace = {"convert": convert, "KINDS": [f.kind for f in fields], "INT64": INT64}
     exec("\n".join(lines), namespace)
     return namespace["extract_all"]

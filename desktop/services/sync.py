@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 
 import orjson
 import stripe
@@ -126,7 +127,7 @@ class TableRows:
             if sql is None:
                 marks = ", ".join(self._marks for _ in chunk)
                 sql = self._upsert_many[len(chunk)] = self._insert + marks + self._conflict
-            cursor.execute(sql, [value for row in chunk for value in row])
+            cursor.execute(sql, list(chain.from_iterable(chunk)))
 
     def row(
         self,
@@ -138,7 +139,7 @@ class TableRows:
         obj: dict,
     ) -> tuple:
         data = encode_json(obj)
-        return (ds_id, stripe_id, parent_id, live, generation, data, *self._extract(obj))
+        return self._extract((ds_id, stripe_id, parent_id, int(live), generation, data), obj)
 
     def delete_ids(self, db, ds_id: int, ids: list[str]) -> None:
         self._delete_where(db, ds_id, "stripe_id", ids)
