@@ -51,16 +51,24 @@ class Result:
         relation = "≥" if self.higher_is_better else "≤"
         spread = ""
         if len(self.runs) > 1:
-            runs = ", ".join(f"{r:,.3g}" for r in self.runs)
+            runs = ", ".join(figure(r, 3) for r in self.runs)
             spread = f"  (runs: {runs}; spread {spread_of(self.runs):.1%})"
         print(
-            f"{self.name}: {self.value:,.4g} {self.unit}  target {relation} {self.target:,.4g} "
-            f"{self.unit}  ratio {self.ratio:.2f}  {'OK' if self.ok else 'MISSED'}{spread}"
+            f"{self.name}: {figure(self.value)} {self.unit}  "
+            f"target {relation} {figure(self.target)} {self.unit}  ratio {self.ratio:.2f}  "
+            f"{'OK' if self.ok else 'MISSED'}{spread}"
         )
         if self.note:
             print(f"  {self.note}")
         print(json.dumps(self.record()))
         sys.stdout.flush()
+
+
+def figure(value: float, digits: int = 4) -> str:
+    """A measured figure as a person reads it: 16,880 (not 1.688e+04), 0.4966, 105.6."""
+    if abs(value) >= 10 ** (digits - 1):
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
 
 
 def median(values: list[float]) -> float:

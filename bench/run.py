@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import app_bench, dashboards_bench, registrations_bench, sync_bench
-from bench.common import Result
+from bench.common import Result, figure
 
 BENCHMARKS = {
     **sync_bench.BENCHMARKS,
@@ -48,11 +48,12 @@ def main(argv: list[str]) -> int:
             # Each benchmark in a fresh process: one's threads, caches and memory must not
             # slow the next (a million-row view left behind cost the sync ingest ~5%).
             results += _run_isolated(name)
-    print(f"\n{'benchmark':36} {'value':>14} {'target':>12} {'ratio':>7}  ok")
+    unit = max([4, *(len(r.unit) for r in results)])
+    print(f"\n{'benchmark':36} {'value':>10} {'':{unit}}  {'target':>12} {'ratio':>6}  ok")
     for r in results:
+        target = ("≥ " if r.higher_is_better else "≤ ") + figure(r.target)
         print(
-            f"{r.name:36} {r.value:>10,.4g} {r.unit:<4}"
-            f"{('≥' if r.higher_is_better else '≤')}{r.target:>10,.4g} {r.ratio:>7.2f}  "
+            f"{r.name:36} {figure(r.value):>10} {r.unit:{unit}}  {target:>12} {r.ratio:>6.2f}  "
             f"{'yes' if r.ok else 'NO'}"
         )
     print(f"({time.monotonic() - started:.0f} s)")
