@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QFontDatabase, QFontMetrics, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -161,6 +161,15 @@ class RegistrationsPage(Page):
         header.sectionMoved.connect(self._columns_moved)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._column_menu)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)  # "Amount capt…", not "ount capt"
+        header.sectionResized.connect(self._column_resized)
+        self.widths: dict[str, int] = {}  # field key -> width the user gave its column
+        self._fitted: dict[str, int] = {}  # field key -> width its header and text need
+        self._fitting = False  # the page sets widths itself: not the user's
+        self._save_widths = QTimer(self)
+        self._save_widths.setSingleShot(True)
+        self._save_widths.setInterval(600)  # once a drag of the column's edge has ended
+        self._save_widths.timeout.connect(self._save_view_settings)
         self.splitter.addWidget(self.table)
         detail = QWidget()
         detail_layout = QVBoxLayout(detail)
@@ -217,6 +226,11 @@ class RegistrationsPage(Page):
         view = json.loads(data_source.view_settings or "{}")
         self.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view.get("filters", [])]
         self.saved_views: dict[str, dict] = dict(view.get("views", {}))
+        self.widths = {
+            key: width
+            for key, width in dict(view.get("widths", {})).items()
+            if isinstance(width, int) and width > 0
+        }
         hide_sample = bool(view.get("hide_sample"))
         if drill is not None:
             self.filters, hide_sample = [], False
@@ -227,12 +241,19 @@ class RegistrationsPage(Page):
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
+        previous = (self.model, self.table.selectionModel())
         self.model = RegistrationsTableModel(self.query, self.time_zone(), self)
         self.table.setModel(self.model)
+        for old in previous:  # the view owns neither; each kept a page of rows, or a selection
+            if old is not None:
+                old.deleteLater()
+        self._fitted = {}  # measured again for this data source's rows
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.detail_text.clear()
         self._apply()
         self._show_sort_indicator()
+        self._fit_columns()
+        self.model.modelReset.connect(self._fit_columns)  # after the header's own reset
 
     def _show_sort_indicator(self) -> None:
         keys = [f.key for f in self.model.columns]
@@ -307,9 +328,11 @@ class RegistrationsPage(Page):
         }
 
     def _save_view_settings(self) -> None:
-        if self.drill is not None:
+        self._save_widths.stop()  # saved here, with the rest
+        if self.drill is not None or self.data_source is None:
             return  # a drill-down is a look, not a change to the data source's view
-        self.save_view(self.data_source.id, {**self._current_view(), "views": self.saved_views})
+        view = {**self._current_view(), "views": self.saved_views, "widths": self.widths}
+        self.save_view(self.data_source.id, view)
 
     # --- named views ---
 
@@ -496,6 +519,43 @@ class RegistrationsPage(Page):
         self.cancel_export_button.hide()
 
     # --- columns ---
+
+    FITTED_ROWS = 50  # rows whose text sets a column's width when the user has not
+    WIDEST = 360  # a fitted column's most: a long description should not take the table
+
+    def _fit_columns(self) -> None:
+        """Each column as wide as the user last made it, or else as its header and the text of
+        the first rows need (ids, dates and amounts whole), within WIDEST. Runs after every
+        reset of the model too (a filter, a sort, new data), which sets Qt's widths back to
+        its default: a fitted width is measured once, when its column first shows."""
+        header = self.table.horizontalHeader()
+        text = self.table.fontMetrics()
+        bold = header.font()
+        bold.setBold(True)  # the theme's header text is semibold: measure with room to spare
+        label = QFontMetrics(bold)
+        rows = min(self.model.rowCount(), self.FITTED_ROWS)
+        self._fitting = True
+        try:
+            for column, field in enumerate(self.model.columns):
+                width = self.widths.get(field.key) or self._fitted.get(field.key)
+                if width is None:
+                    shown = (self.model.index(row, column).data() or "" for row in range(rows))
+                    content = max((text.horizontalAdvance(t) for t in shown), default=0)
+                    # Padding as the theme's cells and sections have it; the sort arrow's room.
+                    width = max(content + 20, label.horizontalAdvance(field.label) + 36, 60)
+                    width = self._fitted[field.key] = min(width, self.WIDEST)
+                header.resizeSection(column, width)
+        finally:
+            self._fitting = False
+
+    def _column_resized(self, logical: int, _old: int, new: int) -> None:
+        if self._fitting or self.model is None or not 0 <= logical < len(self.model.columns):
+            return
+        header = self.table.horizontalHeader()
+        if header.stretchLastSection() and header.visualIndex(logical) == header.count() - 1:
+            return  # the last column follows the window's width, not the user's hand
+        self.widths[self.model.columns[logical].key] = new
+        self._save_widths.start()
 
     def _visible_keys_in_view_order(self) -> list[str]:
         header = self.table.horizontalHeader()

@@ -205,6 +205,39 @@ def test_columns_can_be_hidden_and_reordered_and_are_remembered(imported, qtbot)
     assert [f.key for f in page.model.columns] == ["status", "amount", "id"]
 
 
+def test_columns_fit_their_text_and_keep_the_width_the_user_gives_them(imported, qtbot):
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    header = page.table.horizontalHeader()
+    keys = [f.key for f in page.model.columns]
+    metrics = page.table.fontMetrics()
+    for key in ("id", "created", "amount_captured"):
+        column = keys.index(key)
+        widest = max(
+            metrics.horizontalAdvance(page.model.index(r, column).data() or "")
+            for r in range(min(50, page.model.rowCount()))
+        )
+        assert header.sectionSize(column) > widest  # ids and dates whole, not "ch_0000bb7…"
+        label = page.model.columns[column].label
+        assert header.sectionSize(column) > header.fontMetrics().horizontalAdvance(label)
+    assert header.textElideMode() == Qt.TextElideMode.ElideRight  # narrowed: "Amount capt…"
+
+    created = keys.index("created")
+    fitted = header.sectionSize(created)
+    header.resizeSection(created, fitted + 77)  # as dragging the column's edge does
+    page.search.setText("ch_")  # the model resets: Qt would put every width back to 100
+    assert header.sectionSize(created) == fitted + 77
+    assert header.sectionSize(keys.index("id")) != header.defaultSectionSize()
+    qtbot.waitUntil(
+        lambda: json.loads(DataSource.get_by_id(charges.id).view_settings or "{}")
+        .get("widths", {})
+        .get("created")
+        == fitted + 77
+    )
+    app.open_data_source(charges.id)  # opened again: remembered
+    assert header.sectionSize([f.key for f in page.model.columns].index("created")) == fitted + 77
+
+
 def test_a_data_sources_settings_are_edited_and_kept(imported, qtbot):
     app, _harness = imported
     charges = DataSource.get(DataSource.data_type == "charges")
