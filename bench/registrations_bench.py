@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -58,54 +59,67 @@ def _rss_mb() -> float:
 
 
 def registrations_view() -> list[Result]:
+    """The app's registrations page itself (filter chips, status line, fitted columns), as a
+    user opens it from Data sources, offscreen."""
     source = _build_database()
 
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QTableView
 
     from desktop.app import create_qt_application
-    from desktop.services.registrations import Filter, RegistrationQuery
+    from desktop.services.registrations import RegistrationsService
     from desktop.store.models import DataSource
-    from desktop.views.registrations_model import RegistrationsTableModel
+    from desktop.views.registrations_page import RegistrationsPage
 
     qt = create_qt_application([])
     db, work = open_copy(source)
     ds = DataSource.get(DataSource.data_type == "charges")
+
+    def save_view(ds_id: int, view: dict) -> None:  # as the app saves it (without its writer)
+        DataSource.update(view_settings=json.dumps(view)).where(DataSource.id == ds_id).execute()
+
     rss_before = _rss_mb()
     opens, filters, sorts, ends = [], [], [], []
     for _ in range(5):
+        DataSource.update(view_settings=None).where(DataSource.id == ds.id).execute()
+        page = RegistrationsPage(
+            RegistrationsService(),
+            time_zone=lambda: "UTC",
+            save_view=save_view,
+            run_in_background=lambda *args, **kwargs: None,
+        )
+        page.resize(1400, 800)
+        page.show()
         start = time.perf_counter()
-        query = RegistrationQuery(ds)
-        model = RegistrationsTableModel(query, "UTC")
-        model.refresh()
-        view = QTableView()
-        view.resize(1200, 700)
-        view.setModel(model)
-        view.grab()  # painted: the first rows were read and drawn
+        page.open(DataSource.get_by_id(ds.id))
+        page.grab()  # painted: the first rows were read and drawn
         opens.append((time.perf_counter() - start) * 1000)
 
         start = time.perf_counter()
-        query.filters = [Filter("livemode", "is_true")]
-        model.refresh()
+        page.hide_sample.setChecked(True)  # Livemode = True, counted in the status line
         filters.append((time.perf_counter() - start) * 1000)
+        model = page.model
 
         amount = [f.key for f in model.columns].index("amount")
         start = time.perf_counter()
-        model.sort(amount, Qt.SortOrder.DescendingOrder)
-        view.grab()
+        page.table.sortByColumn(amount, Qt.SortOrder.DescendingOrder)
+        page.grab()
         sorts.append((time.perf_counter() - start) * 1000)
 
         start = time.perf_counter()
-        view.scrollToBottom()
-        view.grab()
+        page.table.scrollToBottom()
+        page.grab()
         ends.append((time.perf_counter() - start) * 1000)
-        view.deleteLater()
+        page.close()
+        page.deleteLater()
         qt.processEvents()
     growth = _rss_mb() - rss_before
     count = model.count
     db.close()
     shutil.rmtree(work.parent, ignore_errors=True)  # a 2 GB copy: never left behind
-    note = f"{ROWS:,} charges in one data source; {count:,} live after the filter"
+    note = (
+        f"{ROWS:,} charges in one data source, on the registrations page as the app opens it; "
+        f"{count:,} live after the filter"
+    )
     return [
         Result("registrations_open_first_paint", median(opens), "ms", 150, False, opens, note),
         Result("registrations_livemode_filter_count", median(filters), "ms", 200, False, filters),
