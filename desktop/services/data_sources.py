@@ -56,7 +56,7 @@ class DataSourcesService:
             type_name=DATA_TYPES[ds.data_type].display_name,
             account_name=ds.account.name,
             livemode=ds.account.livemode,
-            includes_test_data=ds.include_test_data,
+            includes_test_data=len(ds.modes) > 1,
             registrations=count,
             status=ds.status,
             status_message=ds.status_message,

@@ -235,7 +235,7 @@ def feeds_for(data_sources: Iterable[DataSource]) -> list[Feed]:
         data_type = DATA_TYPES[ds.data_type]
         parent = DATA_TYPES[data_type.parent] if data_type.parent else data_type
         key = (ds.account_id, parent.name)
-        modes = (True, False) if ds.include_test_data else (bool(ds.account.livemode),)
+        modes = ds.modes
         feed = feeds.get(key)
         if feed is None:
             feed = feeds[key] = Feed(ds.account_id, parent, {}, ds.id, modes)

@@ -48,7 +48,9 @@ class AccountCredentials:
 
     def secret(self, live: bool) -> str:
         stored = self.secrets.get(self.account.keyring_entry)
-        key = stored.get("live" if live else "test") or stored.get("key")
+        key = stored.get("live" if live else "test")
+        if not key and live == bool(self.account.livemode):
+            key = stored.get("key")  # an API key reads its own mode only
         if not key:
             mode = "live" if live else "test-mode"
             raise NeedsReconnect(

@@ -82,6 +82,14 @@ class DataSource(BaseModel):
     def catalog(self) -> DataType:
         return DATA_TYPES[self.data_type]
 
+    @property
+    def modes(self) -> tuple[bool, ...]:
+        """The modes its sync reads (True: live): the account's own, and test mode's sample
+        data beside live when asked. An account in test mode reads that one mode only: its
+        key cannot read live data, and its data is sample data already."""
+        live = bool(self.account.livemode)
+        return (True, False) if self.include_test_data and live else (live,)
+
 
 class DataSourceField(BaseModel):
     data_source = pw.ForeignKeyField(DataSource, backref="fields", on_delete="CASCADE")

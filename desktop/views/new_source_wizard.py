@@ -436,7 +436,9 @@ class NewDataSourceWizard(QDialog):
         mode = "live" if check.live else "test-mode (sample data only)"
         self.flow.set_connected(
             f"Stripe (key …{key[-4:]})",
-            sample_data_possible=not check.live,
+            # A key reads its own mode only: a live key no sample data, and a test key's
+            # data is all sample data, imported as such without asking.
+            sample_data_possible=False,
             readable=check.readable,
             reasons=check.reasons,
         )

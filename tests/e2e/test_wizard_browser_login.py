@@ -9,7 +9,7 @@ import pytest
 
 from desktop.catalog import DATA_TYPES
 from desktop.services.secrets import SecretStore
-from desktop.store.models import Account
+from desktop.store.models import Account, registration_model
 
 pytestmark = pytest.mark.browser
 
@@ -151,3 +151,27 @@ def test_logging_in_again_renews_a_disconnected_account(start_app, qtbot, browse
     with qtbot.waitSignal(app.sync_service.finished, timeout=60_000):
         app.sync_service.sync()
     assert {s.status for s in app.data_sources.summaries()} == {"up_to_date"}
+
+
+def test_a_pasted_test_key_imports_its_sample_data_without_asking_for_live(start_app, qtbot):
+    """A key reads its own mode only: a test key offers no "also import sample data" (its
+    data is sample data), and its import never asks Stripe for live data."""
+    app = start_app(demo=True, demo_size=1_500)
+    wizard = app.open_new_data_source()
+    wizard.go_next()
+    wizard.key_field.setText("sk_test_pastedkey00000001")
+    wizard.check_key()
+    qtbot.waitUntil(lambda: wizard.flow.connected, timeout=15_000)
+    assert "test-mode (sample data only)" in wizard.connect_status.text()
+    wizard.go_next()
+    for name, box in wizard.type_boxes.items():  # one without a Livemode of its own
+        box.setChecked(name == "balance_transactions")
+    assert wizard.flow.selected == ["balance_transactions"]
+    assert not wizard.sample_data.isEnabled() and not wizard.sample_data.isChecked()
+    with qtbot.waitSignal(wizard.finished_import, timeout=120_000):
+        wizard.go_next()
+    (summary,) = app.data_sources.summaries()
+    assert summary.status == "up_to_date" and summary.registrations > 0
+    assert not summary.includes_test_data and not summary.livemode
+    rows = registration_model("balance_transactions")
+    assert rows.select().where(rows.livemode).count() == 0

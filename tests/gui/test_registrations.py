@@ -229,10 +229,12 @@ def test_columns_fit_their_text_and_keep_the_width_the_user_gives_them(imported,
     assert header.sectionSize(created) == fitted + 77
     assert header.sectionSize(keys.index("id")) != header.defaultSectionSize()
     qtbot.waitUntil(
-        lambda: json.loads(DataSource.get_by_id(charges.id).view_settings or "{}")
-        .get("widths", {})
-        .get("created")
-        == fitted + 77
+        lambda: (
+            json.loads(DataSource.get_by_id(charges.id).view_settings or "{}")
+            .get("widths", {})
+            .get("created")
+            == fitted + 77
+        )
     )
     app.open_data_source(charges.id)  # opened again: remembered
     assert header.sectionSize([f.key for f in page.model.columns].index("created")) == fitted + 77

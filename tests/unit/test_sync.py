@@ -251,3 +251,38 @@ def test_every_types_write_statement_fits_the_oldest_sqlite_variable_limit(db):
             rows.upsert(db.cursor(), page)
         stored = db.execute_sql(f'SELECT COUNT(*) FROM "{rows.table}"').fetchone()[0]
         assert stored == 100, name
+
+
+def test_an_account_in_test_mode_reads_test_mode_only_though_sample_data_was_asked(
+    simulator, harness_for
+):
+    """A test key reads test mode only: asking it for live data too (the wizard once let a
+    test key tick "Also import test-mode (sample) data") read its sample data as live first,
+    labelled live where the object has no Livemode of its own, and twice the requests."""
+    harness = harness_for(simulator, types=("balance_transactions", "refunds"))
+    Account.update(livemode=False).where(Account.id == harness.account.id).execute()
+    assert all(ds.include_test_data for ds in harness.data_sources)
+    results = harness.sync()
+    assert {r.status for r in results} == {"up_to_date"}
+    assert set(harness.apis) == {False}  # not one request in live mode
+    assert store_differences(harness, modes=(False,)) == []
+    for type_name in ("balance_transactions", "refunds"):
+        rows = registration_model(type_name)
+        assert rows.select().where(rows.livemode).count() == 0
+
+
+def test_an_api_key_reads_its_own_mode_only(expected_log_warnings):
+    from desktop.services.secrets import SecretStore
+    from desktop.services.stripe_api import NeedsReconnect
+    from desktop.services.sync_service import AccountCredentials
+
+    secrets = SecretStore()
+    secrets.keep_for_this_session_only()  # warns: no keychain here
+    secrets.put("acct-key", {"key": "sk_live_only000001"})
+    secrets.put("acct-oauth", {"live": "live-token", "test": "test-token"})
+    live_key = Account(livemode=True, keyring_entry="acct-key", auth_method="api_key")
+    assert AccountCredentials(live_key, secrets).secret(True) == "sk_live_only000001"
+    with pytest.raises(NeedsReconnect, match="test-mode"):
+        AccountCredentials(live_key, secrets).secret(False)  # never the live key for test mode
+    oauth = Account(livemode=True, keyring_entry="acct-oauth", auth_method="oauth")
+    assert AccountCredentials(oauth, secrets).secret(False) == "test-token"
