@@ -8,6 +8,7 @@ edits, removes and, for charts, saves a PNG.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from zoneinfo import ZoneInfo
 
@@ -479,7 +480,10 @@ class ChartTile(Tile):
         several = len(data.series) > 1
         if self.legend is None:
             self.legend = self.plot.addLegend(
-                offset=(-8, 4), labelTextColor="#334155", brush=pg.mkBrush(255, 255, 255, 200)
+                offset=(-8, 4),
+                labelTextColor="#334155",
+                brush=pg.mkBrush(255, 255, 255, 200),
+                sampleType=_legend_sample(pg),
             )
         self.legend.clear()
         self.legend.setColumnCount(2 if len(data.series) > 2 else 1)
@@ -720,3 +724,26 @@ TILE_CLASSES = {
 
 def make_tile(spec: WidgetSpec, time_zone: str, parent: QWidget | None = None) -> Tile:
     return TILE_CLASSES[spec.kind](spec, time_zone, parent)
+
+
+@functools.cache
+def _legend_sample(pg):
+    """The legend's sample of a series: pyqtgraph's own, except that an area shows as its line
+    over a block of its fill, not as pyqtgraph's triangle. Made once pyqtgraph is loaded (it is
+    imported when the first chart is, not at start-up)."""
+
+    class AreaSample(pg.ItemSample):
+        def paint(self, painter, *args):
+            opts = self.item.opts
+            filled = opts.get("fillLevel") is not None and opts.get("fillBrush") is not None
+            if not filled or not self.item.isVisible():
+                super().paint(painter, *args)
+                return
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(pg.mkBrush(opts["fillBrush"]))
+            painter.drawRect(QRectF(1, 8, 19, 9))
+            painter.setPen(pg.mkPen(opts["pen"]))
+            painter.drawLine(QPointF(1, 8), QPointF(20, 8))
+
+    return AreaSample

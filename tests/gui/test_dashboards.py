@@ -7,6 +7,7 @@ import json
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from desktop.services.dashboards import NumberData, WidgetError
@@ -143,6 +144,16 @@ def test_every_widget_type_is_built_saved_and_reopened_unchanged(imported, start
         == expected
     )
     assert before["Top brands"][0][0] == "1"
+    # An area's legend sample is its line over its fill, not pyqtgraph's triangle.
+    area = next(t for t in page.grid.tiles.values() if t.spec.kind == "area")
+    ((sample, _label),) = area.legend.items
+    drawn = QImage(20, 20, QImage.Format.Format_ARGB32)
+    drawn.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(drawn)
+    sample.paint(painter)
+    painter.end()
+    assert drawn.pixelColor(10, 8).alpha() == 255  # the line
+    assert drawn.pixelColor(17, 4).alpha() == 0  # where the triangle's corner was
 
     app.window.close()
     app = start_app()  # a new process would read the same file
