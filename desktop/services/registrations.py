@@ -531,7 +531,12 @@ def export_xlsx(
     book = Workbook(write_only=True)
     sheet = book.create_sheet(query.data_source.title[:31] or "Registrations")
     rows = export_csv(
-        query, _SheetWriter(sheet), progress=progress, cancelled=cancelled, time_zone=time_zone
+        query,
+        _SheetWriter(sheet),
+        progress=progress,
+        cancelled=cancelled,
+        time_zone=time_zone,
+        text_as_is=True,  # the sheet's cells are typed: text is never read as a formula
     )
     book.save(path)
     return rows
@@ -541,29 +546,54 @@ class _SheetWriter:
     """What csv.writer needs from a stream, writing rows to a worksheet instead."""
 
     def __init__(self, sheet) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
         self.sheet = sheet
+        self._text_cell = WriteOnlyCell
 
     def writerow(self, row) -> None:
-        self.sheet.append([_cell(value) for value in row])
+        self.sheet.append([self._cell(value) for value in row])
 
-
-def _cell(value):
-    if isinstance(value, str):
-        try:
-            return float(value) if value.replace(".", "", 1).lstrip("-").isdigit() else value
-        except ValueError:
+    def _cell(self, value):
+        if not isinstance(value, str):
             return value
-    return value
+        try:
+            if value.replace(".", "", 1).lstrip("-").isdigit():
+                return float(value)
+        except ValueError:
+            pass
+        # openpyxl writes a text that starts with "=" as a formula: this one stays text.
+        cell = self._text_cell(self.sheet, value=value)
+        cell.data_type = "s"
+        return cell
+
+
+# A cell that starts so is a formula to a spreadsheet, and text from Stripe (a customer's name,
+# a description, a metadata key) is anyone's to write: "=HYPERLINK(...)" must stay text when
+# the CSV is opened in Excel. OWASP's advice against CSV injection: a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def export_csv(
-    query: RegistrationQuery, out, *, progress=None, cancelled=lambda: False, time_zone: str = "UTC"
+    query: RegistrationQuery,
+    out,
+    *,
+    progress=None,
+    cancelled=lambda: False,
+    time_zone: str = "UTC",
+    text_as_is: bool = False,
 ) -> int:
     """Write the query's rows (its filters, search and order) as CSV to a text stream.
 
     Columns are the data source's visible fields; money as the currency's units with the
-    currency code in its own column, dates in ISO 8601 in the given zone. Returns the rows
-    written; raises Cancelled (from stripe_api) when asked to stop."""
+    currency code in its own column, dates in ISO 8601 in the given zone. Text that a
+    spreadsheet would run as a formula gets a leading apostrophe (see _FORMULA_START), unless
+    `text_as_is` (a writer of typed cells). Returns the rows written; raises Cancelled (from
+    stripe_api) when asked to stop."""
     import csv
     import datetime as dt
     from zoneinfo import ZoneInfo
@@ -574,7 +604,8 @@ def export_csv(
     zone = ZoneInfo(time_zone)
     columns = query.visible_fields()
     writer = out if hasattr(out, "writerow") else csv.writer(out)
-    writer.writerow([c.label for c in columns] + ["Currency code"])
+    text = (lambda value: value) if text_as_is else _inert
+    writer.writerow([text(c.label) for c in columns] + ["Currency code"])
     total = query.count()
     written = 0
     while written < total:
@@ -598,6 +629,8 @@ def export_csv(
                     )
                 elif column.kind is Kind.BOOL:
                     values.append("True" if value in (1, True) else "False")
+                elif isinstance(value, str):
+                    values.append(text(value))
                 else:
                     values.append(value)
             writer.writerow([*values, (currency or "").upper()])

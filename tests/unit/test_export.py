@@ -121,6 +121,35 @@ def test_xlsx_has_the_same_rows_as_csv(charges, tmp_path):
     assert isinstance(values[1][2], float)  # amounts are numbers in the sheet
 
 
+def test_text_from_stripe_never_becomes_a_spreadsheet_formula(charges, tmp_path):
+    """A customer may name themselves "=HYPERLINK(...)": the export keeps it text (CSV
+    injection), while amounts, negative ones too, stay numbers."""
+    from openpyxl import load_workbook
+
+    from desktop.services.registrations import export_xlsx
+
+    table = registration_model("charges")
+    first = table.select().where(table.data_source == charges.id).order_by(table.pk).first()
+    evil = '=HYPERLINK("http://evil.example","Refund")'
+    table.update(description=evil, amount=-1250).where(table.pk == first.pk).execute()
+    query = RegistrationQuery(charges)
+    query.filters = parse_filter_text(f"id = {first.stripe_id}", query.fields)
+
+    out = io.StringIO()
+    assert export_csv(query, out) == 1
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["Description"] == "'" + evil
+    assert row["Amount"].startswith("-12")  # a number: no apostrophe
+
+    target = tmp_path / "one.xlsx"
+    export_xlsx(query, target)
+    sheet = load_workbook(target).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    cells = dict(zip(header, sheet[2], strict=True))
+    assert cells["Description"].value == evil and cells["Description"].data_type == "s"
+    assert cells["Amount"].value < 0 and cells["Amount"].data_type == "n"
+
+
 def test_in_the_last_days(charges):
     import time
 
