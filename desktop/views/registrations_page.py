@@ -526,8 +526,9 @@ class RegistrationsPage(Page):
     def _fit_columns(self) -> None:
         """Each column as wide as the user last made it, or else as its header and the text of
         the first rows need (ids, dates and amounts whole), within WIDEST. Runs after every
-        reset of the model too (a filter, a sort, new data), which sets Qt's widths back to
-        its default: a fitted width is measured once, when its column first shows."""
+        reset of the model too: Qt keeps widths by column position, and once columns are
+        hidden, shown or moved a position holds another field. A fitted width is measured
+        once, when its column first shows."""
         header = self.table.horizontalHeader()
         text = self.table.fontMetrics()
         bold = header.font()

@@ -225,7 +225,7 @@ def test_columns_fit_their_text_and_keep_the_width_the_user_gives_them(imported,
     created = keys.index("created")
     fitted = header.sectionSize(created)
     header.resizeSection(created, fitted + 77)  # as dragging the column's edge does
-    page.search.setText("ch_")  # the model resets: Qt would put every width back to 100
+    page.hide_sample.setChecked(True)  # the model resets
     assert header.sectionSize(created) == fitted + 77
     assert header.sectionSize(keys.index("id")) != header.defaultSectionSize()
     qtbot.waitUntil(
@@ -238,6 +238,10 @@ def test_columns_fit_their_text_and_keep_the_width_the_user_gives_them(imported,
     )
     app.open_data_source(charges.id)  # opened again: remembered
     assert header.sectionSize([f.key for f in page.model.columns].index("created")) == fitted + 77
+    page.set_columns([k for k in keys if k != "id"])  # the columns shift: widths follow fields
+    shown = [f.key for f in page.model.columns]
+    assert header.sectionSize(shown.index("created")) == fitted + 77
+    assert header.sectionSize(shown.index("amount")) == page._fitted["amount"]
 
 
 def test_a_data_sources_settings_are_edited_and_kept(imported, qtbot):
