@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -17,8 +19,37 @@ PkRole = Qt.ItemDataRole.UserRole + 1
 CACHED_PAGES = 64
 
 
+@dataclass
+class Reading:
+    """What a refresh reads before the model changes: columns, counts, and maybe rows."""
+
+    columns: list[FieldRef]
+    count: int
+    total: int
+    pages: dict[int, list[tuple]] = field(default_factory=dict)
+
+
+def read(query: RegistrationQuery, *, rows_up_to: int = 0) -> Reading:
+    """The columns and counts of the query as it is now (FilterError for a bad filter), and all
+    its rows when there are at most `rows_up_to`: one pass over the table, where reading the
+    few rows of a search page by page would pass over it once a page."""
+    columns = query.visible_fields()
+    count = query.count()
+    # Counting a million rows takes tens of milliseconds: not twice for the same number.
+    total = query.total() if query.narrowed() else count
+    reading = Reading(columns, count, total)
+    if 0 < count <= rows_up_to:
+        rows = query.fetch(0, count, columns)
+        page = RegistrationQuery.PAGE
+        reading.pages = {n // page: rows[n : n + page] for n in range(0, len(rows), page)}
+    return reading
+
+
 class RegistrationsTableModel(QAbstractTableModel):
-    """Only the counts are read up front; rows arrive a page at a time as they are shown."""
+    """Only the counts are read up front; rows arrive a page at a time as they are shown.
+
+    `reader`, when set, refreshes a search instead: on a million rows its LIKE takes seconds,
+    so the owner reads it on a worker and gives the model the Reading (`apply`)."""
 
     def __init__(self, query: RegistrationQuery, time_zone: str, parent=None) -> None:
         super().__init__(parent)
@@ -28,16 +59,21 @@ class RegistrationsTableModel(QAbstractTableModel):
         self.count = 0
         self.total = 0
         self._pages: OrderedDict[int, list[tuple]] = OrderedDict()
+        self.reader: Callable[[], None] | None = None
+        self.generation = 0  # refreshes asked for: a reading for an older one is moot
 
     def refresh(self) -> None:
         """Re-read the columns and counts after filters, search, sort or data changed."""
-        columns = self.query.visible_fields()
-        count = self.query.count()  # may raise FilterError: before the model starts changing
-        # Counting a million rows takes tens of milliseconds: not twice for the same number.
-        total = self.query.total() if self.query.narrowed() else count
+        self.generation += 1
+        if self.reader is not None and self.query.search.strip():
+            self.reader()
+            return
+        self.apply(read(self.query))  # may raise FilterError: before the model starts changing
+
+    def apply(self, reading: Reading) -> None:
         self.beginResetModel()
-        self.columns, self.count, self.total = columns, count, total
-        self._pages.clear()
+        self.columns, self.count, self.total = reading.columns, reading.count, reading.total
+        self._pages = OrderedDict(sorted(reading.pages.items()))
         self.endResetModel()
 
     # --- Qt's model interface ---

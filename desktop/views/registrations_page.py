@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import peewee
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QFontMetrics, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -44,7 +47,7 @@ from desktop.store.models import DataSource
 from desktop.views.filter_dialog import FilterDialog
 from desktop.views.formatting import date_span
 from desktop.views.icons import themed_icon
-from desktop.views.registrations_model import RegistrationsTableModel
+from desktop.views.registrations_model import RegistrationsTableModel, read
 from desktop.views.widgets import Page, plain_label
 
 SAMPLE_FILTER = Filter("livemode", "is_true")
@@ -191,6 +194,12 @@ class RegistrationsPage(Page):
         self.status = plain_label("", "fieldHelp")
         self.status.setObjectName("registrationsStatus")
         footer.addWidget(self.status, 1)
+        self.searching = QProgressBar()  # a search's LIKE over a million rows takes seconds
+        self.searching.setRange(0, 0)
+        self.searching.setMaximumWidth(160)
+        self.searching.setTextVisible(False)
+        self.searching.hide()
+        footer.addWidget(self.searching)
         self.export_progress = QProgressBar()
         self.export_progress.setMaximumWidth(240)
         self.export_progress.setFormat("Exporting… %p%")
@@ -201,6 +210,8 @@ class RegistrationsPage(Page):
             footer.addWidget(widget)
         column.addLayout(footer)
         self._export_task = None
+        self._search_task = None
+        self._search_generation: int | None = None  # the model's refresh a search reads for
         self.set_body(body)
         self.filters: list[Filter] = []
         self.saved_views: dict[str, dict] = {}  # name -> filters and the sample toggle
@@ -248,12 +259,13 @@ class RegistrationsPage(Page):
             if old is not None:
                 old.deleteLater()
         self._fitted = {}  # measured again for this data source's rows
+        self.model.reader = self._search_in_background
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.detail_text.clear()
         self._apply()
         self._show_sort_indicator()
         self._fit_columns()
-        self.model.modelReset.connect(self._fit_columns)  # after the header's own reset
+        self.model.modelReset.connect(self._after_reset)  # after the header's own reset
 
     def _show_sort_indicator(self) -> None:
         keys = [f.key for f in self.model.columns]
@@ -390,7 +402,61 @@ class RegistrationsPage(Page):
 
     def _show_status(self) -> None:
         model = self.model
+        if self._search_generation is not None and self._search_generation == model.generation:
+            return  # "Searching…" until the search's rows arrive
+        self.searching.hide()
+        if self._search_task is not None:  # a refresh since has made it moot
+            self._search_task.cancel()
+            self._search_task = None
         self.status.setText(f"{model.count:,} of {model.total:,} registrations")
+
+    SEARCH_ROWS_READ = 5_000  # a search with at most this many matches is read whole
+
+    def _search_in_background(self) -> None:
+        """A search reads on a worker: its LIKE passes over every row, seconds on a million.
+        The table keeps the rows it has meanwhile and the status says what is happening; a
+        newer refresh (a key typed, a filter, a sort, a sync) makes an older one moot."""
+        if self._search_task is not None:
+            self._search_task.cancel()
+        model, query = self.model, copy.copy(self.query)
+        generation = self._search_generation = model.generation
+        self.status.setText(
+            f"Searching {model.total:,} registrations for “{query.search.strip()}”…"
+        )
+        self.searching.show()
+
+        def work(state):
+            connection = query.db.connection()
+            interrupt = getattr(connection, "set_progress_handler", None)
+            if interrupt is not None:  # SQLite: stop a moot search between rows
+                interrupt(lambda: int(state.cancelled()), 100_000)
+            try:
+                return read(query, rows_up_to=self.SEARCH_ROWS_READ)
+            except (sqlite3.OperationalError, peewee.OperationalError):
+                if state.cancelled():
+                    raise Cancelled() from None
+                raise
+            finally:
+                if interrupt is not None:
+                    interrupt(None, 0)
+
+        def done(reading) -> None:
+            if model is not self.model or model.generation != generation:
+                return  # a newer refresh made this one moot
+            self._search_task = self._search_generation = None
+            model.apply(reading)
+            self._show_status()
+
+        def failed(error: Exception) -> None:
+            if model is not self.model or model.generation != generation:
+                return
+            self._search_task = self._search_generation = None
+            self._show_status()
+            if not isinstance(error, Cancelled):
+                self.message.setText(str(error))
+                self.message.show()
+
+        self._search_task = self.run_in_background(work, done, failed=failed)
 
     # --- fields and detail ---
 
@@ -568,12 +634,17 @@ class RegistrationsPage(Page):
     def set_columns(self, visible_in_order: list[str]) -> None:
         """Show these fields in this order (the column chooser and dragging both end here)."""
         self.registrations.set_columns(self.data_source, visible_in_order)
+        self.model.refresh()  # the model's columns now come in the stored order
+
+    def _after_reset(self) -> None:
+        """The model's columns are the truth: the view's own moves (a drag) are undone, and
+        each column gets its field's width."""
         header = self.table.horizontalHeader()
         header.blockSignals(True)
-        self.model.refresh()  # the model's columns now come in the stored order
-        for logical in range(header.count()):  # so the view's own moves are undone
+        for logical in range(header.count()):
             header.moveSection(header.visualIndex(logical), logical)
         header.blockSignals(False)
+        self._fit_columns()
         self._show_sort_indicator()
 
     def _column_menu(self, position) -> None:

@@ -244,6 +244,47 @@ def test_columns_fit_their_text_and_keep_the_width_the_user_gives_them(imported,
     assert header.sectionSize(shown.index("amount")) == page._fitted["amount"]
 
 
+def test_a_search_reads_in_the_background_and_the_latest_wins(imported, qtbot):
+    """On a million rows a search's LIKE takes seconds: it must not hold the window."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.services.registrations import RegistrationQuery
+
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    total = page.model.total
+
+    def matches(text: str) -> int:
+        query = RegistrationQuery(charges)
+        query.search = text
+        return query.count()
+
+    first = page.model.index(0, 0).data()
+    wanted = first[:-2]  # an id's start: a few registrations
+    assert 0 < matches(wanted) < total
+    page.search.setText("zzz-nowhere")
+    page._apply()  # what the search box's pause does
+    assert page.status.text().startswith("Searching")
+    assert page.searching.isVisible()
+    assert page.model.count == total  # the rows shown stay until the search's arrive
+    page.search.setText(wanted)
+    page._apply()  # typed on: the first search is moot
+    qtbot.waitUntil(lambda: not page.searching.isVisible(), timeout=10_000)
+    expected = matches(wanted)
+    assert page.status.text() == f"{expected:,} of {total:,} registrations"
+    assert page.model.count == expected
+    assert page.model.index(0, 0).data().startswith(wanted)
+
+    page.search.setText("zzz-nowhere")
+    page._apply()
+    page.search.setText("")  # cleared before the search ends: its rows never land
+    page._apply()
+    assert page.status.text() == f"{total:,} of {total:,} registrations"
+    qtbot.waitUntil(lambda: app.tasks._pool.activeThreadCount() == 0, timeout=10_000)
+    QApplication.processEvents()
+    assert page.model.count == total and not page.searching.isVisible()
+
+
 def test_a_data_sources_settings_are_edited_and_kept(imported, qtbot):
     app, _harness = imported
     charges = DataSource.get(DataSource.data_type == "charges")
