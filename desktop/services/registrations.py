@@ -412,6 +412,20 @@ class RegistrationQuery:
         """Whether filters, conditions or a search may leave rows out (count < total)."""
         return bool(self.filters or self.conditions or self.search.strip())
 
+    def reads_every_row(self) -> bool:
+        """Whether counting passes over every stored row: a search, a filter that looks
+        inside text (contains, does not equal), or one on a field Update fields found (read
+        from each row's JSON). On a million rows that takes seconds."""
+        if self.search.strip():
+            return True
+        for flt in self.filters:
+            field = self.fields.get(flt.key)
+            if field is not None and (
+                flt.op in ("contains", "not_equals") or not field.sql.startswith('"')
+            ):
+                return True
+        return False
+
     def count(self) -> int:
         where, params = self._where()
         return self.db.execute_sql(

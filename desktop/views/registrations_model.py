@@ -48,8 +48,9 @@ def read(query: RegistrationQuery, *, rows_up_to: int = 0) -> Reading:
 class RegistrationsTableModel(QAbstractTableModel):
     """Only the counts are read up front; rows arrive a page at a time as they are shown.
 
-    `reader`, when set, refreshes a search instead: on a million rows its LIKE takes seconds,
-    so the owner reads it on a worker and gives the model the Reading (`apply`)."""
+    `reader`, when set, refreshes a query that reads every row instead (a search, say: on a
+    million rows it takes seconds), so the owner reads it on a worker and gives the model the
+    Reading (`apply`)."""
 
     def __init__(self, query: RegistrationQuery, time_zone: str, parent=None) -> None:
         super().__init__(parent)
@@ -65,7 +66,7 @@ class RegistrationsTableModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Re-read the columns and counts after filters, search, sort or data changed."""
         self.generation += 1
-        if self.reader is not None and self.query.search.strip():
+        if self.reader is not None and self.query.reads_every_row():
             self.reader()
             return
         self.apply(read(self.query))  # may raise FilterError: before the model starts changing

@@ -413,15 +413,19 @@ class RegistrationsPage(Page):
     SEARCH_ROWS_READ = 5_000  # a search with at most this many matches is read whole
 
     def _search_in_background(self) -> None:
-        """A search reads on a worker: its LIKE passes over every row, seconds on a million.
+        """A search (or a filter that reads every row, see RegistrationQuery.reads_every_row)
+        reads on a worker: its pass over every row takes seconds on a million.
         The table keeps the rows it has meanwhile and the status says what is happening; a
         newer refresh (a key typed, a filter, a sort, a sync) makes an older one moot."""
         if self._search_task is not None:
             self._search_task.cancel()
         model, query = self.model, copy.copy(self.query)
         generation = self._search_generation = model.generation
+        searched = query.search.strip()
         self.status.setText(
-            f"Searching {model.total:,} registrations for “{query.search.strip()}”…"
+            f"Searching {model.total:,} registrations for “{searched}”…"
+            if searched
+            else f"Filtering {model.total:,} registrations…"
         )
         self.searching.show()
 
@@ -452,9 +456,13 @@ class RegistrationsPage(Page):
                 return
             self._search_task = self._search_generation = None
             self._show_status()
-            if not isinstance(error, Cancelled):
-                self.message.setText(str(error))
-                self.message.show()
+            if isinstance(error, Cancelled):
+                return
+            self.message.setText(str(error))
+            self.message.show()
+            if isinstance(error, FilterError) and self.filters:
+                self.filters.pop()  # as _apply does: the filter just added cannot be read
+                self.query.filters = self.filters
 
         self._search_task = self.run_in_background(work, done, failed=failed)
 

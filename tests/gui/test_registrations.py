@@ -248,7 +248,7 @@ def test_a_search_reads_in_the_background_and_the_latest_wins(imported, qtbot):
     """On a million rows a search's LIKE takes seconds: it must not hold the window."""
     from PySide6.QtWidgets import QApplication
 
-    from desktop.services.registrations import RegistrationQuery
+    from desktop.services.registrations import Filter, RegistrationQuery
 
     app, _harness = imported
     page, charges = open_charges(app, qtbot)
@@ -283,6 +283,15 @@ def test_a_search_reads_in_the_background_and_the_latest_wins(imported, qtbot):
     qtbot.waitUntil(lambda: app.tasks._pool.activeThreadCount() == 0, timeout=10_000)
     QApplication.processEvents()
     assert page.model.count == total and not page.searching.isVisible()
+
+    # A filter that looks inside text reads every row too.
+    page._add(Filter("description", "contains", "a"))
+    assert page.status.text().startswith("Filtering")
+    qtbot.waitUntil(lambda: not page.searching.isVisible(), timeout=10_000)
+    query = RegistrationQuery(charges)
+    query.filters = [Filter("description", "contains", "a")]
+    assert 0 < page.model.count == query.count() < total
+    assert page.status.text() == f"{query.count():,} of {total:,} registrations"
 
 
 def test_a_data_sources_settings_are_edited_and_kept(imported, qtbot):
