@@ -116,9 +116,19 @@ class RegistrationsTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
             return
-        self.query.sort_key = self.columns[column].key
-        self.query.descending = order == Qt.SortOrder.DescendingOrder
-        self.refresh()
+        key, descending = self.columns[column].key, order == Qt.SortOrder.DescendingOrder
+        if (key, descending) == (self.query.sort_key, self.query.descending):
+            return  # QTableView.sortByColumn asks twice
+        self.query.sort_key, self.query.descending = key, descending
+        if self.reader is not None and self.query.reads_every_row():
+            self.refresh()  # its rows are read again, in the new order, on a worker
+            return
+        # The same rows in another order: the counts stand (on a million rows, counting them
+        # again took as long as the sort), only the pages read so far are dropped.
+        self.generation += 1
+        self.beginResetModel()
+        self._pages.clear()
+        self.endResetModel()
 
     # --- rows ---
 
