@@ -283,7 +283,7 @@ class RegistrationsPage(Page):
     def reload(self) -> None:
         """New data arrived (a sync finished): re-read counts and rows."""
         if self.model is not None:
-            self.model.refresh()
+            self.model.refresh(data_changed=True)
             self._show_status()
 
     # --- filters ---
@@ -420,6 +420,7 @@ class RegistrationsPage(Page):
         if self._search_task is not None:
             self._search_task.cancel()
         model, query = self.model, copy.copy(self.query)
+        known_total = model.known_total()
         generation = self._search_generation = model.generation
         searched = query.search.strip()
         self.status.setText(
@@ -435,7 +436,7 @@ class RegistrationsPage(Page):
             if interrupt is not None:  # SQLite: stop a moot search between rows
                 interrupt(lambda: int(state.cancelled()), 100_000)
             try:
-                return read(query, rows_up_to=self.SEARCH_ROWS_READ)
+                return read(query, rows_up_to=self.SEARCH_ROWS_READ, total=known_total)
             except (sqlite3.OperationalError, peewee.OperationalError):
                 if state.cancelled():
                     raise Cancelled() from None

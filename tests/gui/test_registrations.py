@@ -294,6 +294,20 @@ def test_a_search_reads_in_the_background_and_the_latest_wins(imported, qtbot):
     assert page.status.text() == f"{query.count():,} of {total:,} registrations"
 
 
+def test_rows_a_sync_stores_show_in_the_counts_though_filters_reuse_the_total(imported, qtbot):
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    table = registration_model("charges")
+    total = page.model.total
+    page.hide_sample.setChecked(True)  # a filter: the total is not counted again
+    live = page.model.count
+    row = table.select().where((table.data_source == charges.id) & table.livemode).get()
+    fields = {k: v for k, v in row.__data__.items() if k != "pk"}
+    table.create(**{**fields, "stripe_id": "ch_storedbyasync"})  # as a sync would store it
+    page.reload()  # the app's answer to a finished sync
+    assert page.status.text() == f"{live + 1:,} of {total + 1:,} registrations"
+
+
 def test_a_data_sources_settings_are_edited_and_kept(imported, qtbot):
     app, _harness = imported
     charges = DataSource.get(DataSource.data_type == "charges")
