@@ -6,6 +6,7 @@ rows in Python.
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from dataclasses import dataclass
@@ -292,6 +293,14 @@ class RegistrationQuery:
         self.search = ""
         self.sort_key = data_source.default_date_field
         self.descending = True
+
+    def snapshot(self) -> RegistrationQuery:
+        """The query as it is now, to read on another thread while this one changes: its own
+        filters, conditions, search and order (its fields are shared; they are only ever
+        replaced, never changed in place)."""
+        copied = copy.copy(self)
+        copied.filters, copied.conditions = list(self.filters), list(self.conditions)
+        return copied
 
     def reload_fields(self) -> None:
         """Read the data source's fields again (after Update fields or a rename)."""

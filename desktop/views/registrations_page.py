@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import sqlite3
 from collections.abc import Callable
@@ -194,12 +193,12 @@ class RegistrationsPage(Page):
         self.status = plain_label("", "fieldHelp")
         self.status.setObjectName("registrationsStatus")
         footer.addWidget(self.status, 1)
-        self.searching = QProgressBar()  # a search's LIKE over a million rows takes seconds
-        self.searching.setRange(0, 0)
-        self.searching.setMaximumWidth(160)
-        self.searching.setTextVisible(False)
-        self.searching.hide()
-        footer.addWidget(self.searching)
+        self.busy = QProgressBar()  # a search over a million rows takes seconds
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(160)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        footer.addWidget(self.busy)
         self.export_progress = QProgressBar()
         self.export_progress.setMaximumWidth(240)
         self.export_progress.setFormat("Exporting… %p%")
@@ -210,8 +209,8 @@ class RegistrationsPage(Page):
             footer.addWidget(widget)
         column.addLayout(footer)
         self._export_task = None
-        self._search_task = None
-        self._search_generation: int | None = None  # the model's refresh a search reads for
+        self._read_task = None
+        self._read_generation: int | None = None  # the model's refresh being read on a worker
         self.set_body(body)
         self.filters: list[Filter] = []
         self.saved_views: dict[str, dict] = {}  # name -> filters and the sample toggle
@@ -252,6 +251,10 @@ class RegistrationsPage(Page):
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
+        if self._read_task is not None:  # the data source shown before: moot
+            self._read_task.cancel()
+        self._read_task = self._read_generation = None
+        self.busy.hide()
         previous = (self.model, self.table.selectionModel())
         self.model = RegistrationsTableModel(self.query, self.time_zone(), self)
         self.table.setModel(self.model)
@@ -259,7 +262,7 @@ class RegistrationsPage(Page):
             if old is not None:
                 old.deleteLater()
         self._fitted = {}  # measured again for this data source's rows
-        self.model.reader = self._search_in_background
+        self.model.reader = self._read_in_background
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.detail_text.clear()
         self._apply()
@@ -402,33 +405,33 @@ class RegistrationsPage(Page):
 
     def _show_status(self) -> None:
         model = self.model
-        if self._search_generation is not None and self._search_generation == model.generation:
-            return  # "Searching…" until the search's rows arrive
-        self.searching.hide()
-        if self._search_task is not None:  # a refresh since has made it moot
-            self._search_task.cancel()
-            self._search_task = None
+        if self._read_generation is not None and self._read_generation == model.generation:
+            return  # "Searching…" until the rows read on a worker arrive
+        self.busy.hide()
+        if self._read_task is not None:  # a refresh since has made it moot
+            self._read_task.cancel()
+            self._read_task = None
         self.status.setText(f"{model.count:,} of {model.total:,} registrations")
 
-    SEARCH_ROWS_READ = 5_000  # a search with at most this many matches is read whole
+    ROWS_READ_WHOLE = 5_000  # a search (or filter) with at most this many matches is read whole
 
-    def _search_in_background(self) -> None:
+    def _read_in_background(self) -> None:
         """A search (or a filter that reads every row, see RegistrationQuery.reads_every_row)
         reads on a worker: its pass over every row takes seconds on a million.
         The table keeps the rows it has meanwhile and the status says what is happening; a
         newer refresh (a key typed, a filter, a sort, a sync) makes an older one moot."""
-        if self._search_task is not None:
-            self._search_task.cancel()
-        model, query = self.model, copy.copy(self.query)
+        if self._read_task is not None:
+            self._read_task.cancel()
+        model, query = self.model, self.query.snapshot()
         known_total = model.known_total()
-        generation = self._search_generation = model.generation
+        generation = self._read_generation = model.generation
         searched = query.search.strip()
         self.status.setText(
             f"Searching {model.total:,} registrations for “{searched}”…"
             if searched
             else f"Filtering {model.total:,} registrations…"
         )
-        self.searching.show()
+        self.busy.show()
 
         def work(state):
             connection = query.db.connection()
@@ -436,7 +439,7 @@ class RegistrationsPage(Page):
             if interrupt is not None:  # SQLite: stop a moot search between rows
                 interrupt(lambda: int(state.cancelled()), 100_000)
             try:
-                return read(query, rows_up_to=self.SEARCH_ROWS_READ, total=known_total)
+                return read(query, rows_up_to=self.ROWS_READ_WHOLE, total=known_total)
             except (sqlite3.OperationalError, peewee.OperationalError):
                 if state.cancelled():
                     raise Cancelled() from None
@@ -448,14 +451,14 @@ class RegistrationsPage(Page):
         def done(reading) -> None:
             if model is not self.model or model.generation != generation:
                 return  # a newer refresh made this one moot
-            self._search_task = self._search_generation = None
+            self._read_task = self._read_generation = None
             model.apply(reading)
             self._show_status()
 
         def failed(error: Exception) -> None:
             if model is not self.model or model.generation != generation:
                 return
-            self._search_task = self._search_generation = None
+            self._read_task = self._read_generation = None
             self._show_status()
             if isinstance(error, Cancelled):
                 return
@@ -465,7 +468,7 @@ class RegistrationsPage(Page):
                 self.filters.pop()  # as _apply does: the filter just added cannot be read
                 self.query.filters = self.filters
 
-        self._search_task = self.run_in_background(work, done, failed=failed)
+        self._read_task = self.run_in_background(work, done, failed=failed)
 
     # --- fields and detail ---
 
@@ -532,12 +535,7 @@ class RegistrationsPage(Page):
 
     def export_to(self, path: Path) -> None:
         """Export what the table shows, in the background, with progress and Cancel."""
-        snapshot = RegistrationQuery(
-            self.data_source, time_zone=self.query.time_zone, week_start=self.query.week_start
-        )
-        snapshot.filters, snapshot.search = list(self.query.filters), self.query.search
-        snapshot.conditions = list(self.query.conditions)
-        snapshot.sort_key, snapshot.descending = self.query.sort_key, self.query.descending
+        snapshot = self.query.snapshot()
         zone = self.time_zone()
         partial = path.with_name(path.name + ".partial")
 

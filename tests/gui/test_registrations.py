@@ -265,11 +265,11 @@ def test_a_search_reads_in_the_background_and_the_latest_wins(imported, qtbot):
     page.search.setText("zzz-nowhere")
     page._apply()  # what the search box's pause does
     assert page.status.text().startswith("Searching")
-    assert page.searching.isVisible()
+    assert page.busy.isVisible()
     assert page.model.count == total  # the rows shown stay until the search's arrive
     page.search.setText(wanted)
     page._apply()  # typed on: the first search is moot
-    qtbot.waitUntil(lambda: not page.searching.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: not page.busy.isVisible(), timeout=10_000)
     expected = matches(wanted)
     assert page.status.text() == f"{expected:,} of {total:,} registrations"
     assert page.model.count == expected
@@ -282,12 +282,12 @@ def test_a_search_reads_in_the_background_and_the_latest_wins(imported, qtbot):
     assert page.status.text() == f"{total:,} of {total:,} registrations"
     qtbot.waitUntil(lambda: app.tasks._pool.activeThreadCount() == 0, timeout=10_000)
     QApplication.processEvents()
-    assert page.model.count == total and not page.searching.isVisible()
+    assert page.model.count == total and not page.busy.isVisible()
 
     # A filter that looks inside text reads every row too.
     page._add(Filter("description", "contains", "a"))
     assert page.status.text().startswith("Filtering")
-    qtbot.waitUntil(lambda: not page.searching.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: not page.busy.isVisible(), timeout=10_000)
     query = RegistrationQuery(charges)
     query.filters = [Filter("description", "contains", "a")]
     assert 0 < page.model.count == query.count() < total
