@@ -31,17 +31,21 @@ class Reading:
 
 def read(query: RegistrationQuery, *, rows_up_to: int = 0, total: int | None = None) -> Reading:
     """The columns and counts of the query as it is now (FilterError for a bad filter), and all
-    its rows when there are at most `rows_up_to`: one pass over the table, where reading the
-    few rows of a search page by page would pass over it once a page. `total`, the data
-    source's rows when known: a filter or a search does not change it, and on a million rows
-    counting it takes as long as the filtered count."""
+    its rows when there are at most `rows_up_to`: then they are its count too, in one pass
+    over the table, where a count and then pages would pass over it once each. `total`, the
+    data source's rows when known: a filter or a search does not change it, and on a million
+    rows counting it takes as long as the filtered count."""
     columns = query.visible_fields()
-    count = total if total is not None and not query.narrowed() else query.count()
+    rows = query.fetch(0, rows_up_to + 1, columns) if rows_up_to and query.narrowed() else None
+    if rows is not None and len(rows) <= rows_up_to:
+        count = len(rows)
+    else:
+        rows = None
+        count = total if total is not None and not query.narrowed() else query.count()
     if total is None:
         total = query.total() if query.narrowed() else count
     reading = Reading(columns, count, total)
-    if 0 < count <= rows_up_to:
-        rows = query.fetch(0, count, columns)
+    if rows:
         page = RegistrationQuery.PAGE
         reading.pages = {n // page: rows[n : n + page] for n in range(0, len(rows), page)}
     return reading
