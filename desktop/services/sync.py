@@ -319,6 +319,7 @@ class _FeedRun:
         self._in_flight: Future | None = None
         self._count_lock = threading.Lock()
         self._writes = _WriteChain()
+        self._apis: list[StripeApi] = []  # the clients this run made requests with
         self.children = [DATA_TYPES[t] for t in feed.targets if DATA_TYPES[t].parent]
         self.parent_target = feed.targets.get(feed.parent.name)
 
@@ -331,6 +332,7 @@ class _FeedRun:
             self.state = json.loads(DataSource.get_by_id(feed.leader_id).sync_state or "{}")
             for live in feed.modes:
                 api = self.engine.api_for(feed.account_id, live)
+                self._apis.append(api)
                 self._sync_mode(api, live)
             self._drain()
             self.writer.run(lambda: self._finish(runs, DataSourceStatus.UP_TO_DATE, None))
@@ -367,10 +369,9 @@ class _FeedRun:
 
     def _finish(self, runs, status, message, *, account=False, cancelled=False) -> None:
         now = utc_now()
-        requests = sum(
-            self.engine.api_for(self.feed.account_id, live).stats.requests
-            for live in self.feed.modes
-        )
+        # Only the clients this run made: asking the engine for another mode's would make one,
+        # and a mode whose key is missing would raise here, inside the write that records why.
+        requests = sum(api.stats.requests for api in self._apis)
         for ds_id, run_id in runs.items():
             SyncRun.update(
                 finished_at=now,

@@ -286,3 +286,24 @@ def test_an_api_key_reads_its_own_mode_only(expected_log_warnings):
         AccountCredentials(live_key, secrets).secret(False)  # never the live key for test mode
     oauth = Account(livemode=True, keyring_entry="acct-oauth", auth_method="oauth")
     assert AccountCredentials(oauth, secrets).secret(False) == "test-token"
+
+
+def test_a_mode_without_a_key_ends_the_sync_in_words_not_stuck_syncing(
+    simulator, harness_for, expected_log_warnings
+):
+    """A live and sample account whose test-mode token is gone from the keychain: the live
+    pass imports, the test pass cannot start, and the sync ends saying so."""
+    from desktop.services.stripe_api import NeedsReconnect
+
+    class LiveOnly(TwoKeys):
+        def secret(self, live: bool) -> str:
+            if not live:
+                raise NeedsReconnect("No test-mode key or token is stored for this account.")
+            return super().secret(live)
+
+    harness = harness_for(simulator, types=("charges",), credentials=LiveOnly())
+    (result,) = harness.sync()
+    assert result.status == "needs_reconnect"
+    ds = harness.data_source("charges")
+    assert ds.status == "needs_reconnect" and "test-mode" in ds.status_message
+    assert SyncRun.get(SyncRun.data_source == ds.id).status == "failed"
