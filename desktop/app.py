@@ -253,7 +253,9 @@ class Application(QObject):
 
     def _build_window(self) -> MainWindow:
         window_state = QSettings(str(self.paths.window_state_file), QSettings.Format.IniFormat)
-        self.data_sources_page = DataSourcesPage(self.data_sources)
+        self.data_sources_page = DataSourcesPage(
+            self.data_sources, run_in_background=self._run_for_view
+        )
         self.dashboards_page = DashboardsPage(
             self.dashboards,
             run_in_background=self._run_for_view,

@@ -18,7 +18,7 @@ class DataSourceSummary:
     account_name: str
     livemode: bool
     includes_test_data: bool
-    registrations: int
+    registrations: int | None  # None: not counted (see summaries)
     status: str
     status_message: str | None
     last_synced_at: dt.datetime | None
@@ -35,20 +35,34 @@ class DataSourceSettings:
 class DataSourcesService:
     """Reads and changes data sources. Takes no database: models are bound by the root."""
 
-    def summaries(self) -> list[DataSourceSummary]:
+    def summaries(self, *, counted: bool = True) -> list[DataSourceSummary]:
+        """Every data source; without `counted`, their registrations are left to
+        registration_counts (a pass over an index each: ~50 ms a million rows)."""
         rows = (
             DataSource.select(DataSource, Account)
             .join(Account)
             .order_by(Account.name, DataSource.title)
         )
-        return [self._summary(ds) for ds in rows]
+        return [self._summary(ds, counted) for ds in rows]
+
+    def registration_counts(self, ds_ids: list[int]) -> dict[int, int]:
+        """Data source id -> its registrations."""
+        types = dict(
+            DataSource.select(DataSource.id, DataSource.data_type)
+            .where(DataSource.id.in_(ds_ids))
+            .tuples()
+        )
+        return {ds_id: self._count(ds_id, data_type) for ds_id, data_type in types.items()}
+
+    @staticmethod
+    def _count(ds_id: int, data_type: str) -> int:
+        model = registration_model(data_type)
+        return model.select().where(model.data_source == ds_id).count()
 
     def count(self) -> int:
         return DataSource.select().count()
 
-    def _summary(self, ds: DataSource) -> DataSourceSummary:
-        model = registration_model(ds.data_type)
-        count = model.select().where(model.data_source == ds.id).count()
+    def _summary(self, ds: DataSource, counted: bool = True) -> DataSourceSummary:
         return DataSourceSummary(
             id=ds.id,
             title=ds.title,
@@ -57,7 +71,7 @@ class DataSourcesService:
             account_name=ds.account.name,
             livemode=ds.account.livemode,
             includes_test_data=len(ds.modes) > 1,
-            registrations=count,
+            registrations=self._count(ds.id, ds.data_type) if counted else None,
             status=ds.status,
             status_message=ds.status_message,
             last_synced_at=ds.last_synced_at,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,6 +20,8 @@ from desktop.services.data_sources import DataSourcesService, DataSourceSummary
 from desktop.store.models import DataSourceStatus
 from desktop.views.formatting import relative_time
 from desktop.views.widgets import EmptyState, Page, confirm, primary_button
+
+log = logging.getLogger(__name__)
 
 STATUS_TEXT = {
     DataSourceStatus.NEW: "Waiting for first import",
@@ -37,6 +42,7 @@ class DataSourcesTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[DataSourceSummary] = []
         self._progress: dict[int, str] = {}  # data source id -> live sync progress
+        self._counts: dict[int, int] = {}  # data source id -> registrations, counted last
 
     def set_rows(self, rows: list[DataSourceSummary]) -> None:
         self.beginResetModel()
@@ -51,6 +57,19 @@ class DataSourcesTableModel(QAbstractTableModel):
                 self._progress[summary.id] = text
                 index = self.index(row, 6)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
+
+    def set_counts(self, counts: dict[int, int]) -> None:
+        self._counts.update(counts)
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, 4), self.index(len(self._rows) - 1, 4), [Qt.ItemDataRole.DisplayRole]
+            )
+
+    def registrations(self, summary: DataSourceSummary) -> int | None:
+        """Its count when the summary has one, or else the last one counted."""
+        if summary.registrations is not None:
+            return summary.registrations
+        return self._counts.get(summary.id)
 
     def summary(self, row: int) -> DataSourceSummary:
         return self._rows[row]
@@ -76,6 +95,9 @@ class DataSourcesTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 6 and row.id in self._progress:
                 return self._progress[row.id]
+            if column == 4:
+                count = self.registrations(row)
+                return "…" if count is None else f"{count:,}"
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == 6:
             return row.status_message or STATUS_TEXT.get(row.status, row.status)
@@ -96,8 +118,6 @@ class DataSourcesTableModel(QAbstractTableModel):
         if column == 3:
             mode = "Live" if row.livemode else "Test"
             return f"{mode} + sample" if row.includes_test_data else mode
-        if column == 4:
-            return f"{row.registrations:,}"
         if column == 5:
             return relative_time(row.last_synced_at)
         return STATUS_TEXT.get(row.status, row.status)
@@ -111,9 +131,20 @@ class DataSourcesPage(Page):
     reset_requested = Signal(int)  # confirmed by the user
     settings_requested = Signal(int)
 
-    def __init__(self, service: DataSourcesService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: DataSourcesService,
+        parent: QWidget | None = None,
+        *,
+        run_in_background: Callable | None = None,
+    ) -> None:
         super().__init__("Data sources", "Stripe data imported to this computer", parent)
         self._service = service
+        # Counting a large account's registrations takes hundreds of milliseconds (~50 a
+        # million rows), and the list refreshes after every sync: counted on a worker, the
+        # last counts shown meanwhile. Without it (scripts), counted here.
+        self._run_in_background = run_in_background
+        self._counting = None
         self.new_button = primary_button("New data source", "plus")
         self.new_button.setToolTip("Connect a Stripe account and import data (Ctrl+N)")
         self.new_button.clicked.connect(self.new_data_source_requested)
@@ -205,8 +236,8 @@ class DataSourcesPage(Page):
         if summary is not None and confirm(
             self,
             "Delete data source",
-            f"Delete {summary.title} and its {summary.registrations:,} registrations from this "
-            "computer? Nothing changes in Stripe; you can import it again later.",
+            f"Delete {summary.title} and its {self._registrations(summary)}registrations from "
+            "this computer? Nothing changes in Stripe; you can import it again later.",
         ):
             self.delete_requested.emit(summary.id)
 
@@ -215,17 +246,43 @@ class DataSourcesPage(Page):
         if summary is not None and confirm(
             self,
             "Re-import data source",
-            f"Delete the {summary.registrations:,} registrations of {summary.title} and import "
-            "them again from Stripe?",
+            f"Delete the {self._registrations(summary)}registrations of {summary.title} and "
+            "import them again from Stripe?",
         ):
             self.reset_requested.emit(summary.id)
 
+    def _registrations(self, summary: DataSourceSummary) -> str:
+        count = self.model.registrations(summary)
+        return "" if count is None else f"{count:,} "
+
     def refresh(self) -> None:
         selected = self._selected_id()
-        rows = self._service.summaries()
+        counted = self._run_in_background is None
+        rows = self._service.summaries(counted=counted)
         self.model.set_rows(rows)
         self.stack.setCurrentIndex(1 if rows else 0)
         for row, summary in enumerate(rows):
             if summary.id == selected:
                 self.table.selectRow(row)
         self._selection_changed()
+        if not counted and rows:
+            self._count([summary.id for summary in rows])
+
+    def _count(self, ds_ids: list[int]) -> None:
+        if self._counting is not None:
+            self._counting.cancel()
+        service = self._service
+
+        def done(counts: dict[int, int]) -> None:
+            if task is self._counting:  # not a refresh's since
+                self._counting = None
+                self.model.set_counts(counts)
+
+        def failed(error: Exception) -> None:
+            if task is self._counting:
+                self._counting = None
+                log.warning("could not count the data sources' registrations: %s", error)
+
+        task = self._counting = self._run_in_background(
+            lambda _state: service.registration_counts(ds_ids), done, failed=failed
+        )

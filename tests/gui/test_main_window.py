@@ -62,7 +62,7 @@ def test_settings_changes_are_saved_as_they_are_made(start_app, app_paths):
     assert app.settings_page.week_start.currentText() == "Sunday"
 
 
-def test_existing_data_sources_are_listed(start_app, app_paths):
+def test_existing_data_sources_are_listed(start_app, app_paths, qtbot):
     app = start_app()
     account = Account.create(name="Acme Ltd", auth_method="api_key", keyring_entry="acct-1")
     ds = DataSource.create(account=account, data_type="charges", title="<b>Stripe</b> Charges")
@@ -73,6 +73,16 @@ def test_existing_data_sources_are_listed(start_app, app_paths):
     page = app.data_sources_page
     assert page.stack.currentWidget() is not page.empty_state
     model = page.model
+    # The registrations are counted on a worker (a large account's take hundreds of ms).
+    assert model.index(0, 4).data() == "…"
+    qtbot.waitUntil(lambda: model.index(0, 4).data() == "3", timeout=10_000)
+    charges.create(data_source=ds, stripe_id="ch_3", livemode=True, data="{}")
+    app.data_sources_page.refresh()
+    assert model.index(0, 4).data() == "3"  # the last count until the new one arrives
+    qtbot.waitUntil(lambda: model.index(0, 4).data() == "4", timeout=10_000)
+    charges.delete().where(charges.stripe_id == "ch_3").execute()
+    app.data_sources_page.refresh()
+    qtbot.waitUntil(lambda: model.index(0, 4).data() == "3", timeout=10_000)
     row = [model.index(0, c).data() for c in range(model.columnCount())]
     assert row == [
         "<b>Stripe</b> Charges",
