@@ -45,14 +45,9 @@ class DataSourcesService:
         )
         return [self._summary(ds, counted) for ds in rows]
 
-    def registration_counts(self, ds_ids: list[int]) -> dict[int, int]:
+    def registration_counts(self, summaries: list[DataSourceSummary]) -> dict[int, int]:
         """Data source id -> its registrations."""
-        types = dict(
-            DataSource.select(DataSource.id, DataSource.data_type)
-            .where(DataSource.id.in_(ds_ids))
-            .tuples()
-        )
-        return {ds_id: self._count(ds_id, data_type) for ds_id, data_type in types.items()}
+        return {s.id: self._count(s.id, s.data_type) for s in summaries}
 
     @staticmethod
     def _count(ds_id: int, data_type: str) -> int:
@@ -62,7 +57,7 @@ class DataSourcesService:
     def count(self) -> int:
         return DataSource.select().count()
 
-    def _summary(self, ds: DataSource, counted: bool = True) -> DataSourceSummary:
+    def _summary(self, ds: DataSource, counted: bool) -> DataSourceSummary:
         return DataSourceSummary(
             id=ds.id,
             title=ds.title,

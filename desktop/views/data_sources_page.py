@@ -266,9 +266,9 @@ class DataSourcesPage(Page):
                 self.table.selectRow(row)
         self._selection_changed()
         if not counted and rows:
-            self._count([summary.id for summary in rows])
+            self._count(rows)
 
-    def _count(self, ds_ids: list[int]) -> None:
+    def _count(self, rows: list[DataSourceSummary]) -> None:
         if self._counting is not None:
             self._counting.cancel()
         service = self._service
@@ -284,5 +284,5 @@ class DataSourcesPage(Page):
                 log.warning("could not count the data sources' registrations: %s", error)
 
         task = self._counting = self._run_in_background(
-            lambda _state: service.registration_counts(ds_ids), done, failed=failed
+            lambda _state: service.registration_counts(rows), done, failed=failed
         )

@@ -251,10 +251,7 @@ class RegistrationsPage(Page):
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
-        if self._read_task is not None:  # the data source shown before: moot
-            self._read_task.cancel()
-        self._read_task = self._read_generation = None
-        self.busy.hide()
+        self._drop_read()  # the data source shown before: moot
         previous = (self.model, self.table.selectionModel())
         self.model = RegistrationsTableModel(self.query, self.time_zone(), self)
         self.table.setModel(self.model)
@@ -407,11 +404,15 @@ class RegistrationsPage(Page):
         model = self.model
         if self._read_generation is not None and self._read_generation == model.generation:
             return  # "Searching…" until the rows read on a worker arrive
-        self.busy.hide()
-        if self._read_task is not None:  # a refresh since has made it moot
-            self._read_task.cancel()
-            self._read_task = None
+        self._drop_read()  # a refresh since has made it moot
         self.status.setText(f"{model.count:,} of {model.total:,} registrations")
+
+    def _drop_read(self) -> None:
+        """No read on a worker any more: a pending one is cancelled (it would be moot)."""
+        if self._read_task is not None:
+            self._read_task.cancel()
+        self._read_task = self._read_generation = None
+        self.busy.hide()
 
     ROWS_READ_WHOLE = 5_000  # a search (or filter) with at most this many matches is read whole
 
@@ -420,8 +421,7 @@ class RegistrationsPage(Page):
         reads on a worker: its pass over every row takes seconds on a million.
         The table keeps the rows it has meanwhile and the status says what is happening; a
         newer refresh (a key typed, a filter, a sort, a sync) makes an older one moot."""
-        if self._read_task is not None:
-            self._read_task.cancel()
+        self._drop_read()
         model, query = self.model, self.query.snapshot()
         known_total = model.known_total()
         generation = self._read_generation = model.generation
@@ -451,14 +451,14 @@ class RegistrationsPage(Page):
         def done(reading) -> None:
             if model is not self.model or model.generation != generation:
                 return  # a newer refresh made this one moot
-            self._read_task = self._read_generation = None
+            self._drop_read()
             model.apply(reading)
             self._show_status()
 
         def failed(error: Exception) -> None:
             if model is not self.model or model.generation != generation:
                 return
-            self._read_task = self._read_generation = None
+            self._drop_read()
             self._show_status()
             if isinstance(error, Cancelled):
                 return
