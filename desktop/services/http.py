@@ -25,7 +25,10 @@ import requests.utils
 import stripe
 import urllib3
 
-POOL_SIZE = 16  # connections kept per host: more than the sync's threads
+# Connections kept per host: as many as a sync may ask at once, eight feeds with up to eight
+# history workers each (sync.WINDOWS). With 16, a fast import discarded connections and
+# opened new ones (urllib3: "Connection pool is full").
+POOL_SIZE = 64
 
 
 class StripeHTTPClient(stripe.HTTPClient):
