@@ -16,8 +16,9 @@ Per feed and mode (live, or test for sample data):
    says so), sweeping rows the re-import did not see. Balance transactions have no events:
    new ones come by created cursor, and pending ones are re-read until available.
 
-Fetching runs on the caller's thread, writing on the store's single writer thread, one page
-apart, so the network and the disk work at the same time.
+Fetching runs on the caller's thread, writing through the store's single writer, one page
+apart, so the network and the disk work at the same time. A page is plain statements, built on
+the thread that read it; the writer runs them in its own process (StoreWriter.submit_statements).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from desktop.services.stripe_api import (
     StripeRequestError,
     TransientError,
 )
-from desktop.services.writer import StoreWriter
+from desktop.services.writer import EarlierWriteFailed, StoreWriter, WriteChain
 from desktop.store.db import StoreError
 from desktop.store.models import (
     Account,
@@ -58,6 +59,7 @@ from desktop.store.models import (
     registration_model,
     utc_now,
 )
+from desktop.store.writer_process import Statement
 
 log = logging.getLogger(__name__)
 
@@ -113,21 +115,27 @@ class TableRows:
         self._upsert_many: dict[int, str] = {}
 
     def upsert(self, cursor, rows: list[tuple]) -> None:
-        """Write rows, as many to a statement as MAX_VARIABLES allows (30 charges, 52
-        customers). Each statement lets the GIL go while SQLite works and then waits to take it
-        back, and the one writer of every import is its narrowest point: once a row
-        (executemany), it spent half its time waiting so; ten rows a statement took ingest to
-        15,500 objects/s, the most allowed to 17,200 (three pairs side by side). A whole page
-        to one statement, on a SQLite without the limit, had made the GUI thread wait longer
-        (the timer's ticks up to 90 ms late during a sync)."""
+        """Write rows here (scripts and tests that own the database)."""
+        for sql, params in self.upsert_statements(rows):
+            cursor.execute(sql, params)
+
+    def upsert_statements(self, rows: list[tuple]) -> list[Statement]:
+        """The statements that write rows, as many to a statement as MAX_VARIABLES allows (30
+        charges, 52 customers). Measured when the writer was a thread of this process: once a
+        row (executemany) it spent half its time taking turns for the GIL; ten rows a statement
+        took ingest to 15,500 objects/s, the most allowed to 17,200 (three pairs side by side).
+        A whole page to one statement, on a SQLite without the limit, had made the GUI thread
+        wait longer (the timer's ticks up to 90 ms late during a sync)."""
         size = self.rows_per_statement
+        statements = []
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
             sql = self._upsert_many.get(len(chunk))
             if sql is None:
                 marks = ", ".join(self._marks for _ in chunk)
                 sql = self._upsert_many[len(chunk)] = self._insert + marks + self._conflict
-            cursor.execute(sql, list(chain.from_iterable(chunk)))
+            statements.append((sql, list(chain.from_iterable(chunk))))
+        return statements
 
     def row(
         self,
@@ -141,26 +149,27 @@ class TableRows:
         data = encode_json(obj)
         return self._extract((ds_id, stripe_id, parent_id, int(live), generation, data), obj)
 
-    def delete_ids(self, db, ds_id: int, ids: list[str]) -> None:
-        self._delete_where(db, ds_id, "stripe_id", ids)
+    def delete_ids(self, ds_id: int, ids: list[str]) -> list[Statement]:
+        return self._delete_where(ds_id, "stripe_id", ids)
 
-    def delete_children(self, db, ds_id: int, parent_ids: list[str]) -> None:
-        self._delete_where(db, ds_id, "parent_id", parent_ids)
+    def delete_children(self, ds_id: int, parent_ids: list[str]) -> list[Statement]:
+        return self._delete_where(ds_id, "parent_id", parent_ids)
 
-    def _delete_where(self, db, ds_id: int, column: str, values: list[str]) -> None:
+    def _delete_where(self, ds_id: int, column: str, values: list[str]) -> list[Statement]:
+        statements = []
         for chunk in _chunks(values, 500):
             marks = ", ".join("?" for _ in chunk)
             where = f'"data_source_id" = ? AND "{column}" IN ({marks})'
-            db.execute_sql(f'DELETE FROM "{self.table}" WHERE {where}', (ds_id, *chunk))
+            statements.append((f'DELETE FROM "{self.table}" WHERE {where}', (ds_id, *chunk)))
+        return statements
 
-    def sweep(self, db, ds_id: int, live: bool, generation: int) -> int:
-        """Delete the rows of one mode that an import of `generation` did not write."""
-        cursor = db.execute_sql(
+    def sweep(self, ds_id: int, live: bool, generation: int) -> Statement:
+        """Deletes the rows of one mode that an import of `generation` did not write."""
+        return (
             f'DELETE FROM "{self.table}" WHERE "data_source_id" = ? AND "livemode" = ? '
             'AND "generation" < ?',
-            (ds_id, live, generation),
+            (ds_id, int(live), generation),
         )
-        return cursor.rowcount
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -318,7 +327,7 @@ class _FeedRun:
         self.state: dict = {}
         self._in_flight: Future | None = None
         self._count_lock = threading.Lock()
-        self._writes = _WriteChain()
+        self._writes = WriteChain()
         self._apis: list[StripeApi] = []  # the clients this run made requests with
         self.children = [DATA_TYPES[t] for t in feed.targets if DATA_TYPES[t].parent]
         self.parent_target = feed.targets.get(feed.parent.name)
@@ -667,12 +676,8 @@ class _FeedRun:
             sweep,
             self.parent_target,
             self.children,
-            self._writes,
         )
-        future = self.writer.submit(work)
-        # Before a later write can be queued (callers queue under one lock, or in turn).
-        future.add_done_callback(self._writes.note)
-        return future
+        return self.writer.submit_statements(work.statements, self._writes, work.committed)
 
     def _drain(self, ignore_errors: bool = False) -> None:
         if self._in_flight is None:
@@ -948,10 +953,6 @@ class _Backfill:
         return self.feed_run._enqueue(self.live, self.mode, objects, [], children, sweep=finished)
 
 
-class EarlierWriteFailed(StoreError):
-    """A write queued after one of the same import failed: not made."""
-
-
 def _settle_while_stopping(future: Future) -> dict[int, int] | None:
     """The rows a queued write of a stopping sync stored, or None when it failed: logged, not
     raised (one that an earlier failure stopped says nothing new)."""
@@ -964,24 +965,11 @@ def _settle_while_stopping(future: Future) -> dict[int, int] | None:
         return None
 
 
-class _WriteChain:
-    """The writes of one feed's run, in the order the writer commits them. Each checkpoint
-    counts on the writes queued before it; once one fails, none after it may commit (a
-    checkpoint would claim rows that were rolled back)."""
-
-    failed = False
-
-    def note(self, future: Future) -> None:
-        """A write's end, its commit included; the writer calls this before the next write."""
-        if future.exception() is not None:
-            self.failed = True
-
-
 class _PageWrite:
-    """One transaction on the writer thread.
+    """One transaction: a page's rows, derived rows, deletions and checkpoint.
 
-    Its rows are built when it is made, on the thread that read the page, and it keeps no
-    Stripe object: the one writer, through which every page of every type passes, then only
+    Its statements are built when it is made, on the thread that read the page, and it keeps
+    no Stripe object: the one writer, through which every page of every type passes, then only
     writes (building the rows and freeing the page's objects took a third of its time)."""
 
     def __init__(
@@ -996,20 +984,11 @@ class _PageWrite:
         sweep: bool,
         parent_target: int | None,
         child_types: list[DataType],
-        chain: _WriteChain,
     ) -> None:
-        self.feed = feed
-        self.live = live
-        self.generation = generation
-        self.deletes = deletes
-        self.state_json = state_json
-        self.sweep = sweep
-        self.parent_target = parent_target
-        self.chain = chain
         self.written: dict[int, int] = {}  # data source id -> rows written
+        self.statements: list[Statement] = []
         ids = [o["id"] for o in upserts]
-        self.replaced = ids + deletes  # the parents whose derived rows are written anew
-        self.parent_rows: list[tuple] = []
+        replaced = ids + deletes  # the parents whose derived rows are written anew
         if parent_target is not None:
             rows = table_rows(feed.parent.name)
             mode_of = (
@@ -1017,11 +996,12 @@ class _PageWrite:
                 if feed.parent.has_own_livemode
                 else (lambda o: live)
             )
-            self.parent_rows = [
+            built = [
                 rows.row(parent_target, o["id"], None, mode_of(o), generation, o) for o in upserts
             ]
+            self.statements += rows.upsert_statements(built)
+            self.statements += rows.delete_ids(parent_target, deletes)
             self.written[parent_target] = len(upserts) + len(deletes)
-        self.child_rows: list[tuple[TableRows, int, list[tuple]]] = []
         for child in child_types:
             target = feed.targets[child.name]
             rows = table_rows(child.name)
@@ -1036,36 +1016,24 @@ class _PageWrite:
                 for (name, stable_id, o) in children.get(parent_id, ())
                 if name == child.name
             ]
-            self.child_rows.append((rows, target, built))
+            self.statements += rows.delete_children(target, replaced)
+            self.statements += rows.upsert_statements(built)
             self.written[target] = len(built)
-
-    def __call__(self) -> dict[int, int]:
-        if self.chain.failed:
-            raise EarlierWriteFailed(
-                "An earlier write of this import failed, so this one was not made."
-            )
-        from desktop.store.db import database
-
-        db = database.obj
-        cursor = db.cursor()
-        if self.parent_target is not None:
-            rows = table_rows(self.feed.parent.name)
-            rows.upsert(cursor, self.parent_rows)
-            if self.deletes:
-                rows.delete_ids(db, self.parent_target, self.deletes)
-        for rows, target, built in self.child_rows:
-            rows.delete_children(db, target, self.replaced)
-            rows.upsert(cursor, built)
-        if self.sweep:
-            for type_name, ds_id in self.feed.targets.items():
-                if self.generation > 1:
-                    swept = table_rows(type_name).sweep(db, ds_id, self.live, self.generation)
-                    if swept:
-                        log.info("re-import removed %d rows Stripe no longer has", swept)
-        # Raw SQL: this runs for every page, and building the query was a visible cost.
+        first_sweep = len(self.statements)
+        if sweep and generation > 1:
+            self.statements += [
+                table_rows(type_name).sweep(ds_id, live, generation)
+                for type_name, ds_id in feed.targets.items()
+            ]
+        self.sweeps = slice(first_sweep, len(self.statements))
         table = DataSource._meta.table_name
-        db.execute_sql(
-            f'UPDATE "{table}" SET "sync_state" = ? WHERE "id" = ?',
-            (self.state_json, self.feed.leader_id),
+        self.statements.append(
+            (f'UPDATE "{table}" SET "sync_state" = ? WHERE "id" = ?', (state_json, feed.leader_id))
         )
+
+    def committed(self, counts: list[int]) -> dict[int, int]:
+        """The rows written per data source, once the writer has committed the statements."""
+        swept = sum(counts[self.sweeps])
+        if swept:
+            log.info("re-import removed %d rows Stripe no longer has", swept)
         return self.written

@@ -3,10 +3,17 @@
 Readers (views, the sync's look-ups) use their own connections; SQLite in WAL mode lets them
 read while this thread writes. Work is a plain function of no arguments; `submit` returns a
 Future whose result or exception is the function's.
+
+A sync's pages are plain statements (`submit_statements`), and with a SQLite file those run in
+the writer process (`desktop.store.writer_process`), beside this process rather than taking
+turns with it for the GIL. Both open their transactions with BEGIN IMMEDIATE: a deferred one
+that read first would fail with SQLITE_BUSY_SNAPSHOT when the other wrote meanwhile, where an
+immediate one waits for the lock (busy_timeout).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -15,7 +22,13 @@ from typing import TypeVar
 
 import peewee
 
-from desktop.store.db import StoreError
+from desktop.store.db import SQLITE_PRAGMAS, StoreError, sqlite_path
+from desktop.store.writer_process import (
+    ChainStopped,
+    Statement,
+    WriterProcess,
+    WriterProcessDied,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,10 +39,38 @@ def write_with(writer: StoreWriter | None, work: Callable[[], T]) -> T:
     return writer.run(work) if writer is not None else work()
 
 
+class EarlierWriteFailed(StoreError):
+    """A write queued after one of the same chain failed: not made."""
+
+
+class WriteChain:
+    """Writes that each count on the ones queued before them (a sync's pages: each checkpoint
+    claims the rows before it). Once one fails, none after it commits."""
+
+    _keys = itertools.count(1)
+
+    def __init__(self) -> None:
+        self.key = next(self._keys)
+        self.failed = False
+
+    def note(self, future: Future) -> None:
+        if future.exception() is not None:
+            self.failed = True
+
+
 class StoreWriter:
-    def __init__(self, db: peewee.Database) -> None:
+    def __init__(self, db: peewee.Database, *, own_process: bool = True) -> None:
+        """own_process: statements for a SQLite file run in the writer process (False: on
+        this thread, as for an in-memory database or another engine)."""
         self._db = db
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        path = sqlite_path(db)
+        on_disk = path is not None and str(path) not in ("", ":memory:")
+        self._process = (
+            WriterProcess(str(path), SQLITE_PRAGMAS) if own_process and on_disk else None
+        )
+        self._begin = ("IMMEDIATE",) if isinstance(db, peewee.SqliteDatabase) else ()
+        self._closed = False
 
     def submit(self, work: Callable[[], T]) -> Future[T]:
         return self._executor.submit(self._run, work)
@@ -38,30 +79,137 @@ class StoreWriter:
         """Submit and wait."""
         return self.submit(work).result()
 
-    def _run(self, work: Callable[[], T]) -> T:
-        try:
-            with self._db.atomic():
-                return work()
-        except (peewee.OperationalError, sqlite3.OperationalError) as exc:
-            # On a full disk SQLite may roll the transaction back itself; the rollback that
-            # follows then fails ("no transaction is active") and hides the cause behind it.
-            text = " ".join(str(e).lower() for e in _chain(exc))
-            if "full" in text:
-                raise StoreError(
-                    "The disk is full, so Ledgerboard could not save the latest data. Nothing "
-                    "was lost: free some space and the sync continues where it stopped."
-                ) from exc
-            if "readonly" in text or "read-only" in text:
-                raise StoreError(
-                    "The data folder became read-only, so Ledgerboard could not save the latest "
-                    "data. Nothing was lost: make it writable and the sync continues."
-                ) from exc
-            raise
+    def submit_statements(
+        self,
+        statements: list[Statement],
+        chain: WriteChain,
+        then: Callable[[list[int]], T],
+    ) -> Future[T]:
+        """The statements as one transaction, after every write submitted before; the
+        future's result is `then` of their row counts. Refused (EarlierWriteFailed) once a
+        write of `chain` failed."""
+        done: Future[T] = Future()
+        done.add_done_callback(chain.note)  # before any later write of the chain is made
+        if self._process is None:
+            self._executor.submit(self._here, statements, chain, then, done)
+        else:
+            packed = WriterProcess.pack(chain.key, statements)
+            self._executor.submit(self._send, packed, chain, then, done)
+        return done
+
+    def pragma(self, sql: str) -> None:
+        """A PRAGMA on every connection that writes (this thread's and the process's)."""
+        self.run(lambda: self._db.execute_sql(sql))
+        if self._process is not None:
+            self._executor.submit(self._process.pragma, sql).result()
+
+    def wait_queued(self) -> None:
+        """Until everything submitted so far has been run here or sent to the process."""
+        self._executor.submit(lambda: None).result()
+
+    @property
+    def process_id(self) -> int | None:
+        """The writer process's id while it runs (it starts with the first page)."""
+        return self._process.pid if self._process is not None else None
 
     def close(self) -> None:
-        """Finish queued work and close the writer thread's own connection."""
-        self._executor.submit(lambda: self._db.is_closed() or self._db.close()).result()
+        """Finish queued work, then end the writer process and close this thread's own
+        connection. Once is enough; again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.submit(self._close_connections).result()
         self._executor.shutdown(wait=True)
+
+    # --- on the writer thread ---
+
+    def _run(self, work: Callable[[], T]) -> T:
+        try:
+            with self._db.atomic(*self._begin):
+                return work()
+        except Exception as exc:
+            translated = _in_words(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def _here(self, statements, chain: WriteChain, then, done: Future) -> None:
+        def execute() -> list[int]:
+            cursor = self._db.cursor()
+            counts = []
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                counts.append(cursor.rowcount)
+            return counts
+
+        if chain.failed:
+            done.set_exception(_refused())
+            return
+        try:
+            counts = self._run(execute)
+            result = then(counts)
+        except Exception as exc:
+            done.set_exception(exc)
+        else:
+            done.set_result(result)
+
+    def _send(self, packed: bytes, chain: WriteChain, then, done: Future) -> None:
+        def settle(answered: Future) -> None:  # on the thread that reads the answers
+            try:
+                result = then(answered.result())
+            except Exception as exc:
+                done.set_exception(_in_words(exc))
+            else:
+                done.set_result(result)
+
+        if chain.failed:  # known here already: not even sent
+            done.set_exception(_refused())
+            return
+        self._process.write(packed).add_done_callback(settle)
+
+    def _close_connections(self) -> None:
+        if self._process is not None:
+            self._process.close()
+        if not self._db.is_closed():
+            self._db.close()
+
+
+def _refused() -> EarlierWriteFailed:
+    return EarlierWriteFailed("An earlier write of this import failed, so this one was not made.")
+
+
+def _in_words(exc: BaseException) -> BaseException:
+    """A full disk, a read-only folder or a writer process that died as a StoreError in
+    words (caused by `exc`); any other exception as it is."""
+    translated = _translated(exc)
+    if translated is not exc:
+        translated.__cause__ = exc
+    return translated
+
+
+def _translated(exc: BaseException) -> BaseException:
+    if isinstance(exc, ChainStopped):
+        return _refused()
+    if isinstance(exc, WriterProcessDied):
+        return StoreError(
+            f"Ledgerboard's background writer stopped unexpectedly ({exc}), so the latest data "
+            "was not saved. Nothing was lost: the next sync continues where it stopped."
+        )
+    if isinstance(exc, (peewee.OperationalError, sqlite3.OperationalError)):
+        # On a full disk SQLite may roll the transaction back itself; the rollback that
+        # follows then fails ("no transaction is active") and hides the cause behind it.
+        text = " ".join(str(e).lower() for e in _chain(exc))
+        if "full" in text:
+            return StoreError(
+                "The disk is full, so Ledgerboard could not save the latest data. Nothing "
+                "was lost: free some space and the sync continues where it stopped."
+            )
+        if "readonly" in text or "read-only" in text:
+            return StoreError(
+                "The data folder became read-only, so Ledgerboard could not save the latest "
+                "data. Nothing was lost: make it writable and the sync continues."
+            )
+    return exc
 
 
 def _chain(exc: BaseException):

@@ -22,7 +22,7 @@ from desktop.services.registrations import RegistrationQuery, RegistrationsServi
 from desktop.services.sync import table_rows
 from desktop.store.db import StoreError, open_database
 from desktop.store.models import DataSource, registration_model
-from tests.syncing import store_differences
+from tests.syncing import assert_stored_part_is_whole, store_differences
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,22 +38,18 @@ def test_a_full_disk_stops_the_sync_in_words_and_loses_nothing(
     harness = harness_for(simulator, types=("charges",), include_test_data=False)
     pages = db.execute_sql("PRAGMA page_count").fetchone()[0]
     page_size = db.execute_sql("PRAGMA page_size").fetchone()[0]
-    # The writer's connection writes; cap the file about a third of the way into the import
-    # (which takes about 15 MB).
+    # The writer's connections (its thread's and its process's) write; cap the file about a
+    # third of the way into the import (which takes about 15 MB).
     cap = pages + 5_000_000 // page_size
-    harness.writer.run(lambda: db.execute_sql(f"PRAGMA max_page_count = {cap}"))
+    harness.writer.pragma(f"PRAGMA max_page_count = {cap}")
     (result,) = harness.sync()
     assert result.status == "failed"
     assert "The disk is full" in result.message and "Nothing was lost" in result.message
     ds = harness.data_source("charges")
     assert ds.status == "failed" and "disk is full" in ds.status_message
-    charges = registration_model("charges")
-    stored = {r.stripe_id: json.loads(r.data) for r in charges.select()}
-    expected = {o["id"]: o for o in simulator.dataset.iterate("charges", True)}
-    assert 0 < len(stored) < len(expected)
-    assert all(stored[i] == expected[i] for i in stored)  # what was saved is whole
+    assert_stored_part_is_whole(simulator, "charges")
     # Space again: the next sync continues where it stopped and ends exact.
-    harness.writer.run(lambda: db.execute_sql("PRAGMA max_page_count = 1073741823"))
+    harness.writer.pragma("PRAGMA max_page_count = 1073741823")
     (result,) = harness.sync()
     assert result.status == "up_to_date"
     assert store_differences(harness, modes=(True,)) == []

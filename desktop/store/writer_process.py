@@ -1,0 +1,343 @@
+"""The writer process: a sync's page writes, made by a second process with its own connection.
+
+An import spends about a third of its CPU inside SQLite. In the app's process that work takes
+turns with the fetching, parsing and row building for Python's one lock (the GIL); in a
+process of its own it runs beside them, on the other core (README, Performance). Everything
+else the app writes stays on the writer thread (`desktop.services.writer`), and both open
+their transactions with BEGIN IMMEDIATE, so the one that comes second waits for the lock
+(busy_timeout) instead of failing.
+
+The protocol, pickled over the child's standard input and output:
+
+    app -> child   ("open", path, pragmas)                first, once
+                   ("pragma", sql)                         on its connection, e.g. a test's cap
+                   ("write", chain, [(sql, params), ...])  one transaction
+    child -> app   ("ok", [rowcount, ...])  or  ("error", kind, text), in the same order
+
+A chain is one sync's writes: once one of them fails, the child refuses the rest (a later
+checkpoint would claim rows that were rolled back).
+
+The child imports nothing but the standard library (no Qt, no Stripe SDK, no peewee) and ends
+when its standard input closes: when the app closes the writer, and when the app dies.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import os
+import pickle
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+log = logging.getLogger(__name__)
+
+Statement = tuple[str, Sequence]
+FROZEN_FLAG = "--store-writer"  # the frozen app runs as the child when given this first
+_PICKLE = pickle.HIGHEST_PROTOCOL
+
+
+class WriterProcessDied(Exception):
+    """The child ended before it answered; the transaction it had may not have committed."""
+
+
+class ChainStopped(Exception):
+    """A write refused because an earlier write of the same chain failed."""
+
+
+class WriterProcess:
+    """The app's end: starts the child on the first message, and again after it died.
+
+    Messages are sent in turn by one thread (the store's writer thread) and answered in the
+    same order; a thread of its own per child reads the answers and settles their futures. So
+    sending does not wait for answers, and the child always has the next transaction at hand
+    (waiting for each answer, the child sat idle while this process took the GIL back)."""
+
+    def __init__(self, path: str, pragmas: Sequence[tuple[str, object]]) -> None:
+        self._path = path
+        self._pragmas = list(pragmas)
+        self._later: dict[str, str] = {}  # pragmas given since, repeated for a restarted child
+        self._channel: _Channel | None = None
+        self._lock = threading.Lock()  # the channel in use, and what it still has to answer
+
+    @staticmethod
+    def pack(chain: int, statements: list[Statement]) -> bytes:
+        """A transaction as `write` sends it; pickled on the thread that built it, so that
+        the one thread that sends only sends."""
+        return pickle.dumps(("write", chain, statements), protocol=_PICKLE)
+
+    def write(self, packed: bytes) -> Future[list[int]]:
+        """A packed transaction; the future's result is its statements' row counts, or the
+        child's sqlite3 error as that class, WriterProcessDied, or ChainStopped when an
+        earlier write of its chain failed (the child refuses those itself: they are sent
+        before that failure is known here)."""
+        return self._send(packed)
+
+    def pragma(self, sql: str) -> None:
+        """A PRAGMA on the child's connection, now and after any restart."""
+        self._later[sql.partition("=")[0].strip().lower()] = sql
+        with self._lock:
+            running = self._channel is not None
+        if running:
+            self._send(pickle.dumps(("pragma", sql), protocol=_PICKLE)).result()
+
+    @property
+    def pid(self) -> int | None:
+        channel = self._channel
+        return channel.child.pid if channel is not None else None
+
+    def close(self) -> None:
+        """After the child has answered everything sent."""
+        with self._lock:
+            channel, self._channel = self._channel, None
+        if channel is not None:
+            channel.close()
+
+    def _send(self, packed: bytes) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._channel is None or self._channel.ended:
+                if self._channel is not None:
+                    self._channel.close()  # its reader has failed whatever it had
+                self._channel = None
+                try:
+                    self._channel = _Channel(self._start(), self._lock)
+                except (WriterProcessDied, sqlite3.Error) as exc:
+                    future.set_exception(exc)
+                    return future
+            channel = self._channel
+            channel.pending.append(future)  # before the child can answer it
+        try:
+            channel.child.stdin.write(packed)
+            channel.child.stdin.flush()
+        except OSError:
+            pass  # the child is gone: its reader fails every future it had, this one too
+        return future
+
+    def _start(self) -> subprocess.Popen:
+        frozen = getattr(sys, "frozen", False)
+        command = [sys.executable, FROZEN_FLAG] if frozen else [sys.executable, "-m", __name__]
+        env = dict(os.environ)
+        if not frozen:  # the checkout, wherever the app was started from
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        try:
+            child = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=None if sys.stderr is not None else subprocess.DEVNULL,
+                env=env,
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
+            )
+        except OSError as exc:
+            raise WriterProcessDied(f"it could not start: {exc}") from exc
+        _widen(child.stdin)
+        opening = [
+            ("open", self._path, self._pragmas),
+            *(("pragma", s) for s in self._later.values()),
+        ]
+        try:
+            for message in opening:
+                pickle.dump(message, child.stdin, protocol=_PICKLE)
+                child.stdin.flush()
+                answer = pickle.load(child.stdout)
+                if answer[0] != "ok":
+                    _discard(child)
+                    raise _error(answer)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            raise WriterProcessDied(f"it did not start, exit code {_discard(child)}") from exc
+        log.info("writer process %d started", child.pid)
+        return child
+
+
+class _Channel:
+    """One child, the futures it still has to answer, in order, and the thread that reads
+    its answers."""
+
+    _names = itertools.count(1)
+
+    def __init__(self, child: subprocess.Popen, lock: threading.Lock) -> None:
+        self.child = child
+        self.pending: collections.deque[Future] = collections.deque()
+        self.ended = False
+        self._lock = lock
+        self._reader = threading.Thread(
+            target=self._read, name=f"store-writer-answers-{next(self._names)}", daemon=True
+        )
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                answer = pickle.load(self.child.stdout)
+                future = self.pending.popleft()
+                if answer[0] == "ok":
+                    future.set_result(answer[1])
+                else:
+                    future.set_exception(_error(answer))
+        except (OSError, EOFError, pickle.UnpicklingError, IndexError):
+            pass
+        with self._lock:
+            self.ended = True  # nothing is added to `pending` from here on
+        code = _stopped(self.child)
+        if self.pending:
+            log.error(
+                "the writer process stopped with %d writes unanswered (exit code %s)",
+                len(self.pending),
+                code,
+            )
+        while self.pending:
+            self.pending.popleft().set_exception(WriterProcessDied(f"exit code {code}"))
+
+    def close(self) -> None:
+        try:
+            self.child.stdin.close()  # the child ends at the end of its input
+        except OSError:
+            pass
+        self._reader.join(timeout=60)
+        if self._reader.is_alive():
+            log.warning("the writer process did not end; stopping it")
+            self.child.kill()
+            self._reader.join()
+        self.child.stdout.close()
+
+
+def _widen(pipe) -> None:
+    """Let the pipe hold a whole page (100 invoices pickle to about 200 KB), where Linux's
+    default holds 64 KB. Otherwise writing one took turns with the child reading it, chunk by
+    chunk, and every turn made the sending thread wait to take the GIL back, often for a
+    whole switch interval: sending a page took 5 ms, and the child sat idle half the time."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is None:
+        return
+    for size in (1 << 20, 1 << 18):  # the most an unprivileged process may ask is 1 MB
+        try:
+            fcntl.fcntl(pipe.fileno(), set_size, size)
+            return
+        except OSError:
+            continue
+
+
+def _error(answer: tuple) -> Exception:
+    _, kind, text = answer
+    if kind == "ChainStopped":
+        return ChainStopped(text)
+    error = getattr(sqlite3, kind, None)
+    if isinstance(error, type) and issubclass(error, sqlite3.Error):
+        return error(text)
+    return RuntimeError(f"{kind}: {text}")
+
+
+def _discard(child: subprocess.Popen) -> int | None:
+    """End a child that did not start well; its exit code."""
+    try:
+        child.stdin.close()
+    except OSError:
+        pass
+    code = _stopped(child)
+    child.stdout.close()
+    return code
+
+
+def _stopped(child: subprocess.Popen) -> int | None:
+    """The child's exit code, after making sure it has ended."""
+    try:
+        return child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        return child.wait()
+
+
+# --- the child ----------------------------------------------------------------------------
+
+
+def serve(source, sink) -> int:
+    """Answer messages until the input ends."""
+    connection: sqlite3.Connection | None = None
+    stopped: set[int] = set()  # chains with a failed write: their later writes are refused
+    while True:
+        try:
+            message = pickle.load(source)
+        except EOFError:
+            break
+        kind = message[0]
+        try:
+            if kind == "write":
+                _, chain, statements = message
+                if chain in stopped:
+                    answer = ("error", "ChainStopped", "an earlier write of this chain failed")
+                else:
+                    answer = ("ok", _transaction(connection, statements))
+            elif kind == "pragma":
+                connection.execute(message[1]).fetchall()
+                answer = ("ok", [])
+            elif kind == "open":
+                connection = _open(message[1], message[2])
+                answer = ("ok", [])
+            else:
+                answer = ("error", "ValueError", f"unknown message {kind!r}")
+        except Exception as exc:  # every failure goes back to the app, which tells the user
+            if kind == "write":
+                stopped.add(message[1])
+            answer = ("error", type(exc).__name__, str(exc))
+        pickle.dump(answer, sink, protocol=_PICKLE)
+        sink.flush()
+    if connection is not None:
+        connection.close()
+    return 0
+
+
+def _open(path: str, pragmas) -> sqlite3.Connection:
+    # isolation_level=None: the transactions below are the only ones, begun explicitly.
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for name, value in pragmas:
+        if name != "page_size":  # only for a new file, and the app created it
+            connection.execute(f"PRAGMA {name} = {value}").fetchall()
+    # As in desktop.store.db: None and bool bind without a slow search for an adapter.
+    sqlite3.register_adapter(type(None), lambda value: value)
+    sqlite3.register_adapter(bool, int)
+    return connection
+
+
+def _transaction(connection: sqlite3.Connection, statements: list[Statement]) -> list[int]:
+    cursor = connection.cursor()
+    cursor.execute("BEGIN IMMEDIATE")
+    try:
+        counts = []
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            counts.append(cursor.rowcount)
+        cursor.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:  # a full disk may have rolled it back already
+            connection.rollback()
+        raise
+    return counts
+
+
+def main() -> int:
+    # Binary ends of the pipes; nothing else may write to standard output.
+    if sys.platform == "win32":  # no newline translation on the descriptors either
+        import msvcrt
+
+        msvcrt.setmode(0, os.O_BINARY)
+        msvcrt.setmode(1, os.O_BINARY)
+    source = open(0, "rb", closefd=False)  # noqa: SIM115 (the process's own descriptors)
+    sink = open(1, "wb", closefd=False)  # noqa: SIM115
+    sys.stdout = sys.stderr
+    return serve(source, sink)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
