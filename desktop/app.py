@@ -56,6 +56,7 @@ from desktop.views.registrations_page import RegistrationsPage
 from desktop.views.settings_page import SettingsPage
 
 log = logging.getLogger(__name__)
+GUI_SWITCH_INTERVAL = 0.001  # seconds; see Application.start
 
 
 class StartupError(Exception):
@@ -121,6 +122,12 @@ class Application(QObject):
             raise StartupError(str(exc)) from exc
         self._log_handler = setup_logging(self.paths.log_file)
         log.info("starting %s %s, data folder %s", APP_NAME, __version__, self.paths.data_dir)
+        # The GUI thread takes turns for the GIL with the sync's threads, and asking for it can
+        # take a switch interval for each thread that gets it first. With 1 ms instead of
+        # Python's 5, the longest stall of a 5 ms timer during an unthrottled sync of 200,000
+        # charges went from 51-72 to 35-41 ms, its 99th percentile from 18-22 to 12-17 ms
+        # (bench responsiveness with the writer process: five runs, and three with 5 ms).
+        sys.setswitchinterval(GUI_SWITCH_INTERVAL)
         self._take_lock()
         self._install_crash_reporter()
         try:
