@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import chain
 
 import orjson
@@ -665,19 +665,29 @@ class _FeedRun:
         """Queue one transaction: rows, derived rows, deletions and the checkpoint as the state
         is now. The writer runs them in the order queued, so a checkpoint never claims a page
         that was queued after it."""
-        work = _PageWrite(
+        return self._enqueue_page(self._page(live, mode, upserts, deletes, children), sweep)
+
+    def _page(
+        self, live: bool, mode: dict, upserts: list[dict], deletes: list[str], children: dict
+    ) -> _PageWrite:
+        """A page's rows as statements, made before the checkpoint that goes with them is
+        known (a history import's workers build theirs outside its lock)."""
+        generation = mode.get("generation", 1)
+        return _PageWrite(
             self.feed,
             live,
-            mode.get("generation", 1),
+            generation,
             upserts,
             deletes,
             children,
-            json.dumps(self.state),
-            sweep,
             self.parent_target,
             self.children,
         )
-        return self.writer.submit_statements(work.statements, self._writes, work.committed)
+
+    def _enqueue_page(self, page: _PageWrite, sweep: bool = False) -> Future:
+        """Queue a page's transaction with the checkpoint as the state is now."""
+        statements = page.checkpointed(encode_json(self.state), sweep)
+        return self.writer.submit_statements(statements, self._writes, page.committed)
 
     def _drain(self, ignore_errors: bool = False) -> None:
         if self._in_flight is None:
@@ -729,9 +739,7 @@ class Window:
     busy: bool = field(default=False, compare=False)
 
     def state(self) -> dict:
-        state = asdict(self)
-        del state["busy"]
-        return state
+        return {name: getattr(self, name) for name in _WINDOW_STATE}
 
     def pages_left(self) -> float | None:
         """Pages still to list, were the objects spread evenly over time; None before the
@@ -740,6 +748,10 @@ class Window:
             return None
         floor = self.gte if self.gte is not None else (self.low or EPOCH)
         return self.pages * (self.last - floor) / max(1, self.first - self.last)
+
+
+# What a checkpoint keeps of a window (asdict, which copies deeply, cost 3% of an import).
+_WINDOW_STATE = tuple(f.name for f in fields(Window) if f.name != "busy")
 
 
 class Windows:
@@ -904,7 +916,7 @@ class _Backfill:
                 window, split = self.windows.claim()
                 if window is not None:
                     if split:  # the new window is recorded before any of its rows
-                        pending.append(self._enqueue([], {}))
+                        pending.append(self._enqueue())
                     return window
                 if not self.windows.estimate_pending():
                     return None
@@ -927,11 +939,15 @@ class _Backfill:
         round_trip = self.api.last_round_trip()
         objects = page["data"]
         children = run._full_children(self.api, objects)
+        # The rows are built before taking the lock: the other workers go on meanwhile.
+        rows = run._page(self.live, self.mode, objects, [], children)
         with self.lock:
             kept = self.windows.record(window, objects, bool(page.get("has_more")))
-            objects = objects[:kept]
+            if kept < len(objects):  # the page reached into a window listed by another
+                objects = objects[:kept]
+                rows = run._page(self.live, self.mode, objects, [], children)
             run._note_pending(self.mode, objects)
-            pending.append(self._enqueue(objects, children))
+            pending.append(self._enqueue(rows))
             self.lock.notify_all()
             work = time.monotonic() - started - round_trip
             more = bool(self.windows) and self.workers.page_done(round_trip, work)
@@ -942,15 +958,18 @@ class _Backfill:
             self.helpers.append(helper)
             helper.start()
 
-    def _enqueue(self, objects: list[dict], children: dict) -> Future:
-        """Called under the lock: the checkpoint as the windows are now."""
+    def _enqueue(self, rows: _PageWrite | None = None) -> Future:
+        """Called under the lock: a page's rows (none: the checkpoint alone) with the
+        checkpoint as the windows are now."""
+        run = self.feed_run
         finished = not self.windows
         if finished:
             self.mode["backfill"] = None
             self.mode["backfilled_at"] = self.lte
         else:
             self.mode["backfill"]["windows"] = self.windows.state()
-        return self.feed_run._enqueue(self.live, self.mode, objects, [], children, sweep=finished)
+        rows = rows or run._page(self.live, self.mode, [], [], {})
+        return run._enqueue_page(rows, sweep=finished)
 
 
 def _settle_while_stopping(future: Future) -> dict[int, int] | None:
@@ -966,7 +985,7 @@ def _settle_while_stopping(future: Future) -> dict[int, int] | None:
 
 
 class _PageWrite:
-    """One transaction: a page's rows, derived rows, deletions and checkpoint.
+    """One transaction: a page's rows, derived rows and deletions, then its checkpoint.
 
     Its statements are built when it is made, on the thread that read the page, and it keeps
     no Stripe object: the one writer, through which every page of every type passes, then only
@@ -980,11 +999,12 @@ class _PageWrite:
         upserts: list[dict],
         deletes: list[str],
         children: dict[str, list],
-        state_json: str,
-        sweep: bool,
         parent_target: int | None,
         child_types: list[DataType],
     ) -> None:
+        self.feed = feed
+        self.live = live
+        self.generation = generation
         self.written: dict[int, int] = {}  # data source id -> rows written
         self.statements: list[Statement] = []
         ids = [o["id"] for o in upserts]
@@ -1019,17 +1039,23 @@ class _PageWrite:
             self.statements += rows.delete_children(target, replaced)
             self.statements += rows.upsert_statements(built)
             self.written[target] = len(built)
-        first_sweep = len(self.statements)
-        if sweep and generation > 1:
-            self.statements += [
-                table_rows(type_name).sweep(ds_id, live, generation)
-                for type_name, ds_id in feed.targets.items()
+        self.sweeps = slice(0)
+
+    def checkpointed(self, state_json: str, sweep: bool) -> list[Statement]:
+        """The statements, then the sweep of what an import did not see (when it ends one) and
+        the checkpoint."""
+        statements = list(self.statements)
+        if sweep and self.generation > 1:
+            first = len(statements)
+            statements += [
+                table_rows(type_name).sweep(ds_id, self.live, self.generation)
+                for type_name, ds_id in self.feed.targets.items()
             ]
-        self.sweeps = slice(first_sweep, len(self.statements))
+            self.sweeps = slice(first, len(statements))
         table = DataSource._meta.table_name
-        self.statements.append(
-            (f'UPDATE "{table}" SET "sync_state" = ? WHERE "id" = ?', (state_json, feed.leader_id))
-        )
+        sql = f'UPDATE "{table}" SET "sync_state" = ? WHERE "id" = ?'
+        statements.append((sql, (state_json, self.feed.leader_id)))
+        return statements
 
     def committed(self, counts: list[int]) -> dict[int, int]:
         """The rows written per data source, once the writer has committed the statements."""
