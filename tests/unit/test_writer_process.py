@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.store.writer_process import serve
+from desktop.store.writer_process import NICENESS, serve
 from tests.syncing import assert_stored_part_is_whole, store_differences
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,11 +100,13 @@ def test_a_killed_writer_process_stops_the_sync_in_words_and_loses_nothing(
     assert store_differences(harness, modes=(True,)) == []
 
 
-def test_closing_the_writer_ends_its_process(make_simulator, harness_for):
+def test_the_writer_process_yields_to_the_app_and_ends_with_the_writer(make_simulator, harness_for):
     harness = harness_for(make_simulator(size=300, seed=5), types=("customers",))
     harness.sync()
     pid = harness.writer.process_id
     assert pid is not None
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + NICENESS)
     harness.writer.close()
     assert harness.writer.process_id is None
     with pytest.raises(ProcessLookupError):  # reaped, not a zombie: gone
