@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import os
@@ -12,6 +11,7 @@ import requests
 import stripe
 
 from bench.common import Result, SimulatorProcess, Stopwatch, median
+from desktop.collector import settle_for_imports
 from desktop.headless import sync_with_key
 from desktop.paths import AppPaths
 
@@ -26,7 +26,7 @@ def _sync(url: str, data_dir: str, types=None, rps=1e6) -> dict:
 
 def ingest() -> Result:
     """All nine types from the unthrottled simulator into a fresh store: objects per second."""
-    gc.freeze()  # as the sync command does
+    settle_for_imports()  # as the sync command does
     runs, cpu, writer_cpu = [], [], []
     with SimulatorProcess("--size", "30000", "--seed", "3") as simulator:
         for _ in range(5):

@@ -6,7 +6,6 @@ every service that holds a thread, a timer or a connection hooks it.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -17,6 +16,7 @@ from PySide6.QtCore import QLockFile, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from desktop import APP_NAME, __version__
+from desktop.collector import settle_for_imports
 from desktop.crash import CrashReporter
 from desktop.logs import setup_logging
 from desktop.paths import AppPaths, resource_path, resources_dir
@@ -481,9 +481,10 @@ class Application(QObject):
 
 def freeze_startup_objects() -> None:
     """What the start made lives as long as the app: frozen, the garbage collector no longer
-    walks it. A full collection over it took 40-70 ms, and collecting holds the GIL, so every
-    thread waited for it, the GUI's too; a sync allocating pages makes collections frequent."""
-    gc.freeze()
+    walks it (a full collection over it took 40-70 ms, holding the GIL, so every thread waited,
+    the GUI's too), and a sync's pages no longer set off hundreds of collections a second
+    (desktop.collector)."""
+    settle_for_imports()
 
 
 def run_gui(paths: AppPaths, *, demo: bool = False) -> int:

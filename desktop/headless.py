@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -10,6 +9,7 @@ import threading
 import time
 
 from desktop.catalog import DATA_TYPES
+from desktop.collector import settle_for_imports
 from desktop.paths import AppPaths
 from desktop.services.accounts import AccountsService
 from desktop.services.stripe_api import (
@@ -149,7 +149,7 @@ def run_sync(args) -> int:
         return 2
     paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
     progress = TerminalProgress()
-    gc.freeze()  # what is loaded stays; collections need not walk it (1.7% of an import's work)
+    settle_for_imports()  # what is loaded is frozen (collections walked it: 1.7% of an import)
     try:
         summary = sync_with_key(key, paths, api_base=args.api_base, types=types, progress=progress)
     except (StoreError, OSError) as exc:
