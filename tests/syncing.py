@@ -42,6 +42,7 @@ class SyncHarness:
         include_test_data=True,
         credentials=None,
         rate=5_000.0,
+        writer_process=True,
     ) -> None:
         self.db = db
         self.simulator = simulator
@@ -60,7 +61,7 @@ class SyncHarness:
         self.stats = RequestStats()
         self.apis: dict[bool, StripeApi] = {}
         self.rate = rate
-        self.writer = StoreWriter(db)
+        self.writer = StoreWriter(db, own_process=writer_process)
         self.engine = SyncEngine(self.writer, self.api_for, now=simulator.clock.now)
 
     def api_for(self, account_id: int, live: bool) -> StripeApi:

@@ -59,7 +59,7 @@ from desktop.store.models import (
     registration_model,
     utc_now,
 )
-from desktop.store.writer_process import Statement
+from desktop.store.writer_process import Statement, execute_all
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,7 @@ class TableRows:
 
     def upsert(self, cursor, rows: list[tuple]) -> None:
         """Write rows here (scripts and tests that own the database)."""
-        for sql, params in self.upsert_statements(rows):
-            cursor.execute(sql, params)
+        execute_all(cursor, self.upsert_statements(rows))
 
     def upsert_statements(self, rows: list[tuple]) -> list[Statement]:
         """The statements that write rows, as many to a statement as MAX_VARIABLES allows (30

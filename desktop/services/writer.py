@@ -1,4 +1,5 @@
-"""The one writer: every write to the store runs on this thread, in a transaction.
+"""The one writer: every write to the store goes through it, each in a transaction, in the
+order submitted; they run on its thread, or a sync's pages in its process (below).
 
 Readers (views, the sync's look-ups) use their own connections; SQLite in WAL mode lets them
 read while this thread writes. Work is a plain function of no arguments; `submit` returns a
@@ -28,6 +29,7 @@ from desktop.store.writer_process import (
     Statement,
     WriterProcess,
     WriterProcessDied,
+    execute_all,
 )
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,8 @@ class WriteChain:
 
 class StoreWriter:
     def __init__(self, db: peewee.Database, *, own_process: bool = True) -> None:
-        """own_process: statements for a SQLite file run in the writer process (False: on
-        this thread, as for an in-memory database or another engine)."""
+        """own_process: statements for a SQLite file run in the writer process. Without one
+        (False, an in-memory database, another engine) they run on this thread."""
         self._db = db
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         path = sqlite_path(db)
@@ -134,19 +136,11 @@ class StoreWriter:
             raise translated from exc
 
     def _here(self, statements, chain: WriteChain, then, done: Future) -> None:
-        def execute() -> list[int]:
-            cursor = self._db.cursor()
-            counts = []
-            for sql, params in statements:
-                cursor.execute(sql, params)
-                counts.append(cursor.rowcount)
-            return counts
-
         if chain.failed:
             done.set_exception(_refused())
             return
         try:
-            counts = self._run(execute)
+            counts = self._run(lambda: execute_all(self._db.cursor(), statements))
             result = then(counts)
         except Exception as exc:
             done.set_exception(exc)

@@ -316,14 +316,20 @@ def _open(path: str, pragmas) -> sqlite3.Connection:
     return connection
 
 
+def execute_all(cursor, statements: list[Statement]) -> list[int]:
+    """Run the statements on a DB-API cursor; the rows each changed."""
+    counts = []
+    for sql, params in statements:
+        cursor.execute(sql, params)
+        counts.append(cursor.rowcount)
+    return counts
+
+
 def _transaction(connection: sqlite3.Connection, statements: list[Statement]) -> list[int]:
     cursor = connection.cursor()
     cursor.execute("BEGIN IMMEDIATE")
     try:
-        counts = []
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            counts.append(cursor.rowcount)
+        counts = execute_all(cursor, statements)
         cursor.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:  # a full disk may have rolled it back already

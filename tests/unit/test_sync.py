@@ -23,6 +23,22 @@ def test_backfill_of_hundreds_of_pages_equals_the_simulator_exactly(make_simulat
     assert SyncRun.select().where(SyncRun.status == "succeeded").count() == 9
 
 
+def test_without_a_writer_process_pages_are_written_on_the_writer_thread(
+    make_simulator, harness_for
+):
+    """An in-memory or PostgreSQL store has no writer process: the same pages, derived rows
+    and checkpoints go through the writer thread, and a second sync finds nothing to change."""
+    simulator = make_simulator(size=1500, seed=13)
+    types = ("charges", "balance_transactions", "fee_details", "invoices", "invoice_lines")
+    harness = harness_for(simulator, types=types, writer_process=False)
+    results = harness.sync()
+    assert {r.status for r in results} == {"up_to_date"}
+    assert harness.writer.process_id is None
+    assert store_differences(harness) == []
+    harness.sync()
+    assert store_differences(harness) == []
+
+
 def test_an_invoice_with_250_lines_yields_250_rows(simulator, harness_for):
     harness = harness_for(simulator, types=("invoice_lines",))
     harness.sync()
@@ -213,12 +229,17 @@ def test_reimporting_a_derived_type_restores_it_exactly(simulator, harness_for):
     assert store_differences(harness, modes=(True,)) == []
 
 
-def test_after_a_failed_write_no_later_checkpoint_of_the_import_commits(simulator, harness_for):
+@pytest.mark.parametrize("writer_process", [True, False], ids=["process", "thread"])
+def test_after_a_failed_write_no_later_checkpoint_of_the_import_commits(
+    simulator, harness_for, writer_process
+):
     """Writes are queued ahead of the writer. When one fails (a full disk), a later, smaller
     one might still fit, and its checkpoint would claim the failed page's rows as stored."""
     from desktop.services.sync import EarlierWriteFailed, _FeedRun, feeds_for
 
-    harness = harness_for(simulator, types=("charges",), include_test_data=False)
+    harness = harness_for(
+        simulator, types=("charges",), include_test_data=False, writer_process=writer_process
+    )
     (feed,) = feeds_for([harness.data_source("charges")])
     run = _FeedRun(harness.engine, feed, lambda _progress: None, lambda: False)
     mode = run.state.setdefault("live", {"cursor": "page 1"})
