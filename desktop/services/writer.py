@@ -1,5 +1,5 @@
-"""The one writer: every write to the store goes through it, each in a transaction, in the
-order submitted; they run on its thread, or a sync's pages in its process (below).
+"""The one writer: every write to the store goes through it, each in a transaction: on its
+thread, or a sync's pages in its process (below), each kind in the order submitted.
 
 Readers (views, the sync's look-ups) use their own connections; SQLite in WAL mode lets them
 read while this thread writes. Work is a plain function of no arguments; `submit` returns a
