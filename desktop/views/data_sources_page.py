@@ -37,6 +37,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 class DataSourcesTableModel(QAbstractTableModel):
     COLUMNS = ("Title", "Type", "Account", "Mode", "Registrations", "Last update", "Status")
+    STATUS = COLUMNS.index("Status")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,7 +56,7 @@ class DataSourcesTableModel(QAbstractTableModel):
         for row, summary in enumerate(self._rows):
             if summary.id in ds_ids:
                 self._progress[summary.id] = text
-                index = self.index(row, 6)
+                index = self.index(row, self.STATUS)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
 
     def set_counts(self, counts: dict[int, int]) -> None:
@@ -93,13 +94,13 @@ class DataSourcesTableModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if column == 6 and row.id in self._progress:
+            if column == self.STATUS and row.id in self._progress:
                 return self._progress[row.id]
             if column == 4:
                 count = self.registrations(row)
                 return "…" if count is None else f"{count:,}"
             return self._display(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole and column == 6:
+        if role == Qt.ItemDataRole.ToolTipRole and column == self.STATUS:
             return row.status_message or STATUS_TEXT.get(row.status, row.status)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 4:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -195,9 +196,7 @@ class DataSourcesPage(Page):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self._size_columns()
         self.table.setShowGrid(False)
         table_holder = QWidget()
         holder_layout = QVBoxLayout(table_holder)
@@ -209,6 +208,16 @@ class DataSourcesPage(Page):
         self.stack.addWidget(table_holder)
         self.set_body(self.stack)
         self.create_buttons = [self.new_button, self.empty_button]
+
+    def _size_columns(self) -> None:
+        """Each column fits its contents, but for Status, which takes the room left (and gives
+        it up first in a narrow window). Its text changes ten times a second while a sync
+        runs, and fitting it measured every cell of the table again at each change: about 80
+        calls into Python, each of which waited for the sync's threads to let go of the GIL."""
+        header = self.table.horizontalHeader()
+        for column in range(len(DataSourcesTableModel.COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(DataSourcesTableModel.STATUS, QHeaderView.ResizeMode.Stretch)
 
     def _selected_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
