@@ -24,6 +24,7 @@ from typing import Protocol
 
 import stripe
 
+from desktop.services.gui_first import GuiFirst
 from desktop.services.http import StripeHTTPClient, loads_strict, parse_list_page
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class StripeApi:
         limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         stats: RequestStats | None = None,
+        gui_first: GuiFirst | None = None,
     ) -> None:
         self.credentials = credentials
         self.live = live
@@ -181,6 +183,7 @@ class StripeApi:
         self.limiter = limiter or RateLimiter(STRIPE_READ_LIMITS[live])
         self.retry = retry or RetryPolicy()
         self.stats = stats or RequestStats()
+        self.gui_first = gui_first or GuiFirst()  # each answer is read after giving way
         self._http = StripeHTTPClient(timeout=REQUEST_TIMEOUT)  # kept across refreshes
         self._client = self._make_client(credentials.secret(live))
         self._client_lock = threading.Lock()
@@ -219,6 +222,7 @@ class StripeApi:
                 self._local.round_trip = time.monotonic() - asked
                 body = self._http.taken()
                 self.limiter.succeeded()
+                self.gui_first.give_way()
                 return parse_list_page(body) if list_page else loads_strict(body)
             except (ValueError, UnicodeDecodeError):
                 problem = "Stripe sent a response Ledgerboard could not read"

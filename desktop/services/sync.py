@@ -39,6 +39,7 @@ import orjson
 import stripe
 
 from desktop.catalog import DATA_TYPES, DataType, IdRule, compile_extractor
+from desktop.services.gui_first import GuiFirst
 from desktop.services.stripe_api import (
     PINNED_API_VERSION,
     Cancelled,
@@ -287,10 +288,13 @@ class SyncEngine:
         writer: StoreWriter,
         api_for: Callable[[int, bool], StripeApi],
         now: Callable[[], float] = time.time,
+        gui_first: GuiFirst | None = None,
     ) -> None:
         self.writer = writer
         self.api_for = api_for  # (account id, live) -> StripeApi
         self.now = now
+        # Each page's rows are built after giving way to a GUI thread waiting for the GIL.
+        self.gui_first = gui_first or GuiFirst()
 
     def sync_all(
         self, feeds: list[Feed], *, progress=None, cancelled=lambda: False, max_parallel: int = 8
@@ -664,6 +668,7 @@ class _FeedRun:
         """Queue one transaction: rows, derived rows, deletions and the checkpoint as the state
         is now. The writer runs them in the order queued, so a checkpoint never claims a page
         that was queued after it."""
+        self.engine.gui_first.give_way()
         return self._enqueue_page(self._page(live, mode, upserts, deletes, children), sweep)
 
     def _page(
@@ -939,6 +944,7 @@ class _Backfill:
         objects = page["data"]
         children = run._full_children(self.api, objects)
         # The rows are built before taking the lock: the other workers go on meanwhile.
+        run.engine.gui_first.give_way()
         rows = run._page(self.live, self.mode, objects, [], children)
         with self.lock:
             kept = self.windows.record(window, objects, bool(page.get("has_more")))

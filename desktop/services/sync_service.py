@@ -17,8 +17,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from desktop.services.gui_first import BEAT_MS, GuiFirst
 from desktop.services.secrets import SecretStore, SecretsUnavailable
 from desktop.services.stripe_api import (
     STRIPE_READ_LIMITS,
@@ -109,7 +110,8 @@ class SyncService(QObject):
         super().__init__(parent)
         self.secrets = secrets
         self.refresher = refresher
-        self.engine = SyncEngine(writer, self._api_for)
+        self.gui_first = GuiFirst()
+        self.engine = SyncEngine(writer, self._api_for, gui_first=self.gui_first)
         self._apis: dict[tuple[int, bool], StripeApi] = {}
         self._limiters: dict[tuple[int, bool], RateLimiter] = {}
         self._api_lock = threading.Lock()
@@ -126,6 +128,11 @@ class SyncService(QObject):
         self._progress_timer = QTimer(self)
         self._progress_timer.setInterval(100)
         self._progress_timer.timeout.connect(self._emit_progress)
+        # While syncs run, the GUI thread beats so that their threads give way (gui_first).
+        self._beat_timer = QTimer(self)
+        self._beat_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._beat_timer.setInterval(BEAT_MS)
+        self._beat_timer.timeout.connect(self.gui_first.beat)
 
     def _api_for(self, account_id: int, live: bool) -> StripeApi:
         with self._api_lock:
@@ -140,7 +147,12 @@ class SyncService(QObject):
                 )
                 credentials = AccountCredentials(account, self.secrets, self.refresher)
                 self._apis[key] = StripeApi(
-                    credentials, live, api_base=account.api_base, limiter=limiter, stats=self.stats
+                    credentials,
+                    live,
+                    api_base=account.api_base,
+                    limiter=limiter,
+                    stats=self.stats,
+                    gui_first=self.gui_first,
                 )
             return self._apis[key]
 
@@ -160,6 +172,7 @@ class SyncService(QObject):
                 self._thread_done(account_id, thread)
         if not self._threads:
             self._progress_timer.stop()
+            self._stop_beating()
 
     def forget_account(self, account_id: int) -> None:
         """Drop cached clients after the account's secrets changed (reconnect)."""
@@ -195,6 +208,9 @@ class SyncService(QObject):
         self._threads[account_id] = thread
         self.started.emit(sorted(ids))
         self._progress_timer.start()
+        if not self._beat_timer.isActive():
+            self.gui_first.beat()  # the threads see a beat from their first page on
+            self._beat_timer.start()
         thread.start()
         return sorted(ids)
 
@@ -208,6 +224,10 @@ class SyncService(QObject):
         queued = self._queued.pop(account_id, None)
         if queued and not self._stopping:
             self._start(account_id, queued)
+
+    def _stop_beating(self) -> None:
+        self._beat_timer.stop()
+        self.gui_first.stop()
 
     def wait_idle(self, data_source_ids: list[int], timeout: float = 30) -> None:
         """Block (a worker thread, never the GUI) until those data sources are not syncing."""
@@ -224,6 +244,7 @@ class SyncService(QObject):
     def shutdown(self, timeout_ms: int = 15_000) -> None:
         """Cancel every sync and wait for the threads; committed work stays."""
         self._stopping = True
+        self._stop_beating()  # this thread waits now: the others need not give way to it
         self._queued.clear()
         for thread in self._threads.values():
             thread.cancel_event.set()

@@ -77,6 +77,7 @@ def test_closing_the_app_mid_sync_stops_cleanly_and_resumes_exactly(
     app.window.close()
     app.shutdown()
     assert not app.sync_service.running()
+    assert not app.sync_service.gui_first.beating
     ds = DataSource.get()
     assert ds.status in ("new", "up_to_date")  # not left "syncing"
     partial = charges.select().count()
@@ -141,7 +142,9 @@ def test_the_list_shows_a_running_syncs_progress(start_app, qtbot, make_simulato
     model = app.data_sources_page.model
     with qtbot.waitSignal(app.sync_service.progress, timeout=30_000):
         app.sync_service.sync()
+    assert app.sync_service.gui_first.beating  # so that the sync's threads give way to it
     qtbot.waitUntil(lambda: "rows" in model.index(0, 6).data(), timeout=10_000)
     assert model.index(0, 6).data().startswith(("Importing history", "Starting"))
     qtbot.waitUntil(lambda: model.index(0, 6).data() == "Up to date", timeout=60_000)
     assert not app.sync_service.running()
+    assert not app.sync_service.gui_first.beating
