@@ -25,6 +25,7 @@ def responsiveness() -> list[Result]:
     a whole core of the two, and the app's threads then waited for the processor, not for
     each other (maximum 43-63 ms against 28-44 warmed, three runs each)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from PySide6.QtTest import QTest
 
     from desktop.app import Application, create_qt_application, freeze_startup_objects
     from desktop.paths import AppPaths
@@ -47,6 +48,10 @@ def responsiveness() -> list[Result]:
         (ds,) = app.accounts.ensure_data_sources(account, ["charges"], include_test_data=True)
         app.sync_service.requests_per_second = 1e6  # unthrottled: the hardest case
         app._refresh_lists()
+        # On screen and painted before the sync starts, as a user's window is: its first
+        # paint took 30 ms, and fell into the sync's first ticks.
+        QTest.qWaitForWindowExposed(window)
+        qt.processEvents()
         stalls: list[float] = []
         clock = QElapsedTimer()
         interval = 5
@@ -71,6 +76,7 @@ def responsiveness() -> list[Result]:
         from desktop.store.models import registration_model
 
         rows = registration_model("charges").select().count()
+        gave_way = app.sync_service.gui_first.waits
         app.shutdown()
         window.close()
         qt.processEvents()
@@ -81,7 +87,7 @@ def responsiveness() -> list[Result]:
     note = (
         f"{len(stalls):,} ticks of a {interval} ms timer during a {seconds:.1f} s sync of "
         f"{live_charges:,} live charges with a live key: {rows:,} rows stored; simulator "
-        "warmed"
+        f"warmed; the sync's threads gave way to the GUI thread {gave_way:,} times"
     )
     return [
         Result("gui_stall_max_during_sync", max(stalls), "ms", 50, False, [max(stalls)], note),
