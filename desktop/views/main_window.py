@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
     def _restore_state(self) -> None:
         geometry = self._window_state.value("main/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1200, 760)
+            self.resize(1280, 760)  # every page's header has room for its actions
         state = self._window_state.value("main/state")
         if state is not None:
             self.restoreState(state)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -27,6 +28,28 @@ def plain_label(text: str = "", object_name: str = "") -> QLabel:
     return label
 
 
+class ElidedLabel(QLabel):
+    """Plain text on one line that ends in "…" where it does not fit, so that it gives up its
+    room before the widgets beside it do; the whole text is its tooltip when it is cut."""
+
+    def __init__(self, text: str = "", object_name: str = "") -> None:
+        super().__init__()
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setText(text)
+        if object_name:
+            self.setObjectName(object_name)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        area = self.contentsRect()
+        metrics = self.fontMetrics()
+        shown = metrics.elidedText(self.text(), Qt.TextElideMode.ElideRight, area.width())
+        self.setToolTip("" if shown == self.text() else self.text())
+        QPainter(self).drawText(area, int(self.alignment()), shown)
+
+
 def primary_button(text: str, icon: str | None = None) -> QPushButton:
     button = QPushButton(text)
     button.setProperty("primary", True)
@@ -48,7 +71,7 @@ class PageHeader(QFrame):
         texts.setSpacing(2)
         self.title = plain_label(title, "pageTitle")
         texts.addWidget(self.title)
-        self.subtitle = plain_label(subtitle, "pageSubtitle")
+        self.subtitle = ElidedLabel(subtitle, "pageSubtitle")
         self.subtitle.setVisible(bool(subtitle))
         texts.addWidget(self.subtitle)
         layout.addLayout(texts, 1)
@@ -136,8 +159,9 @@ class Page(QWidget):
         self.page_layout.setContentsMargins(0, 0, 0, 0)
         self.page_layout.setSpacing(0)
         self.header = PageHeader(title, subtitle)
-        # Actions may be cut off in a very narrow window rather than widen the whole app:
-        # the main window's pages share one stack, whose minimum is the widest page's.
+        # In a narrow window the subtitle gives up its room first, then the actions are cut
+        # off, rather than widen the whole app: the pages share one stack, whose minimum is
+        # the widest page's.
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.page_layout.addWidget(self.header)
         self.create_buttons: list[QPushButton] = []

@@ -22,6 +22,26 @@ def test_first_start_shows_the_data_sources_empty_state(start_app):
     assert window.status_text.text() == "No data sources yet"
 
 
+def test_every_pages_actions_fit_the_first_window_and_a_narrow_one_cuts_the_subtitle(
+    start_app, qtbot
+):
+    window = start_app().window
+    assert window.width() >= 1280
+    for name in ("data_sources", "dashboards", "settings"):
+        window.show_page(name)
+        header = window._pages[name].header
+        qtbot.waitUntil(lambda header=header: header.isVisible())
+        for index in range(header.actions.count()):
+            action = header.actions.itemAt(index).widget()
+            assert action.width() >= action.sizeHint().width(), (name, action)
+    subtitle = window._pages["dashboards"].header.subtitle
+    window.show_page("dashboards")
+    window.resize(1000, window.height())
+    qtbot.waitUntil(lambda: subtitle.width() < subtitle.sizeHint().width())
+    subtitle.grab()  # painted: the cut text ends in "…", the whole of it is the tooltip
+    assert subtitle.toolTip() == subtitle.text() == "KPIs and charts built from your data sources"
+
+
 def test_menus_and_shortcuts_reach_every_page(start_app, qtbot):
     window = start_app().window
     shortcuts = {name: action.shortcut().toString() for name, action in window.page_actions.items()}
