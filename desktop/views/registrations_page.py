@@ -241,13 +241,16 @@ class RegistrationsPage(Page):
             for key, width in dict(view.get("widths", {})).items()
             if isinstance(width, int) and width > 0
         }
-        hide_sample = bool(view.get("hide_sample"))
+        # Only live data with test mode's sample data beside it has sample data to hide.
+        mixed = len(data_source.modes) > 1
+        hide_sample = mixed and bool(view.get("hide_sample"))
         if drill is not None:
             self.filters, hide_sample = [], False
             self.query.conditions = drill_conditions(self.query, drill)
         self.hide_sample.blockSignals(True)
         self.hide_sample.setChecked(hide_sample)
         self.hide_sample.blockSignals(False)
+        self.hide_sample.setVisible(mixed)
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)

@@ -72,6 +72,21 @@ def test_the_seeds_livemode_steps(imported, qtbot):
     assert page.status.text() == f"{live:,} of {total:,} registrations"
 
 
+def test_the_sample_data_toggle_shows_only_where_there_is_sample_data(imported, qtbot):
+    app, harness = imported
+    page, _charges = open_charges(app, qtbot)
+    assert page.hide_sample.isVisible()
+    (refunds,) = app.accounts.ensure_data_sources(
+        harness.account, ["refunds"], include_test_data=False
+    )
+    refunds.view_settings = json.dumps({"hide_sample": True})  # as if saved, to be ignored
+    refunds.save()
+    app.open_data_source(refunds.id)
+    assert app.window.stack.currentWidget() is page
+    assert not page.hide_sample.isVisible()
+    assert not page.hide_sample.isChecked()
+
+
 def test_the_table_model_passes_qtmodeltester(imported, qtbot, qtmodeltester):
     app, _harness = imported
     page, _charges = open_charges(app, qtbot)
