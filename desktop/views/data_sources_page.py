@@ -37,6 +37,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 class DataSourcesTableModel(QAbstractTableModel):
     COLUMNS = ("Title", "Type", "Account", "Mode", "Registrations", "Last update", "Status")
+    REGISTRATIONS = COLUMNS.index("Registrations")
     STATUS = COLUMNS.index("Status")
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -63,7 +64,9 @@ class DataSourcesTableModel(QAbstractTableModel):
         self._counts.update(counts)
         if self._rows:
             self.dataChanged.emit(
-                self.index(0, 4), self.index(len(self._rows) - 1, 4), [Qt.ItemDataRole.DisplayRole]
+                self.index(0, self.REGISTRATIONS),
+                self.index(len(self._rows) - 1, self.REGISTRATIONS),
+                [Qt.ItemDataRole.DisplayRole],
             )
 
     def registrations(self, summary: DataSourceSummary) -> int | None:
@@ -96,13 +99,13 @@ class DataSourcesTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.STATUS and row.id in self._progress:
                 return self._progress[row.id]
-            if column == 4:
+            if column == self.REGISTRATIONS:
                 count = self.registrations(row)
                 return "…" if count is None else f"{count:,}"
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == self.STATUS:
             return row.status_message or STATUS_TEXT.get(row.status, row.status)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 4:
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == self.REGISTRATIONS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.UserRole:
             return row.id

@@ -20,7 +20,10 @@ from desktop.views.icons import themed_icon
 
 def plain_label(text: str = "", object_name: str = "") -> QLabel:
     """A QLabel that never interprets its text as rich text (Stripe's text is shown as is)."""
-    label = QLabel()
+    return _made_plain(QLabel(), text, object_name)
+
+
+def _made_plain(label: QLabel, text: str, object_name: str) -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setText(text)
     if object_name:
@@ -34,10 +37,7 @@ class ElidedLabel(QLabel):
 
     def __init__(self, text: str = "", object_name: str = "") -> None:
         super().__init__()
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setText(text)
-        if object_name:
-            self.setObjectName(object_name)
+        _made_plain(self, text, object_name)
 
     def minimumSizeHint(self) -> QSize:
         return QSize(0, super().minimumSizeHint().height())
