@@ -479,14 +479,6 @@ class Application(QObject):
             self._log_handler.close()
 
 
-def freeze_startup_objects() -> None:
-    """What the start made lives as long as the app: frozen, the garbage collector no longer
-    walks it (a full collection over it took 40-70 ms, holding the GIL, so every thread waited,
-    the GUI's too), and a sync's pages no longer set off hundreds of collections a second
-    (desktop.collector)."""
-    settle_for_imports()
-
-
 def run_gui(paths: AppPaths, *, demo: bool = False) -> int:
     qt_app = create_qt_application()
     app = Application(paths, demo=demo)
@@ -498,7 +490,7 @@ def run_gui(paths: AppPaths, *, demo: bool = False) -> int:
         return 2
     qt_app.aboutToQuit.connect(app.shutdown)
     window.show()
-    freeze_startup_objects()
+    settle_for_imports()  # what the start made lives as long as the app (desktop.collector)
     app.start_background_work()
     if os.environ.get("LEDGERBOARD_STARTUP_PROBE"):  # bench/startup_bench.py: shown, then quit
         QTimer.singleShot(0, lambda: (print("window shown", flush=True), qt_app.quit()))
