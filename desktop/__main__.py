@@ -81,8 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="T1,T2",
         type=lambda text: tuple(name.strip() for name in text.split(",") if name.strip()),
         default=(),
-        help="encode every object of these types before answering (benchmarks: the objects "
-        "then cost the simulator almost nothing to serve, as Stripe's cost the app nothing)",
+        help="encode every object of these types (or: all) before answering (benchmarks: the "
+        "objects then cost the simulator almost nothing to serve, as Stripe's cost the app "
+        "nothing)",
     )
     sync = commands.add_parser(
         "sync",

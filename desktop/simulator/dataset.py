@@ -1099,7 +1099,8 @@ class Dataset:
         object instead of ~60 (building one from its rules). For benchmarks that measure the
         app against Stripe, whose work happens on Stripe's machines, not on the app's cores.
 
-        ValueError for a name that is not a table, before any work."""
+        "all" names every table. ValueError for a name that is not a table, before any work."""
+        names = tuple(self.tables) if "all" in names else tuple(names)
         unknown = [name for name in names if name not in self.tables]
         if unknown:
             raise ValueError(
