@@ -60,6 +60,33 @@ def test_the_child_refuses_the_rest_of_a_chain_after_a_failed_write(tmp_path):
     assert stored == [1, 5]  # the failed write rolled back whole, and 4 was never made
 
 
+def test_a_write_that_fills_the_disk_fails_alone_and_the_answers_say_what_was_stored(tmp_path):
+    """Only the write that did not fit fails, and stops its chain; no answer says "ok" for
+    rows that were not committed."""
+    path = str(tmp_path / "store.sqlite")
+    setup = sqlite3.connect(path)
+    setup.executescript("PRAGMA page_size = 4096; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    pages = setup.execute("PRAGMA page_count").fetchone()[0]
+    setup.close()
+    cap = f"PRAGMA max_page_count = {pages + 3}"  # room for a small row, not for 100 KB
+    answers = exchange(
+        [
+            ("open", path, [("journal_mode", "wal")]),
+            ("pragma", cap),
+            ("write", 1, [("INSERT INTO t VALUES (1, 'a')", ())]),
+            ("write", 2, [("INSERT INTO t VALUES (2, ?)", ("x" * 100_000,))]),
+            ("write", 3, [("INSERT INTO t VALUES (3, 'c')", ())]),
+            ("write", 2, [("INSERT INTO t VALUES (4, 'd')", ())]),
+        ]
+    )[2:]
+    assert answers[0] == ("ok", [1])
+    assert answers[1] == ("error", "OperationalError", "database or disk is full")
+    assert answers[2] == ("ok", [1])
+    assert answers[3][:2] == ("error", "ChainStopped")
+    stored = [row[0] for row in sqlite3.connect(path).execute("SELECT id FROM t ORDER BY id")]
+    assert stored == [1, 3]
+
+
 def test_a_killed_writer_process_stops_the_sync_in_words_and_loses_nothing(
     make_simulator, harness_for, app_paths, expected_log_warnings
 ):
