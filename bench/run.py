@@ -37,6 +37,7 @@ def main(argv: list[str]) -> int:
     selected = argv or list(BENCHMARKS)
     results = []
     started = time.monotonic()
+    pace_before = host_pace()
     for name in selected:
         print(f"--- {name}", flush=True)
         if len(selected) == 1:
@@ -57,7 +58,24 @@ def main(argv: list[str]) -> int:
             f"{'yes' if r.ok else 'NO'}"
         )
     print(f"({time.monotonic() - started:.0f} s)")
+    print(
+        f"host pace: sum(range(100000)) took {pace_before:.2f} ms before and "
+        f"{host_pace():.2f} ms after (a slower host shows a larger figure; see README)"
+    )
     return 0 if all(r.ok for r in results) else 1
+
+
+def host_pace() -> float:
+    """Milliseconds for a fixed piece of pure Python (the best of several tries), as
+    `python -m timeit "sum(range(100000))"` measures it: this machine's speed changes by the
+    hour, and every figure above moves with it."""
+    tries = []
+    for _ in range(5):
+        began = time.perf_counter()
+        for _ in range(20):
+            sum(range(100_000))
+        tries.append((time.perf_counter() - began) / 20 * 1000)
+    return min(tries)
 
 
 def _run_isolated(name: str) -> list[Result]:
