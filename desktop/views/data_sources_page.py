@@ -44,7 +44,8 @@ class DataSourcesTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[DataSourceSummary] = []
         self._progress: dict[int, str] = {}  # data source id -> live sync progress
-        self._counts: dict[int, int] = {}  # data source id -> registrations, counted last
+        # Data source id -> registrations counted last, and whether it had been synced then.
+        self._counts: dict[int, tuple[int, bool]] = {}
 
     def set_rows(self, rows: list[DataSourceSummary]) -> None:
         self.beginResetModel()
@@ -60,8 +61,10 @@ class DataSourcesTableModel(QAbstractTableModel):
                 index = self.index(row, self.STATUS)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
 
-    def set_counts(self, counts: dict[int, int]) -> None:
-        self._counts.update(counts)
+    def set_counts(self, counts: dict[int, int], counted: list[DataSourceSummary]) -> None:
+        """Counts of the data sources as `counted` describes them."""
+        synced = {summary.id: summary.last_synced_at is not None for summary in counted}
+        self._counts.update((ds_id, (n, synced.get(ds_id, False))) for ds_id, n in counts.items())
         if self._rows:
             self.dataChanged.emit(
                 self.index(0, self.REGISTRATIONS),
@@ -70,10 +73,16 @@ class DataSourcesTableModel(QAbstractTableModel):
             )
 
     def registrations(self, summary: DataSourceSummary) -> int | None:
-        """Its count when the summary has one, or else the last one counted."""
+        """Its count when the summary has one, or else the last one counted (no flicker while
+        a sync's new count is on its way); None (shown "…") until counted, and while a first
+        import has finished since the last count, which said nothing about it (0, beside
+        "Up to date")."""
         if summary.registrations is not None:
             return summary.registrations
-        return self._counts.get(summary.id)
+        count, was_synced = self._counts.get(summary.id, (None, False))
+        if count is not None and not was_synced and summary.last_synced_at is not None:
+            return None
+        return count
 
     def summary(self, row: int) -> DataSourceSummary:
         return self._rows[row]
@@ -288,7 +297,7 @@ class DataSourcesPage(Page):
         def done(counts: dict[int, int]) -> None:
             if task is self._counting:  # not a refresh's since
                 self._counting = None
-                self.model.set_counts(counts)
+                self.model.set_counts(counts, rows)
 
         def failed(error: Exception) -> None:
             if task is self._counting:

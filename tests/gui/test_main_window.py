@@ -7,7 +7,13 @@ import threading
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from desktop.store.models import Account, DataSource, registration_model
+from desktop.store.models import (
+    Account,
+    DataSource,
+    DataSourceStatus,
+    registration_model,
+    utc_now,
+)
 from desktop.views.crash_dialog import CrashDialog
 
 
@@ -113,6 +119,32 @@ def test_existing_data_sources_are_listed(start_app, app_paths, qtbot):
         "never",
         "Waiting for first import",
     ]
+
+
+def test_a_first_import_shows_no_count_from_before_it(start_app, qtbot):
+    """The list keeps the last count until a sync's recount arrives, except after a first
+    import: the count from before it (0) would sit beside "Up to date"."""
+    app = start_app()
+    account = Account.create(name="Acme Ltd", auth_method="api_key", keyring_entry="acct-1")
+    ds = DataSource.create(account=account, data_type="charges", title="Charges")
+    page = app.data_sources_page
+    page.refresh()
+    model = page.model
+    qtbot.waitUntil(lambda: model.index(0, 4).data() == "0", timeout=10_000)
+    charges = registration_model("charges")
+    for i in range(2):
+        charges.create(data_source=ds, stripe_id=f"ch_{i}", livemode=True, data="{}")
+    DataSource.update(status=DataSourceStatus.UP_TO_DATE, last_synced_at=utc_now()).where(
+        DataSource.id == ds.id
+    ).execute()
+    page.refresh()
+    assert model.index(0, 6).data() == "Up to date"
+    assert model.index(0, 4).data() == "…"
+    qtbot.waitUntil(lambda: model.index(0, 4).data() == "2", timeout=10_000)
+    charges.create(data_source=ds, stripe_id="ch_2", livemode=True, data="{}")
+    page.refresh()
+    assert model.index(0, 4).data() == "2"  # a later sync: the last count until the new one
+    qtbot.waitUntil(lambda: model.index(0, 4).data() == "3", timeout=10_000)
 
 
 class Emitter(QObject):
