@@ -98,7 +98,17 @@ class DataSourcesTableModel(QAbstractTableModel):
     ):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._alignment(section)  # over its cells, not centred over a wide Status
         return None
+
+    def _alignment(self, column: int) -> int:
+        side = (
+            Qt.AlignmentFlag.AlignRight
+            if column == self.REGISTRATIONS
+            else Qt.AlignmentFlag.AlignLeft
+        )
+        return int(side | Qt.AlignmentFlag.AlignVCenter)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -114,8 +124,8 @@ class DataSourcesTableModel(QAbstractTableModel):
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == self.STATUS:
             return row.status_message or STATUS_TEXT.get(row.status, row.status)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == self.REGISTRATIONS:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._alignment(column)
         if role == Qt.ItemDataRole.UserRole:
             return row.id
         return None
