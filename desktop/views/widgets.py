@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -60,13 +61,18 @@ def primary_button(text: str, icon: str | None = None) -> QPushButton:
 
 
 class PageHeader(QFrame):
-    """Title, subtitle and the page's actions on the right."""
+    """Title, subtitle and the page's actions: on the right, or in a row of their own under
+    the title when the window is too narrow for both side by side (`stacked`)."""
+
+    # What the subtitle keeps beside the actions (it ends in "…" when cut) before they move.
+    SUBTITLE_ROOM = 160
 
     def __init__(self, title: str, subtitle: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pageHeader")
-        layout = QHBoxLayout(self)
+        self._layout = layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         layout.setContentsMargins(28, 18, 28, 16)
+        layout.setSpacing(12)
         texts = QVBoxLayout()
         texts.setSpacing(2)
         self.title = plain_label(title, "pageTitle")
@@ -78,9 +84,37 @@ class PageHeader(QFrame):
         self.actions = QHBoxLayout()
         self.actions.setSpacing(8)
         layout.addLayout(self.actions)
+        layout.setAlignment(self.actions, Qt.AlignmentFlag.AlignLeft)  # stacked: under the title
+
+    @property
+    def stacked(self) -> bool:
+        return self._layout.direction() == QBoxLayout.Direction.TopToBottom
 
     def add_action(self, widget: QWidget) -> None:
         self.actions.addWidget(widget)
+        self._arrange()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # an action's size changed
+            self._arrange()
+        return super().event(event)
+
+    def _arrange(self) -> None:
+        margins = self._layout.contentsMargins()
+        texts = max(self.title.sizeHint().width(), self.SUBTITLE_ROOM)
+        beside = margins.left() + texts + self._layout.spacing()
+        beside += self.actions.sizeHint().width() + margins.right()
+        direction = (
+            QBoxLayout.Direction.TopToBottom
+            if self.width() < beside
+            else QBoxLayout.Direction.LeftToRight
+        )
+        if self._layout.direction() != direction:
+            self._layout.setDirection(direction)
 
 
 EMPTY_STATE_WIDTH = 480
@@ -159,9 +193,10 @@ class Page(QWidget):
         self.page_layout.setContentsMargins(0, 0, 0, 0)
         self.page_layout.setSpacing(0)
         self.header = PageHeader(title, subtitle)
-        # In a narrow window the subtitle gives up its room first, then the actions are cut
-        # off, rather than widen the whole app: the pages share one stack, whose minimum is
-        # the widest page's.
+        # In a narrow window the subtitle gives up its room first, then the actions move
+        # under the title; only a window narrower than the actions themselves cuts them off,
+        # rather than widen the whole app: the pages share one stack, whose minimum is the
+        # widest page's.
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.page_layout.addWidget(self.header)
         self.create_buttons: list[QPushButton] = []
