@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -101,10 +100,9 @@ class RegistrationsPage(Page):
             "Find fields in the data that this data source does not list yet"
         )
         self.update_fields_button.clicked.connect(self.update_fields)
-        self.views_button = QToolButton()
-        self.views_button.setText("Views")
+        # Push buttons, as every other action here: a QToolButton ignores their style.
+        self.views_button = QPushButton("Views")
         self.views_button.setToolTip("Save the filters as a named view, or apply a saved one")
-        self.views_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.views_menu = QMenu(self.views_button)
         self.views_menu.aboutToShow.connect(self._fill_views_menu)
         self.views_button.setMenu(self.views_menu)
@@ -113,12 +111,8 @@ class RegistrationsPage(Page):
         self.export_button.clicked.connect(self._choose_export_file)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.clicked.connect(lambda: self.sync_requested.emit(self.data_source.id))
-        self.filter_button = QToolButton()
-        self.filter_button.setObjectName("filterButton")
-        self.filter_button.setIcon(themed_icon("filter", "#334155"))
-        self.filter_button.setText("Filter")
+        self.filter_button = QPushButton(themed_icon("filter", "#334155"), "Filter")
         self.filter_button.setToolTip("Add a filter (Ctrl+F)")
-        self.filter_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.filter_button.clicked.connect(self.add_filter)
         for widget in (self.sync_button, self.filter_button):  # Filter: the top-right corner
             self.header.add_action(widget)
