@@ -73,7 +73,7 @@ class PageHeader(QFrame):
         self._layout = layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         layout.setContentsMargins(28, 18, 28, 16)
         layout.setSpacing(12)
-        texts = QVBoxLayout()
+        self._texts = texts = QVBoxLayout()
         texts.setSpacing(2)
         self.title = plain_label(title, "pageTitle")
         texts.addWidget(self.title)
@@ -104,10 +104,18 @@ class PageHeader(QFrame):
         return super().event(event)
 
     def _arrange(self) -> None:
+        """One row when everything fits side by side (a page may add its own items, as the
+        registrations page's way back), else one row each."""
+        widths = []
+        for index in range(self._layout.count()):
+            item = self._layout.itemAt(index)
+            if item.layout() is self._texts:
+                widths.append(max(self.title.sizeHint().width(), self.SUBTITLE_ROOM))
+            elif not item.isEmpty():
+                widths.append(item.sizeHint().width())
         margins = self._layout.contentsMargins()
-        texts = max(self.title.sizeHint().width(), self.SUBTITLE_ROOM)
-        beside = margins.left() + texts + self._layout.spacing()
-        beside += self.actions.sizeHint().width() + margins.right()
+        beside = margins.left() + sum(widths) + self._layout.spacing() * (len(widths) - 1)
+        beside += margins.right()
         direction = (
             QBoxLayout.Direction.TopToBottom
             if self.width() < beside
@@ -115,6 +123,10 @@ class PageHeader(QFrame):
         )
         if self._layout.direction() != direction:
             self._layout.setDirection(direction)
+            for index in range(self._layout.count()):  # one to a row: each at the left
+                widget = self._layout.itemAt(index).widget()
+                if widget is not None:
+                    self._layout.setAlignment(widget, Qt.AlignmentFlag.AlignLeft)
 
 
 EMPTY_STATE_WIDTH = 480

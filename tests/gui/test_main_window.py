@@ -60,6 +60,7 @@ def test_every_pages_actions_fit_beside_the_title_or_under_it_in_a_narrow_window
         header = window._pages[name].header
         qtbot.waitUntil(lambda header=header: header.stacked and header.isVisible())
         qtbot.waitUntil(lambda header=header: header.actions.geometry().top() > header.title.y())
+        assert header.actions.geometry().left() == header.title.x()  # under it, at the left
         assert_actions_whole(name)
 
 
