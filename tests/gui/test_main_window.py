@@ -28,9 +28,7 @@ def test_first_start_shows_the_data_sources_empty_state(start_app):
     assert window.status_text.text() == "No data sources yet"
 
 
-def test_every_pages_actions_fit_beside_the_title_or_under_it_in_a_narrow_window(
-    start_app, qtbot
-):
+def test_every_pages_actions_fit_beside_the_title_or_under_it_in_a_narrow_window(start_app, qtbot):
     window = start_app().window
     assert window.width() >= 1280
 
