@@ -91,8 +91,7 @@ class PageHeader(QFrame):
         return self._layout.direction() == QBoxLayout.Direction.TopToBottom
 
     def add_action(self, widget: QWidget) -> None:
-        self.actions.addWidget(widget)
-        self._arrange()
+        self.actions.addWidget(widget)  # arranged again on the layout request this posts
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
