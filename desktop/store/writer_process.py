@@ -11,8 +11,11 @@ The protocol, pickled over the child's standard input and output:
 
     app -> child   ("open", path, pragmas)                first, once
                    ("pragma", sql)                         on its connection, e.g. a test's cap
-                   ("write", chain, [(sql, params), ...])  one transaction
+                   ("write", chain, [(sql, params), ...])  all or nothing
     child -> app   ("ok", [rowcount, ...])  or  ("error", kind, text), in the same order
+
+Writes that arrive while the child is busy are made together, up to GROUP_MOST in one
+transaction (see serve); each is still all or nothing, and answered on its own.
 
 A chain is one sync's writes: once one of them fails, the child refuses the rest (a later
 checkpoint would claim rows that were rolled back).
@@ -28,6 +31,7 @@ import itertools
 import logging
 import os
 import pickle
+import queue
 import sqlite3
 import subprocess
 import sys
@@ -50,6 +54,9 @@ FROZEN_FLAG = "--store-writer"  # the frozen app runs as the child when given th
 # three runs each, in turns); the ingest did not change.
 NICENESS = 5
 _PICKLE = pickle.HIGHEST_PROTOCOL
+# Writes made in one transaction at most, when that many are waiting: each is answered only
+# when all of them commit, and eight pages take a few tens of milliseconds.
+GROUP_MOST = 8
 
 
 class WriterProcessDied(Exception):
@@ -269,39 +276,122 @@ def _stopped(child: subprocess.Popen) -> int | None:
 
 
 def serve(source, sink) -> int:
-    """Answer messages until the input ends."""
+    """Answer messages until the input ends.
+
+    Writes that are already waiting when one is taken are made with it in one transaction
+    (`_group`): a sync's pages change the same index pages, and one commit for several of them
+    writes each of those 16 KB pages to the WAL once, not once per page. The answers still
+    say, write by write, what was stored. A thread reads the messages, so that they are
+    unpickled while SQLite writes."""
     connection: sqlite3.Connection | None = None
     stopped: set[int] = set()  # chains with a failed write: their later writes are refused
+    # Bounded: a child behind the app makes the app wait at the pipe, as it did before.
+    inbox: queue.Queue = queue.Queue(maxsize=2 * GROUP_MOST)
+    threading.Thread(target=_read_messages, args=(source, inbox), daemon=True).start()
+    held = None  # a message taken while gathering writes, answered next
     while True:
-        try:
-            message = pickle.load(source)
-        except EOFError:
+        message = held if held is not None else inbox.get()
+        held = None
+        if message is _END:
             break
         kind = message[0]
-        try:
-            if kind == "write":
-                _, chain, statements = message
-                if chain in stopped:
-                    answer = ("error", "ChainStopped", "an earlier write of this chain failed")
+        if kind == "write":
+            writes = [message]
+            while len(writes) < GROUP_MOST:
+                try:
+                    waiting = inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if waiting is _END or waiting[0] != "write":
+                    held = waiting
+                    break
+                writes.append(waiting)
+            answers = _group(connection, [(m[1], m[2]) for m in writes], stopped)
+        else:
+            try:
+                if kind == "pragma":
+                    connection.execute(message[1]).fetchall()
+                    answers = [("ok", [])]
+                elif kind == "open":
+                    connection = _open(message[1], message[2])
+                    answers = [("ok", [])]
                 else:
-                    answer = ("ok", _transaction(connection, statements))
-            elif kind == "pragma":
-                connection.execute(message[1]).fetchall()
-                answer = ("ok", [])
-            elif kind == "open":
-                connection = _open(message[1], message[2])
-                answer = ("ok", [])
-            else:
-                answer = ("error", "ValueError", f"unknown message {kind!r}")
-        except Exception as exc:  # every failure goes back to the app, which tells the user
-            if kind == "write":
-                stopped.add(message[1])
-            answer = ("error", type(exc).__name__, str(exc))
-        pickle.dump(answer, sink, protocol=_PICKLE)
+                    answers = [("error", "ValueError", f"unknown message {kind!r}")]
+            except Exception as exc:  # every failure goes back to the app, which tells the user
+                answers = [_failure(exc)]
+        for answer in answers:
+            pickle.dump(answer, sink, protocol=_PICKLE)
         sink.flush()
     if connection is not None:
         connection.close()
     return 0
+
+
+_END = object()  # the input has ended (or could not be read)
+
+
+def _read_messages(source, inbox: queue.Queue) -> None:
+    """Unpickle messages as they arrive, beside the writing (SQLite lets go of the GIL)."""
+    try:
+        while True:
+            inbox.put(pickle.load(source))
+    except (EOFError, OSError, pickle.UnpicklingError):
+        pass
+    finally:
+        inbox.put(_END)
+
+
+def _failure(exc: BaseException) -> tuple:
+    return ("error", type(exc).__name__, str(exc))
+
+
+def _group(
+    connection: sqlite3.Connection | None,
+    writes: list[tuple[int, list[Statement]]],
+    stopped: set[int],
+) -> list[tuple]:
+    """Writes (chain, statements) in one transaction; an answer each.
+
+    When any of them fails, the transaction is rolled back and each write is made again in
+    one of its own, as if they had never been grouped: the write that cannot be made fails
+    alone and stops its chain. (Savepoints would save the second try, but cost every group
+    more than the shared commit saved: each keeps a copy of every page it changes.)"""
+    if connection is not None and len(writes) > 1:
+        try:
+            return _together(connection, writes, stopped)
+        except Exception:
+            if connection.in_transaction:  # a full disk may have rolled it back already
+                connection.rollback()
+        return [answer for write in writes for answer in _group(connection, [write], stopped)]
+    chain = writes[0][0]
+    if chain in stopped:
+        return [_REFUSED]
+    try:
+        if connection is None:
+            raise sqlite3.OperationalError("the writer process has no open database")
+        return _together(connection, writes, stopped)
+    except Exception as exc:
+        if connection is not None and connection.in_transaction:
+            connection.rollback()
+        stopped.add(chain)
+        return [_failure(exc)]
+
+
+_REFUSED = ("error", "ChainStopped", "an earlier write of this chain failed")
+
+
+def _together(
+    connection: sqlite3.Connection, writes: list[tuple[int, list[Statement]]], stopped: set[int]
+) -> list[tuple]:
+    """The writes in one transaction, or an exception and nothing committed (rolled back by
+    the caller). A write of a stopped chain is refused, not made."""
+    answers = []
+    cursor = connection.cursor()
+    cursor.execute("BEGIN IMMEDIATE")
+    for chain, statements in writes:
+        answers.append(_REFUSED if chain in stopped else ("ok", execute_all(cursor, statements)))
+    cursor.execute("COMMIT")
+    return answers
 
 
 def _open(path: str, pragmas) -> sqlite3.Connection:
@@ -322,19 +412,6 @@ def execute_all(cursor, statements: list[Statement]) -> list[int]:
     for sql, params in statements:
         cursor.execute(sql, params)
         counts.append(cursor.rowcount)
-    return counts
-
-
-def _transaction(connection: sqlite3.Connection, statements: list[Statement]) -> list[int]:
-    cursor = connection.cursor()
-    cursor.execute("BEGIN IMMEDIATE")
-    try:
-        counts = execute_all(cursor, statements)
-        cursor.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:  # a full disk may have rolled it back already
-            connection.rollback()
-        raise
     return counts
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.store.writer_process import NICENESS, serve
+from desktop.store.writer_process import NICENESS, _group, _open, serve
 from tests.syncing import assert_stored_part_is_whole, store_differences
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,25 +60,33 @@ def test_the_child_refuses_the_rest_of_a_chain_after_a_failed_write(tmp_path):
     assert stored == [1, 5]  # the failed write rolled back whole, and 4 was never made
 
 
-def test_a_write_that_fills_the_disk_fails_alone_and_the_answers_say_what_was_stored(tmp_path):
-    """Only the write that did not fit fails, and stops its chain; no answer says "ok" for
-    rows that were not committed."""
+@pytest.mark.parametrize("grouped", [False, True], ids=["as-they-come", "one-group"])
+def test_a_write_that_fills_the_disk_fails_alone_and_the_answers_say_what_was_stored(
+    tmp_path, grouped
+):
+    """Writes waiting together share one transaction. A full disk makes SQLite roll all of it
+    back; then each is made again alone, so only the write that did not fit fails, and no
+    answer says "ok" for rows that were not committed."""
     path = str(tmp_path / "store.sqlite")
     setup = sqlite3.connect(path)
     setup.executescript("PRAGMA page_size = 4096; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
     pages = setup.execute("PRAGMA page_count").fetchone()[0]
     setup.close()
     cap = f"PRAGMA max_page_count = {pages + 3}"  # room for a small row, not for 100 KB
-    answers = exchange(
-        [
-            ("open", path, [("journal_mode", "wal")]),
-            ("pragma", cap),
-            ("write", 1, [("INSERT INTO t VALUES (1, 'a')", ())]),
-            ("write", 2, [("INSERT INTO t VALUES (2, ?)", ("x" * 100_000,))]),
-            ("write", 3, [("INSERT INTO t VALUES (3, 'c')", ())]),
-            ("write", 2, [("INSERT INTO t VALUES (4, 'd')", ())]),
-        ]
-    )[2:]
+    writes = [
+        (1, [("INSERT INTO t VALUES (1, 'a')", ())]),
+        (2, [("INSERT INTO t VALUES (2, ?)", ("x" * 100_000,))]),
+        (3, [("INSERT INTO t VALUES (3, 'c')", ())]),
+        (2, [("INSERT INTO t VALUES (4, 'd')", ())]),
+    ]
+    if grouped:
+        connection = _open(path, [("journal_mode", "wal")])
+        connection.execute(cap).fetchall()
+        answers = _group(connection, writes, set())
+        connection.close()
+    else:
+        opening = [("open", path, [("journal_mode", "wal")]), ("pragma", cap)]
+        answers = exchange([*opening, *(("write", *w) for w in writes)])[2:]
     assert answers[0] == ("ok", [1])
     assert answers[1] == ("error", "OperationalError", "database or disk is full")
     assert answers[2] == ("ok", [1])
