@@ -356,23 +356,17 @@ def _group(
     one of its own, as if they had never been grouped: the write that cannot be made fails
     alone and stops its chain. (Savepoints would save the second try, but cost every group
     more than the shared commit saved: each keeps a copy of every page it changes.)"""
-    if connection is not None and len(writes) > 1:
+    if len(writes) > 1:
         try:
             return _together(connection, writes, stopped)
         except Exception:
-            if connection.in_transaction:  # a full disk may have rolled it back already
-                connection.rollback()
-        return [answer for write in writes for answer in _group(connection, [write], stopped)]
+            return [answer for write in writes for answer in _group(connection, [write], stopped)]
     chain = writes[0][0]
     if chain in stopped:
         return [_REFUSED]
     try:
-        if connection is None:
-            raise sqlite3.OperationalError("the writer process has no open database")
         return _together(connection, writes, stopped)
     except Exception as exc:
-        if connection is not None and connection.in_transaction:
-            connection.rollback()
         stopped.add(chain)
         return [_failure(exc)]
 
@@ -381,16 +375,26 @@ _REFUSED = ("error", "ChainStopped", "an earlier write of this chain failed")
 
 
 def _together(
-    connection: sqlite3.Connection, writes: list[tuple[int, list[Statement]]], stopped: set[int]
+    connection: sqlite3.Connection | None,
+    writes: list[tuple[int, list[Statement]]],
+    stopped: set[int],
 ) -> list[tuple]:
-    """The writes in one transaction, or an exception and nothing committed (rolled back by
-    the caller). A write of a stopped chain is refused, not made."""
+    """The writes in one transaction, or an exception and nothing committed. A write of a
+    stopped chain is refused, not made."""
+    if connection is None:
+        raise sqlite3.OperationalError("the writer process has no open database")
     answers = []
     cursor = connection.cursor()
     cursor.execute("BEGIN IMMEDIATE")
-    for chain, statements in writes:
-        answers.append(_REFUSED if chain in stopped else ("ok", execute_all(cursor, statements)))
-    cursor.execute("COMMIT")
+    try:
+        for chain, statements in writes:
+            refused = chain in stopped
+            answers.append(_REFUSED if refused else ("ok", execute_all(cursor, statements)))
+        cursor.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:  # a full disk may have rolled it back already
+            connection.rollback()
+        raise
     return answers
 
 
