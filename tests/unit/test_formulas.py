@@ -423,6 +423,46 @@ def test_grouping_by_a_field(catalog):
     assert {g: evaluation.values[(0, g)][None] for g in evaluation.groups} == expected
 
 
+def test_the_starter_dashboards_counts_read_an_index_alone(catalog, store):
+    """Top card brands and Paid invoices, the two counts that read every row of a period before
+    their fields rode along in an index (170 and 47 ms for a year of 150,000 charges)."""
+    statements: list[str] = []
+    connection = store.connection()
+    connection.set_trace_callback(statements.append)
+    try:
+        brands = Evaluator(catalog).evaluate(
+            check('Count(Charges, status = "succeeded" and livemode = true)', catalog),
+            Slots((ALL,), group_by="payment_method_details.card.brand"),
+        )
+        paid = value(
+            'Count(Invoices, status = "paid" and livemode = true).Date(status_transitions.paid_at)',
+            catalog,
+        )
+    finally:
+        connection.set_trace_callback(None)
+    reads = [
+        row[3]
+        for sql in statements
+        if sql.startswith(("SELECT", "WITH"))
+        for row in store.execute_sql("EXPLAIN QUERY PLAN " + sql).fetchall()
+        if "registrations_" in row[3]
+    ]
+    assert len(reads) == 2
+    assert all("USING COVERING INDEX" in plan for plan in reads), reads
+    kept = [c for c in objects("charges") if c["status"] == "succeeded" and c["livemode"]]
+    expected = {b: sum(1 for c in kept if _brand(c) == b) for b in {_brand(c) for c in kept}}
+    assert {g: brands.values[(0, g)][None] for g in brands.groups} == expected
+    assert len(expected) > 1
+    invoices = objects("invoices")
+    paid_at = [(i.get("status_transitions") or {}).get("paid_at") for i in invoices]
+    expected_paid = sum(
+        1
+        for i, at in zip(invoices, paid_at, strict=True)
+        if i["status"] == "paid" and i["livemode"] and at is not None
+    )
+    assert paid.value == expected_paid > 0
+
+
 # --- names and errors ----------------------------------------------------------------------
 
 

@@ -61,7 +61,9 @@ def test_registration_tables_have_typed_columns_and_indexes(db):
     assert columns["livemode"] == "INTEGER"
     indexes = {tuple(i.columns) for i in db.get_indexes("registrations_charges")}
     assert ("data_source_id", "stripe_id") in indexes
-    assert ("data_source_id", "livemode", "created", "status") in indexes
+    # The period index: the status and the card brand ride along for counts by either.
+    period = ("data_source_id", "livemode", "created", "status")
+    assert (*period, "payment_method_details__card__brand") in indexes
     # The KPI index: money by currency in a period, read without touching the rows.
     assert (
         "data_source_id",
@@ -215,7 +217,15 @@ def test_indexes_an_older_version_made_are_dropped_on_migration(db):
         'CREATE INDEX "registrations_charges_data_source_id_livemode_created" '
         'ON "registrations_charges" ("data_source_id", "livemode", "created")'
     )
+    db.execute_sql(  # the period index before the card brand rode along
+        'CREATE INDEX "registrations_charges_data_source_id_livemode_created_status" '
+        'ON "registrations_charges" ("data_source_id", "livemode", "created", "status")'
+    )
     migrate(db)
-    names = {index.name for index in db.get_indexes("registrations_charges")}
-    assert "registrations_charges_data_source_id_livemode_created" not in names
-    assert "registrations_charges_data_source_id_livemode_created_status" in names
+    indexes = {
+        index.name: tuple(index.columns) for index in db.get_indexes("registrations_charges")
+    }
+    assert "registrations_charges_data_source_id_livemode_created" not in indexes
+    assert "registrations_charges_data_source_id_livemode_created_status" not in indexes
+    period = ("data_source_id", "livemode", "created", "status")
+    assert (*period, "payment_method_details__card__brand") in indexes.values()
