@@ -226,11 +226,9 @@ def run_export(args) -> int:
 
 def run_kpi(args) -> int:
     """`kpi FORMULA`: one line of JSON on success; the editor's message and exit 2 otherwise."""
-    import zoneinfo
-
     from desktop.services.formulas import FormulaError, FormulaLibrary, evaluate
     from desktop.services.periods import is_period, period_range
-    from desktop.settings import SettingsStore
+    from desktop.settings import SettingsStore, zone_names
 
     paths = _existing_data(args.data_dir)
     if paths is None:
@@ -238,7 +236,7 @@ def run_kpi(args) -> int:
     store = SettingsStore(paths.settings_file)
     settings = store.load()
     zone = args.tz or store.effective_time_zone(settings)
-    if zone not in zoneinfo.available_timezones():
+    if zone not in zone_names():
         print(
             f"kpi: unknown time zone {zone!r}; use a name such as Europe/Copenhagen",
             file=sys.stderr,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -19,7 +18,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.settings import UPDATE_FREQUENCIES, WEEKDAYS, Settings, system_time_zone
+from desktop.settings import (
+    UPDATE_FREQUENCIES,
+    WEEKDAYS,
+    Settings,
+    system_time_zone,
+    zone_names,
+)
 from desktop.views.icons import themed_icon
 from desktop.views.widgets import Page, plain_label
 
@@ -67,7 +72,7 @@ class SettingsPage(Page):
         self.time_zone.setEditable(True)
         self.time_zone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.time_zone.addItem(f"System time zone ({system_time_zone()})", "")
-        for zone in sorted(zoneinfo.available_timezones()):
+        for zone in sorted(zone_names()):
             self.time_zone.addItem(zone, zone)
         self.time_zone.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.time_zone.completer().setFilterMode(Qt.MatchFlag.MatchContains)

@@ -6,7 +6,7 @@ import logging
 
 from desktop.logs import redact, setup_logging
 from desktop.paths import resource_path, resources_dir
-from desktop.settings import Settings, SettingsStore
+from desktop.settings import Settings, SettingsStore, system_time_zone, zone_names
 
 
 def test_settings_default_when_the_file_is_missing(tmp_path):
@@ -30,6 +30,25 @@ def test_damaged_or_invalid_settings_fall_back_to_defaults(tmp_path, caplog, exp
         '{"time_zone": "Mars/Base", "week_start": 9, "default_update_frequency": 7, "x": 1}'
     )
     assert SettingsStore(path).load() == Settings()
+
+
+def test_the_zone_folder_is_read_once_however_often_the_zone_is_asked(tmp_path, monkeypatch):
+    """Every period a view computes asks for the system's zone; reading the zone folder took
+    13 ms on the GUI thread each time."""
+    import zoneinfo
+
+    walks = []
+    read = zoneinfo.available_timezones
+    monkeypatch.setattr(zoneinfo, "available_timezones", lambda: walks.append(1) or read())
+    zone_names.cache_clear()
+    monkeypatch.setenv("TZ", "Europe/Copenhagen")
+    store = SettingsStore(tmp_path / "settings.json")
+    for _ in range(5):
+        assert store.effective_time_zone(Settings()) == "Europe/Copenhagen"
+    assert Settings(time_zone="Asia/Kathmandu").validated().time_zone == "Asia/Kathmandu"
+    assert Settings(time_zone="Mars/Olympus").validated().time_zone == ""
+    assert system_time_zone() == "Europe/Copenhagen"
+    assert len(walks) == 1
 
 
 def test_redact_removes_keys_and_tokens():
