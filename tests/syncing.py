@@ -11,6 +11,7 @@ from desktop.services.stripe_api import RateLimiter, RequestStats, RetryPolicy, 
 from desktop.services.sync import SyncEngine, child_objects, feeds_for
 from desktop.services.writer import StoreWriter
 from desktop.store.models import DataSource, registration_model
+from desktop.store.rollups import rollup_for
 
 LIVE_KEY = "sk_live_synctests0001"
 TEST_KEY = "sk_test_synctests0001"
@@ -156,6 +157,31 @@ def store_differences(harness: SyncHarness, modes=(True, False)) -> list[str]:
                     )
         if len(problems) > 20:
             break
+    return problems + rollup_differences(DataSource._meta.database)
+
+
+def rollup_differences(db) -> list[str]:
+    """Where the day totals the triggers kept differ from the rows counted again."""
+    problems = []
+    for data_type in DATA_TYPES.values():
+        rollup = rollup_for(data_type)
+        if rollup is None:
+            continue
+        width = len(rollup.key_columns)
+        columns = ", ".join(f'"{c}"' for c in (*rollup.key_columns, "rows", *rollup.money))
+        kept = {
+            tuple(row[:width]): tuple(row[width:])
+            for row in db.execute_sql(f'SELECT {columns} FROM "{rollup.table}"').fetchall()
+            # A day whose rows were all deleted keeps a row of zeros.
+            if any(row[width:])
+        }
+        counted = {
+            tuple(row[:width]): tuple(row[width:])
+            for row in db.execute_sql(rollup.recount()).fetchall()
+        }
+        if kept != counted:
+            wrong = sorted(set(kept.items()) ^ set(counted.items()), key=str)[:3]
+            problems.append(f"{rollup.table}: {len(wrong)}+ day totals differ, e.g. {wrong}")
     return problems
 
 

@@ -42,6 +42,7 @@ from desktop.services.registrations import (
 )
 from desktop.services.writer import write_with
 from desktop.store.models import DataSource, SavedFormula, aggregation_index, indexed_dates
+from desktop.store.rollups import DAY, rollup_for
 
 FUNCTIONS = {
     "count": "Count",
@@ -496,6 +497,10 @@ class BoundAggregate:
     one_mode_indexed: bool | None = None
     fixed_currency: str | None = None  # money the filter keeps in one currency
     date_indexed: bool = False  # periods of date_key are found in an index
+    # The rollup table whose day totals answer this aggregate for a period (store.rollups),
+    # and the columns a grouping may name to be answered there too.
+    rollup: str | None = None
+    rollup_keys: tuple[str, ...] = ()
 
     @property
     def money(self) -> bool:
@@ -695,6 +700,13 @@ class _Binder:
                 one_mode = compiler.fixed(node.filter, "livemode")
         money = ref is not None and ref.kind is Kind.MONEY and node.function != "countunique"
         has_currency = ds.catalog.has_field("currency")
+        rollup = rollup_for(ds.catalog)
+        if rollup is not None:
+            totals = {"count": True, "sum": ref is not None and ref.sql in _quoted(rollup.money)}
+            by_day = date_key == ds.default_date_field and totals.get(node.function, False)
+            named = _FilterCompiler(self.catalog, query).sql_named(node.filter)
+            if not by_day or not named <= set(_quoted(rollup.keys)):
+                rollup = None
         return BoundAggregate(
             function=node.function,
             data_source_id=ds.id,
@@ -711,7 +723,14 @@ class _Binder:
             one_mode_indexed=one_mode,
             fixed_currency=currency if money and has_currency else None,
             date_indexed=date_key in indexed_dates(ds.catalog),
+            rollup=rollup.table if rollup else None,
+            rollup_keys=_quoted(rollup.keys) if rollup else (),
         )
+
+
+def _quoted(columns) -> tuple[str, ...]:
+    """Columns as a field's SQL names them."""
+    return tuple(f'"{column}"' for column in columns)
 
 
 def _kind_word(kind: Kind) -> str:
@@ -751,6 +770,14 @@ class _FilterCompiler:
         if isinstance(node, Logic):
             return node.op == "and" and any(self.names(part, key) for part in node.parts)
         return self.catalog.find_field(self.query.data_source, node.field).key == key
+
+    def sql_named(self, node) -> set[str]:
+        """The SQL of every field the filter (None: no filter) tests."""
+        if node is None:
+            return set()
+        if isinstance(node, Logic):
+            return set().union(*(self.sql_named(part) for part in node.parts))
+        return {self.catalog.find_field(self.query.data_source, node.field).sql}
 
     def fixed(self, node, key: str):
         """The value every row the filter keeps has in the field `key` (a `key = value`
@@ -940,7 +967,10 @@ class Evaluator:
         # Series per bucket: one small query per bucket (and currency) rather than all the
         # period's rows grouped through a temporary B-tree (see _per_bucket_sql).
         per_bucket = len(ranges) > 1 and group_sql is None and agg.date_indexed
-        if per_bucket and (agg.currency_sql in (None, "NULL") or agg.fixed_currency):
+        days = _whole_days(ranges[0]) if len(ranges) == 1 and agg.rollup else None
+        if days and (group_sql is None or group_sql in agg.rollup_keys):
+            sql, params = _rolled_up_sql(agg, keys, ranges[0], days)
+        elif per_bucket and (agg.currency_sql in (None, "NULL") or agg.fixed_currency):
             sql, params = _per_bucket_sql(agg, expression, ranges)
         elif per_bucket and agg.one_mode_indexed is not None:
             sql, params = _per_bucket_and_currency_sql(agg, expression, ranges)
@@ -1047,6 +1077,47 @@ def _per_bucket_and_currency_sql(agg: BoundAggregate, expression: str, ranges) -
     # ?1 and ?2 are numbered; then the buckets, then the filter's parameters for each use.
     params = [agg.data_source_id, agg.one_mode_indexed, *_bucket_params(ranges)]
     return sql, [*params, *agg.params * 2]
+
+
+def _whole_days(period) -> tuple[int, int] | None:
+    """The whole UTC days [first, last) inside a period, None when there are none. Day 0 is
+    left to the rows: the rollup's day 0 also holds the day before 1970 (integer division)."""
+    start, end = period
+    first, last = max(1, -(-start // DAY)), end // DAY
+    return (first, last) if first < last else None
+
+
+def _rolled_up_sql(agg: BoundAggregate, keys: list[str], period, days) -> tuple[str, list]:
+    """A Count or Sum for one period from the rollup's totals of its whole UTC days, and from
+    the rows for the hours before the first and after the last (store.rollups): for this year
+    over a million charges, a few hundred day rows instead of 310,000 index entries. The
+    filter names only columns the rollup has, so it reads the same there."""
+    start, end = period
+    first, last = days
+    total = f"TOTAL({agg.field.sql})" if agg.function == "sum" else None
+    rolled, raw = (total, total) if total else ('SUM("rows")', "COUNT(*)")
+    named = "".join(f"{key} AS k{n}, " for n, key in enumerate(keys))
+    group = f" GROUP BY {', '.join(keys)}" if keys else ""
+    parts = [
+        f'SELECT {named}{rolled} AS v, SUM("rows") AS n FROM "{agg.rollup}" '
+        f'WHERE "data_source_id" = ? AND "day" >= ? AND "day" < ? AND ({agg.where}){group}'
+    ]
+    params: list = [agg.data_source_id, first, last, *agg.params]
+    for low, high in ((start, first * DAY), (last * DAY, end)):
+        if low < high:
+            parts.append(
+                f'SELECT {named}{raw}, COUNT(*) FROM "{agg.table}" '
+                f'WHERE "data_source_id" = ? AND {agg.date_sql} >= ? AND {agg.date_sql} < ? '
+                f"AND ({agg.where}){group}"
+            )
+            params += [agg.data_source_id, low, high, *agg.params]
+    value = "TOTAL(v)" if total else "IFNULL(SUM(v), 0)"
+    outer = "".join(f"k{n}, " for n in range(len(keys)))
+    # Grouped, a group whose rows were all deleted keeps a day row of none: left out, as the
+    # rows themselves would have no group for it.
+    grouped = f" GROUP BY {outer[:-2]} HAVING SUM(n) > 0" if keys else ""
+    sql = f"SELECT 0, {outer}{value} FROM ({' UNION ALL '.join(parts)}){grouped}"
+    return sql, params
 
 
 def _sum_by_currency_sql(agg: BoundAggregate, expression: str, period) -> tuple[str, list]:

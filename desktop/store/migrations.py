@@ -30,6 +30,7 @@ from desktop.store.models import (
     build_registration_model,
     column_for,
 )
+from desktop.store.rollups import ensure_rollup
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,9 @@ def _reconcile_registrations(
     model = REGISTRATION_MODELS.get(data_type.name) or build_registration_model(data_type)
     table = model._meta.table_name
     if not db.table_exists(table):
-        db.create_tables([model])
+        with db.atomic():
+            db.create_tables([model])
+            ensure_rollup(db, data_type)
         return []
     existing = {c.name for c in db.get_columns(table)}
     missing = [f for f in data_type.fields if f.column not in existing]
@@ -168,6 +171,9 @@ def _reconcile_registrations(
         log.info("added %d catalog columns to %s", len(missing), table)
     _drop_stale_indexes(db, model)
     model._schema.create_indexes(safe=True)
+    with db.atomic():
+        if ensure_rollup(db, data_type):
+            log.info("day totals for %s made from its rows", table)
     return [f"{table}.{f.column}" for f in missing]
 
 

@@ -209,6 +209,12 @@ AGGREGATED_MONEY = {
 }
 
 
+def kind_column(data_type: DataType) -> str | None:
+    """The field that says what kind of row it is (a charge's status, a balance transaction's
+    type): KPIs filter and group by it, so indexes and rollups carry it."""
+    return next((c for c in ("status", "type") if data_type.has_field(c)), None)
+
+
 def aggregation_index(data_type: DataType) -> tuple[str, ...] | None:
     """A covering index for the usual KPI, a sum of money by currency in a period:
 
@@ -218,7 +224,7 @@ def aggregation_index(data_type: DataType) -> tuple[str, ...] | None:
     money = AGGREGATED_MONEY.get(data_type.name)
     if not money:
         return None
-    kind = next((c for c in ("status", "type") if data_type.has_field(c)), None)
+    kind = kind_column(data_type)
     columns = ["data_source", "livemode", "currency", data_type.default_date_field]
     return tuple(columns + ([kind] if kind else []) + money)
 
@@ -239,7 +245,7 @@ def build_registration_model(data_type: DataType) -> type[BaseModel]:
         attrs[fld.column] = column_for(fld.kind, fld.column)
     # The status (or type) rides along in the period index: Count(Charges, status =
     # "failed" and livemode = true) for a period then reads the index alone.
-    kind = next((c for c in ("status", "type") if data_type.has_field(c)), None)
+    kind = kind_column(data_type)
     kinds = [kind] if kind else []
     groupings = [data_type.field(key).column for key in PERIOD_GROUPINGS.get(data_type.name, ())]
     indexes = [

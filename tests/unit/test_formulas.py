@@ -205,6 +205,67 @@ def test_amounts_of_one_mode_match_python_currency_by_currency(text, predicate, 
             assert close(evaluation.values[(0, None)], expected), function
 
 
+ROLLED_UP = [
+    ("", lambda c: True),
+    ("livemode = true", lambda c: c["livemode"]),
+    (
+        'status = "succeeded" and livemode = true',
+        lambda c: c["status"] == "succeeded" and c["livemode"],
+    ),
+    (
+        'status != "failed" or livemode = false',
+        lambda c: c["status"] != "failed" or not c["livemode"],
+    ),
+    (
+        'currency in (usd, jpy) and not (status = "pending")',
+        lambda c: c["currency"] in ("usd", "jpy") and c["status"] != "pending",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "predicate"), ROLLED_UP, ids=[f[0] or "all" for f in ROLLED_UP])
+def test_counts_and_sums_of_whole_days_come_from_the_day_totals(text, predicate, catalog, store):
+    """store.rollups: periods cut at odd seconds (the hours at either end read from the rows),
+    whole days, less than a day, a charge without a currency, a grouping by status; every
+    result as Python counts it, and whole days read from the rollup."""
+    created = sorted(c["created"] for c in objects("charges"))
+    middle = created[len(created) // 2]
+    periods = {
+        "odd ends": (created[len(created) // 5] + 7_777, created[-1] - 3_333),
+        "whole days": (created[0] // 86_400 * 86_400, (created[-1] // 86_400 + 1) * 86_400),
+        "within a day": (middle - 3_000, middle + 3_000),
+        "all time": ALL,
+    }
+    model = next(c for c in objects("charges") if c["created"] >= periods["odd ends"][0])
+    statements: list[str] = []
+    with charge_without_currency(model):
+        charges = objects("charges")
+        filtered = f", {text}" if text else ""
+        for name, (start, end) in periods.items():
+            rows = [c for c in charges if predicate(c) and start <= c["created"] < end]
+            statements.clear()
+            store.connection().set_trace_callback(statements.append)
+            try:
+                total = Evaluator(catalog).evaluate(
+                    check(f"Sum(Charges, amount{filtered})", catalog), Slots(((start, end),))
+                )
+                count = value(f"Count(Charges{filtered})", catalog, start, end)
+                grouped = Evaluator(catalog).evaluate(
+                    check(f"Count(Charges{filtered})", catalog),
+                    Slots(((start, end),), group_by="status"),
+                )
+            finally:
+                store.connection().set_trace_callback(None)
+            assert close(total.values[(0, None)], per_currency_sum(rows)), name
+            assert count.value == len(rows), name
+            by_status = {g: grouped.values[(0, g)][None] for g in grouped.groups}
+            assert by_status == {
+                s: sum(1 for c in rows if c["status"] == s) for s in {c["status"] for c in rows}
+            }, name
+            read = sum("rollup_charges" in sql for sql in statements)
+            assert read == (0 if name == "within a day" else 3), name
+
+
 def test_money_never_mixes_currencies(catalog):
     charges = objects("charges")
     result = value("Sum(Charges, amount)", catalog)

@@ -229,3 +229,58 @@ def test_indexes_an_older_version_made_are_dropped_on_migration(db):
     assert "registrations_charges_data_source_id_livemode_created_status" not in indexes
     period = ("data_source_id", "livemode", "created", "status")
     assert (*period, "payment_method_details__card__brand") in indexes.values()
+
+
+def test_day_totals_follow_every_write_and_are_made_where_they_are_missing(db):
+    from tests.syncing import rollup_differences
+
+    ds, other = make_data_source(), make_data_source()
+    charges = registration_model("charges")
+    day = 86_400
+    charges.insert_many(
+        [
+            {
+                "data_source": (ds, other)[n % 2],
+                "stripe_id": f"ch_{n}",
+                "livemode": n % 3 != 0,
+                "data": "{}",
+                "created": 1_780_000_000 + n * 20_000 if n != 7 else None,
+                "currency": ("usd", "eur", None)[n % 3],
+                "status": ("succeeded", "failed", "pending", None)[n % 4],
+                "amount": n * 100 if n % 5 else None,
+            }
+            for n in range(80)
+        ]
+    ).execute()
+    chosen = [f"ch_{n}" for n in range(0, 80, 7)]
+    charges.update(created=charges.created + 2 * day).where(charges.stripe_id.in_(chosen)).execute()
+    charges.update(status="failed", currency="usd").where(charges.stripe_id << chosen[:4]).execute()
+    charges.update(amount=7).where(
+        charges.stripe_id << [f"ch_{n}" for n in range(3, 80, 11)]
+    ).execute()
+    charges.update(livemode=True).where(charges.stripe_id << ["ch_0", "ch_3"]).execute()
+    charges.update(data='{"seen": 1}').where(charges.stripe_id << ["ch_1", "ch_2"]).execute()
+    charges.update(created=1_780_000_000).where(charges.stripe_id == "ch_7").execute()
+    charges.delete().where(charges.stripe_id << [f"ch_{n}" for n in range(1, 80, 9)]).execute()
+    assert rollup_differences(db) == []
+    assert db.execute_sql("SELECT COUNT(*) FROM rollup_charges").fetchone()[0] > 20
+
+    # A database from before day totals: they are counted from its rows.
+    for event in ("insert", "delete", "update"):
+        db.execute_sql(f"DROP TRIGGER rollup_charges_{event}")
+    db.execute_sql("DROP TABLE rollup_charges")
+    migrate(db)
+    assert rollup_differences(db) == []
+    # Triggers lost (a tool rebuilt the table): the totals are counted again.
+    db.execute_sql("DROP TRIGGER rollup_charges_delete")
+    charges.delete().where(charges.stripe_id << ["ch_4", "ch_5"]).execute()
+    assert rollup_differences(db) != []
+    migrate(db)
+    assert rollup_differences(db) == []
+    charges.delete().where(charges.stripe_id << ["ch_6", "ch_8"]).execute()
+    assert rollup_differences(db) == []
+
+    DataSource.delete().where(DataSource.id == ds.id).execute()  # its rows go, and its totals
+    left = "SELECT COUNT(*) FROM rollup_charges WHERE data_source_id = ?"
+    assert db.execute_sql(left, (ds.id,)).fetchone()[0] == 0
+    assert rollup_differences(db) == []

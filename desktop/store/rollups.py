@@ -1,0 +1,178 @@
+"""Day totals of the usual KPIs, kept by SQLite itself.
+
+A KPI such as Sum(Charges, amount, status = "succeeded" and livemode = true) for this year read
+every one of the year's charges in the aggregation index: 310,000 index entries, 38 ms on a fast
+hour and up to 100 on a slow one. Each type with an aggregation index (models.AGGREGATED_MONEY)
+also has a rollup table: per data source, mode, UTC day, currency and status (or type), how many
+rows and the sum of each amount. Triggers on the registrations table keep it in the same
+transaction as every insert, update and delete, so it can never disagree with the rows.
+
+A period is read as its whole UTC days from the rollup and the hours at either end from the
+rows (formulas._rolled_up_sql): exact in every time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import peewee as pw
+
+from desktop.catalog import DataType
+from desktop.store.models import AGGREGATED_MONEY, kind_column
+
+DAY = 86_400  # seconds: the rollup's days are UTC days, day = date // DAY
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """The rollup table of one registrations table, and the SQL that keeps it."""
+
+    table: str  # rollup_<type>
+    source: str  # registrations_<type>
+    date: str  # the registrations column of the default date field
+    kind: str | None  # "status" or "type", where the type has one
+    money: tuple[str, ...]  # the amounts summed, as registrations columns
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """A day row's key, in the order of its index."""
+        return ("data_source_id", "livemode", "day", "currency", *filter(None, [self.kind]))
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The columns a filter or a grouping may name to be answered from the rollup."""
+        return ("livemode", "currency", *filter(None, [self.kind]))
+
+    def create(self) -> list[str]:
+        """The table, its index and its triggers, for a database that has none of them."""
+        kind = [f'"{self.kind}" TEXT'] if self.kind else []
+        sums = [f'"{m}" INTEGER NOT NULL' for m in self.money]
+        columns = [
+            '"data_source_id" INTEGER NOT NULL REFERENCES "data_source" ("id") ON DELETE CASCADE',
+            '"livemode" INTEGER NOT NULL',
+            '"day" INTEGER NOT NULL',
+            '"currency" TEXT',
+            *kind,
+            '"rows" INTEGER NOT NULL',
+            *sums,
+        ]
+        key = ", ".join(f'"{c}"' for c in self.key_columns)
+        return [
+            f'CREATE TABLE "{self.table}" ({", ".join(columns)})',
+            f'CREATE INDEX "{self.table}_key" ON "{self.table}" ({key})',
+            *self._triggers(),
+        ]
+
+    def fill(self) -> str:
+        """Totals for the rows already stored (a database from before rollups)."""
+        key = ", ".join(f'"{c}"' for c in self.key_columns)
+        return f'INSERT INTO "{self.table}" ({key}, "rows"{self._money_list}) {self.recount()}'
+
+    def recount(self) -> str:
+        """The totals counted from the rows: key columns, rows, then each amount."""
+        sums = "".join(f', IFNULL(SUM("{m}"), 0)' for m in self.money)
+        key = ", ".join(f'"{c}"' for c in self.key_columns)
+        select_key = key.replace('"day"', f'"{self.date}" / {DAY}')
+        return (
+            f'SELECT {select_key}, COUNT(*){sums} FROM "{self.source}" '
+            f'WHERE "{self.date}" IS NOT NULL GROUP BY {select_key}'
+        )
+
+    @property
+    def trigger_names(self) -> tuple[str, ...]:
+        return tuple(f"{self.table}_{event}" for event in ("insert", "delete", "update"))
+
+    # --- the triggers ---
+
+    @property
+    def _money_list(self) -> str:
+        return "".join(f', "{m}"' for m in self.money)
+
+    def _key_values(self, row: str) -> list[str]:
+        """A registration's (NEW or OLD) values of the key columns."""
+        return [
+            f'{row}."{self.date}" / {DAY}' if column == "day" else f'{row}."{column}"'
+            for column in self.key_columns
+        ]
+
+    def _matches(self, row: str) -> str:
+        """The rollup row of a registration; IS, so that NULLs match."""
+        pairs = zip(self.key_columns, self._key_values(row), strict=True)
+        return " AND ".join(f'"{column}" IS {value}' for column, value in pairs)
+
+    def _add(self, row: str) -> str:
+        """Count a registration in: its day's row grows, or is made."""
+        grow = "".join(f', "{m}" = "{m}" + IFNULL({row}."{m}", 0)' for m in self.money)
+        values = self._key_values(row)
+        amounts = "".join(f', IFNULL({row}."{m}", 0)' for m in self.money)
+        key = ", ".join(f'"{c}"' for c in self.key_columns)
+        dated = f'{row}."{self.date}" IS NOT NULL'
+        return (
+            f'UPDATE "{self.table}" SET "rows" = "rows" + 1{grow} '
+            f"WHERE {dated} AND {self._matches(row)}; "
+            f'INSERT INTO "{self.table}" ({key}, "rows"{self._money_list}) '
+            f"SELECT {', '.join(values)}, 1{amounts} WHERE {dated} AND changes() = 0;"
+        )
+
+    def _remove(self, row: str) -> str:
+        """Count a registration out. A day's row may reach zero rows and stay: readers skip
+        groups without rows, as a query of the rows themselves has none."""
+        shrink = "".join(f', "{m}" = "{m}" - IFNULL({row}."{m}", 0)' for m in self.money)
+        return (
+            f'UPDATE "{self.table}" SET "rows" = "rows" - 1{shrink} '
+            f'WHERE {row}."{self.date}" IS NOT NULL AND {self._matches(row)};'
+        )
+
+    def _triggers(self) -> list[str]:
+        insert, delete, update = self.trigger_names
+        watched = [c for c in self.key_columns if c != "day"] + [self.date, *self.money]
+        changed = " OR ".join(f'OLD."{c}" IS NOT NEW."{c}"' for c in watched)
+        of = ", ".join(f'"{c}"' for c in watched)
+        return [
+            f'CREATE TRIGGER "{insert}" AFTER INSERT ON "{self.source}" '
+            f"BEGIN {self._add('NEW')} END",
+            f'CREATE TRIGGER "{delete}" AFTER DELETE ON "{self.source}" '
+            f"BEGIN {self._remove('OLD')} END",
+            # A re-import rewrites every row it reads; most change nothing the rollup holds.
+            f'CREATE TRIGGER "{update}" AFTER UPDATE OF {of} ON "{self.source}" '
+            f"WHEN {changed} BEGIN {self._remove('OLD')} {self._add('NEW')} END",
+        ]
+
+
+def rollup_for(data_type: DataType) -> Rollup | None:
+    money = AGGREGATED_MONEY.get(data_type.name)
+    if not money or not data_type.has_field("currency"):
+        return None
+    return Rollup(
+        table=f"rollup_{data_type.name}",
+        source=f"registrations_{data_type.name}",
+        date=data_type.field(data_type.default_date_field).column,
+        kind=kind_column(data_type),
+        money=tuple(data_type.field(m).column for m in money),
+    )
+
+
+def ensure_rollup(db: pw.Database, data_type: DataType) -> bool:
+    """Create the type's rollup and fill it from its rows, when the database has none yet;
+    True when it did. Run inside the caller's transaction, after the registrations table."""
+    rollup = rollup_for(data_type)
+    if rollup is None:
+        return False
+    if db.table_exists(rollup.table):
+        present = {
+            name
+            for (name,) in db.execute_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+                (rollup.source,),
+            ).fetchall()
+        }
+        if present >= set(rollup.trigger_names):
+            return False
+        # Triggers lost (a tool that rebuilt the table): the totals cannot be trusted.
+        for name in rollup.trigger_names:
+            db.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"')
+        db.execute_sql(f'DROP TABLE "{rollup.table}"')
+    for statement in rollup.create():
+        db.execute_sql(statement)
+    db.execute_sql(rollup.fill())
+    return True
