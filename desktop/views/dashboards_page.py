@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -38,7 +39,14 @@ from desktop.views.dashboard_grid import DashboardGrid
 from desktop.views.dashboard_tiles import make_tile, value_lines
 from desktop.views.formulas_dialog import SavedFormulasDialog
 from desktop.views.widget_editor import FormulasHelper, WidgetEditor
-from desktop.views.widgets import EmptyState, Page, confirm, plain_label, primary_button
+from desktop.views.widgets import (
+    EmptyState,
+    Page,
+    confirm,
+    plain_label,
+    plain_tooltip,
+    primary_button,
+)
 
 CUSTOM = "custom"  # the period combo's "Custom range…" item
 
@@ -67,7 +75,11 @@ class DashboardsPage(Page):
         self._last_period = "this_month"
 
         self.picker = QComboBox()
-        self.picker.setMinimumContentsLength(16)
+        # The lists give way in a narrow window (their text then ends in "…"), so that the
+        # buttons keep theirs whole: at 900 px every action fits in its row.
+        self.picker.setMinimumContentsLength(4)
+        self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.picker.setMaximumWidth(280)
         self.picker.setToolTip("Your dashboards")
         self.picker.currentIndexChanged.connect(self._picked)
         self.header.add_action(self.picker)
@@ -75,6 +87,10 @@ class DashboardsPage(Page):
         for key, label in DASHBOARD_PERIODS.items():
             self.period.addItem(label, key)
         self.period.addItem("Custom range…", CUSTOM)
+        self.period.setMinimumContentsLength(8)
+        self.period.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.period.setToolTip("The period the dashboard's widgets show")
         self.period.currentIndexChanged.connect(self._period_changed)
         self.header.add_action(self.period)
@@ -94,6 +110,8 @@ class DashboardsPage(Page):
         self.more_menu.aboutToShow.connect(self._fill_more_menu)
         self.more_button.setMenu(self.more_menu)
         self.header.add_action(self.more_button)
+        for button in (self.add_button, self.new_button, self.more_button):
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, button.sizePolicy().verticalPolicy())
 
         self.stack = QStackedWidget()
         self.empty_state = EmptyState(
@@ -166,8 +184,9 @@ class DashboardsPage(Page):
         self.picker.setCurrentIndex(index if index >= 0 else 0)
         self.picker.blockSignals(False)
         has_any = bool(dashboards)
+        # Without a dashboard they have nothing to act on; the empty page offers the first one.
         for widget in (self.picker, self.period, self.add_button, self.more_button):
-            widget.setEnabled(has_any)
+            widget.setVisible(has_any)
         self.stack.setCurrentIndex(1 if has_any else 0)
         self._picked()
 
@@ -178,6 +197,8 @@ class DashboardsPage(Page):
             self.grid.set_tiles([])
             return
         dashboard = self.service.dashboard(self.dashboard_id)
+        # A narrow window cuts the title in the list; the tooltip keeps it whole.
+        self.picker.setToolTip(plain_tooltip(f"Your dashboards: {self.picker.currentText()}"))
         settings = self.service.settings(dashboard)
         self.period.blockSignals(True)
         index = self.period.findData(settings["period"])

@@ -44,7 +44,7 @@ from desktop.services.writer import StoreWriter
 from desktop.settings import UPDATE_FREQUENCIES
 from desktop.views.icons import themed_icon
 from desktop.views.settings_page import frequency_text
-from desktop.views.widgets import plain_label, primary_button
+from desktop.views.widgets import plain_label, plain_tooltip, primary_button
 
 STEP_TITLES = {
     Step.SOURCE: ("Choose a data source", "Where should Ledgerboard get the data from?"),
@@ -693,7 +693,7 @@ class NewDataSourceWizard(QDialog):
                 done = result.status == "up_to_date"
                 text = "Done" if done else (result.message or result.status)
                 self.progress_labels[ds_id].setText(text)
-                self.progress_labels[ds_id].setToolTip(result.message or "")
+                self.progress_labels[ds_id].setToolTip(plain_tooltip(result.message or ""))
             for ds_id in result.rows:
                 self._outcomes[ds_id] = result.status
         if set(self._outcomes) >= set(self._new_ids):

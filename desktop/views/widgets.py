@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
@@ -22,6 +24,11 @@ from desktop.views.icons import themed_icon
 def plain_label(text: str = "", object_name: str = "") -> QLabel:
     """A QLabel that never interprets its text as rich text (Stripe's text is shown as is)."""
     return _made_plain(QLabel(), text, object_name)
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows `text` as it is: Qt takes a tooltip that looks like HTML for HTML."""
+    return f"<qt>{html.escape(text)}</qt>" if text else ""
 
 
 def _made_plain(label: QLabel, text: str, object_name: str) -> QLabel:

@@ -6,6 +6,8 @@ import json
 import threading
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QComboBox
 
 from desktop.store.models import (
     Account,
@@ -29,14 +31,19 @@ def test_first_start_shows_the_data_sources_empty_state(start_app):
 
 
 def test_every_pages_actions_fit_beside_the_title_or_under_it_in_a_narrow_window(start_app, qtbot):
-    window = start_app().window
+    app = start_app()
+    window = app.window
     assert window.width() >= 1280
 
     def assert_actions_whole(name: str) -> None:
         header = window._pages[name].header
         for index in range(header.actions.count()):
             action = header.actions.itemAt(index).widget()
-            assert action.width() >= action.sizeHint().width(), (name, window.width(), action)
+            if action.isHidden():
+                continue
+            # Buttons keep their text whole; lists may give way to their shortest.
+            least = action.minimumSizeHint() if isinstance(action, QComboBox) else action.sizeHint()
+            assert action.width() >= least.width(), (name, window.width(), action)
             assert header.rect().contains(action.geometry()), (name, window.width(), action)
 
     for name in ("data_sources", "dashboards", "settings"):
@@ -45,13 +52,20 @@ def test_every_pages_actions_fit_beside_the_title_or_under_it_in_a_narrow_window
         qtbot.waitUntil(lambda header=header: header.isVisible())
         assert not header.stacked  # one row at the first window's size
         assert_actions_whole(name)
-    subtitle = window._pages["dashboards"].header.subtitle
+    # Without a dashboard only New dashboard is there: the empty page offers the rest.
+    page = window._pages["dashboards"]
+    hidden = [page.picker.isHidden(), page.add_button.isHidden(), page.new_button.isHidden()]
+    assert hidden == [True, True, False]
+    app.dashboards.create("Monthly revenue and growth")
+    page.reload()
     window.show_page("dashboards")
+    assert not page.add_button.isHidden()
+    subtitle = page.header.subtitle
     qtbot.waitUntil(lambda: subtitle.width() < subtitle.sizeHint().width())  # it gives way first
+    assert not page.header.stacked
     subtitle.grab()  # painted: the cut text ends in "…", the whole of it is the tooltip
     assert subtitle.toolTip() == subtitle.text() == "KPIs and charts built from your data sources"
-    # Too narrow for the Dashboards actions beside the title; below about 1,050 px they are
-    # wider than the page itself, and cut at its edge.
+    # Too narrow for the actions beside the title: they move under it.
     window.resize(1100, window.height())
     for name in ("data_sources", "dashboards"):
         window.show_page(name)
@@ -60,6 +74,18 @@ def test_every_pages_actions_fit_beside_the_title_or_under_it_in_a_narrow_window
         qtbot.waitUntil(lambda header=header: header.actions.geometry().top() > header.title.y())
         assert header.actions.geometry().left() == header.title.x()  # under it, at the left
         assert_actions_whole(name)
+    # At 900 px every Dashboards action still fits its row, a long title cut in its list.
+    app.dashboards.create("Quarterly revenue overview for the board of directors")
+    app.dashboards.create("<b>Board</b> & more")
+    page.reload()
+    window.resize(900, window.height())
+    qtbot.waitUntil(lambda: page.header.width() < 700)
+    assert_actions_whole("dashboards")
+    # The list's tooltip holds the whole title, as typed: never taken for HTML.
+    page.picker.setCurrentIndex(page.picker.findText("<b>Board</b> & more"))
+    shown = QTextDocument()
+    shown.setHtml(page.picker.toolTip())
+    assert shown.toPlainText() == "Your dashboards: <b>Board</b> & more"
 
 
 def test_menus_and_shortcuts_reach_every_page(start_app, qtbot):
