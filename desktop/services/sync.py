@@ -75,6 +75,10 @@ MAX_VARIABLES = 999
 # objects a second, far below its limits (25 requests a second for one list, 100 in all).
 # Only as many as hide the wait for answers work at once (see Workers).
 WINDOWS = 8
+# Invoices of one page whose lines go on past the ten Stripe embeds, read side by side. One
+# after another, a page with a dozen of them waited a dozen round trips: an import of 1,050
+# invoices from a simulator answering in 0.2 s, as Stripe does, took 32 s at 5 requests a second.
+LINE_READERS = 8
 # For what orjson cannot write: an integer past 64 bits, or a lone surrogate (escaped, as
 # ensure_ascii does, the text stays storable). allow_nan=False: what is stored must stay
 # valid JSON for SQLite's JSON functions (no parser here lets NaN in).
@@ -620,13 +624,35 @@ class _FeedRun:
         """Derived rows per parent id; invoice lines past the first page are fetched in full."""
         result: dict[str, list[tuple[str, dict]]] = {}
         for child in self.children:
-            for obj in objects:
-                if child.name == "invoice_lines":
-                    obj = self._with_all_lines(api, obj)
+            whole = (
+                self._with_all_lines_each(api, objects)
+                if child.name == "invoice_lines"
+                else objects
+            )
+            for obj in whole:
                 result.setdefault(obj["id"], []).extend(
                     (child.name, *item) for item in child_objects(child, obj)
                 )  # type: ignore[misc]
         return result
+
+    def _with_all_lines_each(self, api: StripeApi, invoices: list[dict]) -> list[dict]:
+        """Each invoice with every line; those with more than the embedded page are read side
+        by side (LINE_READERS), through the account's one rate limiter."""
+        more = [
+            i for i, invoice in enumerate(invoices) if (invoice.get("lines") or {}).get("has_more")
+        ]
+        if len(more) < 2:
+            return [self._with_all_lines(api, invoice) for invoice in invoices]
+        whole = list(invoices)
+        name = f"{threading.current_thread().name}-lines"
+        pool = ThreadPoolExecutor(min(LINE_READERS, len(more)), thread_name_prefix=name)
+        try:
+            reads = {i: pool.submit(self._with_all_lines, api, invoices[i]) for i in more}
+            for i, read in reads.items():
+                whole[i] = read.result()  # the first failure is the sync's
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return whole
 
     def _with_all_lines(self, api: StripeApi, invoice: dict) -> dict:
         """The invoice with every line: the embedded first page, then the rest by cursor."""
