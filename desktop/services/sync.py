@@ -75,12 +75,13 @@ MAX_VARIABLES = 999
 # objects a second, far below its limits (25 requests a second for one list, 100 in all).
 # Only as many as hide the wait for answers work at once (see Workers).
 WINDOWS = 8
-# Threads of one feed that read the lines of invoices that go on past the ten Stripe embeds,
-# for all its workers' pages. One invoice after another, a page with a dozen of them waited a
-# dozen round trips: from a simulator answering in 0.2 s, as Stripe does, an import of 160,000
-# rows took 161 s, 140 of them for the invoices alone; side by side, 19 s (at 90 requests a
-# second of the 100 allowed). Eight threads took 25 s.
-LINE_READERS = 16
+# Threads of one feed for the reads a page needs beyond itself, for all its workers: the lines
+# of invoices that go on past the ten Stripe embeds, and the objects whose events came in
+# another API version. One after another, a page with a dozen of them waited a dozen round
+# trips: from a simulator answering in 0.2 s, as Stripe does, an import of 160,000 rows took
+# 161 s, 140 of them for the invoices alone; side by side, 19 s (at 90 requests a second of the
+# 100 allowed). Eight threads took 25 s.
+READERS = 16
 # For what orjson cannot write: an integer past 64 bits, or a lone surrogate (escaped, as
 # ensure_ascii does, the text stays storable). allow_nan=False: what is stored must stay
 # valid JSON for SQLite's JSON functions (no parser here lets NaN in).
@@ -340,10 +341,10 @@ class _FeedRun:
         self._apis: list[StripeApi] = []  # the clients this run made requests with
         self.children = [DATA_TYPES[t] for t in feed.targets if DATA_TYPES[t].parent]
         self.reads_lines = any(child.name == "invoice_lines" for child in self.children)
-        # Threads that read invoices' further lines, shared by the import's workers: a pool per
-        # page made a server on this machine take turns among up to 32 threads (4% slower).
-        self._line_readers: ThreadPoolExecutor | None = None
-        self._line_readers_lock = threading.Lock()
+        # READERS, shared by the import's workers: a pool per page made a server on this
+        # machine take turns among up to 32 threads (4% slower).
+        self._readers: ThreadPoolExecutor | None = None
+        self._readers_lock = threading.Lock()
         self.parent_target = feed.targets.get(feed.parent.name)
 
     # --- top level ---
@@ -352,8 +353,8 @@ class _FeedRun:
         try:
             return self._execute()
         finally:
-            if self._line_readers is not None:
-                self._line_readers.shutdown(wait=True, cancel_futures=True)
+            if self._readers is not None:
+                self._readers.shutdown(wait=True, cancel_futures=True)
 
     def _execute(self) -> FeedResult:
         feed = self.feed
@@ -573,8 +574,9 @@ class _FeedRun:
             else:
                 stale.add(object_id)
                 actions[object_id] = None
-        for object_id in stale:
-            actions[object_id] = self._reread(api, object_id)
+        stale_ids = list(stale)
+        reread = self._side_by_side(lambda object_id: self._reread(api, object_id), stale_ids)
+        actions.update(zip(stale_ids, reread, strict=True))
         upserts = [o for o in actions.values() if o is not None]
         deletes = [i for i, o in actions.items() if o is None]
         lines = self._full_children(api, upserts)
@@ -654,27 +656,32 @@ class _FeedRun:
         self, api: StripeApi, invoices: list[dict], processor: list[float]
     ) -> list[dict]:
         """Each invoice with every line; those with more than the embedded page are read side
-        by side (by the feed's LINE_READERS threads), through the account's one rate limiter."""
+        by side, through the account's one rate limiter."""
         more = [
             i for i, invoice in enumerate(invoices) if (invoice.get("lines") or {}).get("has_more")
         ]
-        if len(more) < 2:
-            return [self._timed_lines(api, invoice, processor) for invoice in invoices]
+        read = self._side_by_side(lambda i: self._timed_lines(api, invoices[i], processor), more)
         whole = list(invoices)
-        with self._line_readers_lock:
-            if self._line_readers is None:
-                self._line_readers = ThreadPoolExecutor(
-                    LINE_READERS, thread_name_prefix=f"{threading.current_thread().name}-lines"
-                )
-            pool = self._line_readers
-        reads = {i: pool.submit(self._timed_lines, api, invoices[i], processor) for i in more}
-        try:
-            for i, read in reads.items():
-                whole[i] = read.result()  # the first failure is the sync's
-        finally:
-            for read in reads.values():
-                read.cancel()  # those not started yet; the others end on their own
+        for i, invoice in zip(more, read, strict=True):
+            whole[i] = invoice
         return whole
+
+    def _side_by_side(self, read: Callable, items: list) -> list:
+        """read(item) for each item, by the feed's READERS threads; the results in order, and
+        the first failure raised (the reads not started yet are dropped)."""
+        if len(items) < 2:
+            return [read(item) for item in items]
+        with self._readers_lock:
+            if self._readers is None:
+                name = f"{threading.current_thread().name}-reads"
+                self._readers = ThreadPoolExecutor(READERS, thread_name_prefix=name)
+            pool = self._readers
+        reads = [pool.submit(read, item) for item in items]
+        try:
+            return [each.result() for each in reads]
+        finally:
+            for each in reads:
+                each.cancel()
 
     def _timed_lines(self, api: StripeApi, invoice: dict, processor: list[float]) -> dict:
         began = time.thread_time()

@@ -81,7 +81,7 @@ class StripeError(Exception):
             self.body["error"]["param"] = param
 
 
-_INVOICE_LINES = re.compile(r"^/v1/invoices/[^/]+/lines$")
+_OBJECT_ID = re.compile(r"^(/v1/[a-z_]+)/[^/]+")
 
 
 @dataclass
@@ -189,8 +189,9 @@ class Simulator:
     @contextlib.contextmanager
     def answering(self, path: str):
         """Around answering one API request: counts it among those at once, and waits the
-        configured latency. Every invoice's lines count as one path, /v1/invoices/*/lines."""
-        path = _INVOICE_LINES.sub("/v1/invoices/*/lines", path)
+        configured latency. Paths count without their object's id: /v1/charges/*,
+        /v1/invoices/*/lines."""
+        path = _OBJECT_ID.sub(r"\1/*", path)
         with self._at_once_lock:
             now = self._at_once[path] = self._at_once.get(path, 0) + 1
             self.most_at_once[path] = max(now, self.most_at_once.get(path, 0))
