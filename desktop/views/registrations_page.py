@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -46,7 +45,7 @@ from desktop.views.filter_dialog import FilterDialog
 from desktop.views.formatting import date_span
 from desktop.views.icons import themed_icon
 from desktop.views.registrations_model import RegistrationsTableModel, read
-from desktop.views.widgets import Page, plain_label
+from desktop.views.widgets import Page, ToolbarRow, plain_label
 
 SAMPLE_FILTER = Filter("livemode", "is_true")
 
@@ -121,18 +120,13 @@ class RegistrationsPage(Page):
         body = QWidget()
         column = QVBoxLayout(body)
         column.setContentsMargins(28, 12, 28, 8)
-        toolbar_row = QWidget()
-        # Like page headers, the toolbar never sets the window's minimum width.
-        toolbar_row.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        toolbar = QHBoxLayout(toolbar_row)
-        toolbar.setContentsMargins(0, 0, 0, 0)
-        toolbar.setSpacing(8)
+        self.toolbar = ToolbarRow()
         for widget in (self.search, self.hide_sample):
-            toolbar.addWidget(widget)
-        toolbar.addStretch(1)
+            self.toolbar.leading.addWidget(widget)
+        self.toolbar.leading.addStretch(1)
         for widget in (self.update_fields_button, self.views_button, self.export_button):
-            toolbar.addWidget(widget)
-        column.addWidget(toolbar_row)
+            self.toolbar.trailing.addWidget(widget)
+        column.addWidget(self.toolbar)
         self.chips = QHBoxLayout()
         self.chips.setSpacing(6)
         self.chips.addStretch(1)

@@ -119,20 +119,64 @@ class PageHeader(QFrame):
                 widths.append(max(self.title.sizeHint().width(), self.SUBTITLE_ROOM))
             elif not item.isEmpty():
                 widths.append(item.sizeHint().width())
-        margins = self._layout.contentsMargins()
-        beside = margins.left() + sum(widths) + self._layout.spacing() * (len(widths) - 1)
-        beside += margins.right()
-        direction = (
-            QBoxLayout.Direction.TopToBottom
-            if self.width() < beside
-            else QBoxLayout.Direction.LeftToRight
-        )
-        if self._layout.direction() != direction:
-            self._layout.setDirection(direction)
-            for index in range(self._layout.count()):  # one to a row: each at the left
-                widget = self._layout.itemAt(index).widget()
-                if widget is not None:
-                    self._layout.setAlignment(widget, Qt.AlignmentFlag.AlignLeft)
+        arrange_in_rows(self._layout, self.width(), widths)
+
+
+def arrange_in_rows(box: QBoxLayout, width: int, widths: list[int]) -> None:
+    """Lay a box's items side by side when their widths (with its margins and spacing) fit in
+    `width`, else one under another, each at the left."""
+    margins = box.contentsMargins()
+    beside = margins.left() + sum(widths) + box.spacing() * (len(widths) - 1) + margins.right()
+    direction = (
+        QBoxLayout.Direction.TopToBottom if width < beside else QBoxLayout.Direction.LeftToRight
+    )
+    if box.direction() != direction:
+        box.setDirection(direction)
+        for index in range(box.count()):
+            widget = box.itemAt(index).widget()
+            if widget is not None:
+                box.setAlignment(widget, Qt.AlignmentFlag.AlignLeft)
+        box.activate()  # laid out again now, not at a later request that may not come
+
+
+class ToolbarRow(QWidget):
+    """A page's toolbar: what it leads with (a search) at the left and its buttons at the
+    right, or the buttons in a row of their own under it when the page is too narrow."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # Like page headers, the toolbar never sets the window's minimum width.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(8)
+        self.leading = QHBoxLayout()
+        self.leading.setSpacing(8)
+        self.trailing = QHBoxLayout()
+        self.trailing.setSpacing(8)
+        self._layout.addLayout(self.leading, 1)
+        self._layout.addLayout(self.trailing)
+        self._layout.setAlignment(self.trailing, Qt.AlignmentFlag.AlignLeft)
+
+    @property
+    def stacked(self) -> bool:
+        return self._layout.direction() == QBoxLayout.Direction.TopToBottom
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # an item shown, hidden or resized
+            self._arrange()
+        return super().event(event)
+
+    def _arrange(self) -> None:
+        widths = [
+            max(row.sizeHint().width(), row.minimumSize().width())
+            for row in (self.leading, self.trailing)
+        ]
+        arrange_in_rows(self._layout, self.width(), widths)
 
 
 EMPTY_STATE_WIDTH = 480

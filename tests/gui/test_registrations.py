@@ -430,3 +430,27 @@ def test_a_relative_period_filter(imported, qtbot):
     )
     assert page.model.count == expected > 0
     assert page.chips.itemAt(0).widget().text().startswith("Created is in previous year")
+
+
+def test_the_toolbar_moves_its_buttons_under_the_search_in_a_narrow_window(imported, qtbot):
+    app, _harness = imported
+    page, _charges = open_charges(app, qtbot)
+    window = app.window
+    buttons = (page.update_fields_button, page.views_button, page.export_button)
+    window.resize(1280, window.height())
+    middle = page.search.geometry().center().y
+
+    def one_row() -> bool:
+        return all(abs(b.geometry().center().y() - middle()) <= 2 for b in buttons)
+
+    qtbot.waitUntil(lambda: not page.toolbar.stacked and page.toolbar.width() > 900)
+    qtbot.waitUntil(one_row)
+    qtbot.waitUntil(lambda: page.toolbar.height() < 2 * page.search.height())  # and one tall
+    window.resize(800, window.height())
+    qtbot.waitUntil(lambda: page.toolbar.stacked)
+    qtbot.waitUntil(lambda: page.update_fields_button.y() > page.search.y())
+    assert page.search.width() >= page.search.minimumWidth()  # whole, as every button
+    assert page.update_fields_button.x() == page.search.x()  # under it, at the left
+    for button in buttons:
+        assert button.width() >= button.sizeHint().width(), button.text()
+        assert page.toolbar.rect().contains(button.geometry()), button.text()
