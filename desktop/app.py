@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QSettings, Qt, QTimer, Signal
@@ -109,6 +110,8 @@ class Application(QObject):
         self.crash_presenter: CrashDialogPresenter | None = None
         self._shut_down = False
         self._back_page = "data_sources"  # where the registrations page's Back goes
+        self._profile: ProviderProfile | None = None  # see login_profile
+        self._profile_lock = threading.Lock()  # a sync's token refresh may ask first
 
     def start(self) -> MainWindow:
         try:
@@ -155,10 +158,8 @@ class Application(QObject):
         self.dashboards = DashboardsService(self.formulas, self.writer)
         self.secrets = SecretStore()
         self.tasks = TaskRunner(parent=self)
-        self.login_profile, api_base = self._login_profile()
-        self.api_base = api_base
-        profiles = {self.login_profile.name: self.login_profile} if self.login_profile else {}
-        self.connections = ConnectionsService(self.secrets, profiles)
+        self.api_base = self._start_demo() if self.demo else None
+        self.connections = ConnectionsService(self.secrets, self._login_profiles)
         self.accounts = AccountsService()
         self.sync_service = SyncService(
             self.writer, self.secrets, refresher=self.connections.refresher, parent=self
@@ -172,34 +173,46 @@ class Application(QObject):
         log.info("main window built")
         return self.window
 
-    def _login_profile(self) -> tuple[ProviderProfile | None, str | None]:
-        """The browser login's provider, and where data is read from (None: Stripe)."""
-        if self.demo:
-            from desktop.simulator.server import Simulator, SimulatorConfig
+    def _start_demo(self) -> str:
+        """Demo mode: the Stripe simulator, and its browser login; where data is read from."""
+        from desktop.simulator.server import Simulator, SimulatorConfig
 
-            self.simulator = Simulator(
-                SimulatorConfig(seed=1, size=self.demo_size, clock_interval=20)
-            )
-            url = self.simulator.start()
-            log.info("demo mode: the Stripe simulator listens on %s", url)
-            oauth = self.simulator.oauth
-            return simulator_profile(url, oauth.live_secret, oauth.test_secret), url
-        settings = self.settings
-        try:
-            platform = self.secrets.get("oauth-platform") if self.secrets.available() else {}
-        except SecretsUnavailable:
-            platform = {}
-        make = (
-            stripe_apps_profile
-            if settings.login_provider == "stripe_apps"
-            else stripe_connect_profile
-        )
-        return make(
-            settings.login_client_id,
-            token_exchange_url=settings.login_token_exchange_url or None,
-            live_secret=platform.get("live"),
-            test_secret=platform.get("test"),
-        ), None
+        self.simulator = Simulator(SimulatorConfig(seed=1, size=self.demo_size, clock_interval=20))
+        url = self.simulator.start()
+        log.info("demo mode: the Stripe simulator listens on %s", url)
+        oauth = self.simulator.oauth
+        self._profile = simulator_profile(url, oauth.live_secret, oauth.test_secret)
+        return url
+
+    @property
+    def login_profile(self) -> ProviderProfile:
+        """The browser login's provider, made when first needed (the wizard, a token refresh):
+        a platform secret the user owns is in the keychain, and finding the keychain took 80 ms
+        before the window could show, longer where it has to be woken."""
+        with self._profile_lock:
+            if self._profile is None:
+                settings = self.settings
+                try:
+                    available = self.secrets.available()
+                    platform = self.secrets.get("oauth-platform") if available else {}
+                except SecretsUnavailable:
+                    platform = {}
+                make = (
+                    stripe_apps_profile
+                    if settings.login_provider == "stripe_apps"
+                    else stripe_connect_profile
+                )
+                self._profile = make(
+                    settings.login_client_id,
+                    token_exchange_url=settings.login_token_exchange_url or None,
+                    live_secret=platform.get("live"),
+                    test_secret=platform.get("test"),
+                )
+            return self._profile
+
+    def _login_profiles(self) -> dict[str, ProviderProfile]:
+        profile = self.login_profile
+        return {profile.name: profile}
 
     def open_new_data_source(self) -> NewDataSourceWizard:
         services = WizardServices(

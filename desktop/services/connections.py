@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import stripe
@@ -58,11 +59,18 @@ class ConnectionError_(Exception):
 
 class ConnectionsService:
     def __init__(
-        self, secrets: SecretStore, profiles: dict[str, ProviderProfile] | None = None
+        self,
+        secrets: SecretStore,
+        profiles: dict[str, ProviderProfile] | Callable[[], dict[str, ProviderProfile]] = dict,
     ) -> None:
+        """`profiles`: the browser logins by name, or what makes them when first needed."""
         self.secrets = secrets
-        self.profiles = profiles or {}
+        self._profiles = profiles if callable(profiles) else (lambda: profiles)
         self._refresh_lock = threading.Lock()
+
+    @property
+    def profiles(self) -> dict[str, ProviderProfile]:
+        return self._profiles()
 
     # --- restricted API keys ---
 

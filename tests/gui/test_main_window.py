@@ -246,3 +246,19 @@ def test_the_about_dialog_names_the_version(start_app, qtbot):
     assert (
         dialog.findChildren(type(app.window.status_text))[0].textFormat() != Qt.TextFormat.RichText
     )
+
+
+def test_the_window_shows_before_the_keychain_is_looked_for(start_app, monkeypatch):
+    """Finding the keychain took 80 ms before the window showed (more where it has to be
+    woken); the browser login's profile, which may hold a platform secret, is made when first
+    needed."""
+    import keyring
+
+    asked = []
+    real = keyring.get_keyring
+    monkeypatch.setattr(keyring, "get_keyring", lambda: asked.append(1) or real())
+    app = start_app()
+    assert asked == []
+    assert app.login_profile.name == "stripe_connect"
+    assert asked
+    assert app.connections.profiles == {"stripe_connect": app.login_profile}
