@@ -25,6 +25,7 @@ from desktop.services.accounts import AccountsService
 from desktop.services.connections import ConnectionError_, ConnectionsService
 from desktop.services.dashboards import DashboardError, DashboardsService
 from desktop.services.data_sources import DataSourcesService
+from desktop.services.errors import Cancelled
 from desktop.services.formulas import DrillDown, FormulaError, FormulaLibrary
 from desktop.services.oauth import (
     LOGIN_TIMEOUT,
@@ -36,7 +37,6 @@ from desktop.services.oauth import (
 from desktop.services.registrations import RegistrationsService
 from desktop.services.scheduler import Scheduler
 from desktop.services.secrets import SecretStore, SecretsUnavailable
-from desktop.services.stripe_api import Cancelled
 from desktop.services.sync import SyncProgress
 from desktop.services.sync_service import SyncService
 from desktop.services.tasks import TaskRunner

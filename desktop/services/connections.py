@@ -13,20 +13,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import stripe
-
 from desktop.catalog import DATA_TYPES
+from desktop.services.errors import NeedsReconnect, NotPermitted, SyncError
 from desktop.services.oauth import LoginError, OAuthClient, ProviderProfile, Tokens
 from desktop.services.secrets import SecretStore
-from desktop.services.stripe_api import (
-    NeedsReconnect,
-    NotPermitted,
-    RetryPolicy,
-    StaticKey,
-    StripeApi,
-    SyncError,
-    key_is_live,
-)
+from desktop.services.stripe_api import RetryPolicy, StaticKey, StripeApi, key_is_live
 from desktop.store.models import Account, AccountStatus, DataSource, DataSourceStatus
 
 log = logging.getLogger(__name__)
@@ -91,6 +82,8 @@ class ConnectionsService:
 
         Raises ConnectionError_ when Stripe refuses the key itself or cannot be reached.
         """
+        import stripe  # the SDK, imported when first needed: the app starts without it
+
         key = key.strip()
         live = key_is_live(key)
         api = StripeApi(

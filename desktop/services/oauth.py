@@ -23,13 +23,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-import requests
-from oauthlib.oauth2 import OAuth2Error
-from requests_oauthlib import OAuth2Session
+if TYPE_CHECKING:  # imported where a login needs them: the app starts without (about 30 ms)
+    from requests_oauthlib import OAuth2Session
 
-from desktop.services.stripe_api import Cancelled
+from desktop.services.errors import Cancelled
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +279,8 @@ class OAuthClient:
     def begin(self) -> LoginAttempt:
         if not self.profile.configured:
             raise LoginError(self.profile.not_configured_reason())
+        from requests_oauthlib import OAuth2Session
+
         state = secrets.token_urlsafe(24)
         listener = LoopbackListener(state)
         session = OAuth2Session(
@@ -301,6 +303,9 @@ class OAuthClient:
         live: bool = True,
     ) -> Tokens:
         """Wait for the redirect and exchange its code for tokens of the given mode."""
+        import requests
+        from oauthlib.oauth2 import OAuth2Error
+
         result = attempt.listener.wait(timeout, cancelled)
         if result.error:
             if result.error == "access_denied":
@@ -331,6 +336,10 @@ class OAuthClient:
 
     def refresh(self, refresh_token: str, *, live: bool) -> Tokens:
         """A new access token (and the rotated refresh token) for the given mode."""
+        import requests
+        from oauthlib.oauth2 import OAuth2Error
+        from requests_oauthlib import OAuth2Session
+
         try:
             if self.profile.token_exchange_url:
                 response = requests.post(
@@ -359,6 +368,8 @@ class OAuthClient:
         return tokens
 
     def deauthorize(self, stripe_user_id: str) -> None:
+        import requests
+
         if not self.profile.deauthorize_url or not (
             self.profile.live_secret or self.profile.test_secret
         ):

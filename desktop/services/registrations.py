@@ -622,7 +622,7 @@ def export_csv(
     from zoneinfo import ZoneInfo
 
     from desktop.catalog import minor_unit_divisor
-    from desktop.services.stripe_api import Cancelled
+    from desktop.services.errors import Cancelled
 
     zone = ZoneInfo(time_zone)
     columns = query.visible_fields()

@@ -10,13 +10,18 @@ from __future__ import annotations
 import json
 import logging
 
-import keyring
-import keyring.errors
-from keyring.backends import fail
-
 log = logging.getLogger(__name__)
 
 SERVICE = "Ledgerboard"
+
+
+def _keyring():
+    """The keyring package, imported when a secret is first asked for, not when the app starts
+    (about 20 ms, and finding its backend 40 ms more)."""
+    import keyring
+    import keyring.errors
+
+    return keyring
 
 
 class SecretsUnavailable(Exception):
@@ -38,7 +43,9 @@ class SecretStore:
 
     @staticmethod
     def keychain_available() -> bool:
-        return not isinstance(keyring.get_keyring(), fail.Keyring)
+        from keyring.backends import fail
+
+        return not isinstance(_keyring().get_keyring(), fail.Keyring)
 
     def keep_for_this_session_only(self) -> None:
         """The user's explicit choice without a keychain: secrets live in memory until quit."""
@@ -60,6 +67,7 @@ class SecretStore:
         if self._session is not None:
             self._session[entry] = json.dumps(secrets)
             return
+        keyring = _keyring()
         try:
             keyring.set_password(self.service, entry, json.dumps(secrets))
         except keyring.errors.KeyringError as exc:
@@ -70,6 +78,7 @@ class SecretStore:
         if self._session is not None:
             raw = self._session.get(entry)
             return json.loads(raw) if raw else {}
+        keyring = _keyring()
         try:
             raw = keyring.get_password(self.service, entry)
         except keyring.errors.KeyringError as exc:
@@ -86,6 +95,7 @@ class SecretStore:
         if self._session is not None:
             self._session.pop(entry, None)
             return
+        keyring = _keyring()
         try:
             keyring.delete_password(self.service, entry)
         except keyring.errors.PasswordDeleteError:

@@ -20,19 +20,32 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import stripe
-
+from desktop.services.errors import (  # noqa: F401  (named here by the sync and its tests)
+    Cancelled,
+    NeedsReconnect,
+    NotPermitted,
+    StripeRequestError,
+    SyncError,
+    TransientError,
+)
 from desktop.services.gui_first import GuiFirst
-from desktop.services.http import StripeHTTPClient, loads_strict, parse_list_page
+
+if TYPE_CHECKING:
+    import stripe
 
 log = logging.getLogger(__name__)
 
-PINNED_API_VERSION = stripe.api_version
-# The SDK would report our request timings to Stripe in a header; a local-first app sends
-# Stripe only what a request needs.
-stripe.enable_telemetry = False
+
+def pinned_api_version() -> str:
+    """The API version every request asks for: the SDK's own. The SDK (with requests and
+    urllib3, about 70 ms) is imported when the first client is made, not when the app starts."""
+    import stripe
+
+    return stripe.api_version
+
+
 # Stripe's documented read limits per second; the limiter starts at 80% of them.
 STRIPE_READ_LIMITS = {True: 100.0, False: 25.0}
 START_SHARE = 0.8
@@ -42,34 +55,6 @@ START_SHARE = 0.8
 # is far inside the one second's burst Stripe's token bucket allows.
 SAVED_SECONDS = 0.05
 REQUEST_TIMEOUT = 30  # seconds per request
-
-
-class SyncError(Exception):
-    """A failure the user hears about in words; `message` is that sentence."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NeedsReconnect(SyncError):
-    pass
-
-
-class NotPermitted(SyncError):
-    pass
-
-
-class TransientError(SyncError):
-    pass
-
-
-class StripeRequestError(SyncError):
-    pass
-
-
-class Cancelled(Exception):
-    """The sync was asked to stop; nothing uncommitted is kept."""
 
 
 class Credentials(Protocol):
@@ -199,17 +184,24 @@ class StripeApi:
         self.retry = retry or RetryPolicy()
         self.stats = stats or RequestStats()
         self.gui_first = gui_first or GuiFirst()  # each answer is read after giving way
+        from desktop.services.http import StripeHTTPClient
+
         self._http = StripeHTTPClient(timeout=REQUEST_TIMEOUT)  # kept across refreshes
         self._client = self._make_client(credentials.secret(live))
         self._client_lock = threading.Lock()
         self._local = threading.local()
 
     def _make_client(self, secret: str) -> stripe.StripeClient:
+        import stripe
+
+        # The SDK would report our request timings to Stripe in a header; a local-first app
+        # sends Stripe only what a request needs.
+        stripe.enable_telemetry = False
         bases = {"api": self.api_base} if self.api_base else None
         return stripe.StripeClient(
             secret,
             base_addresses=bases,
-            stripe_version=PINNED_API_VERSION,
+            stripe_version=pinned_api_version(),
             max_network_retries=0,  # retries are ours: jitter, 429 backoff, cancellation
             http_client=self._http,
         )
@@ -223,6 +215,10 @@ class StripeApi:
         cancelled: Callable[[], bool] = lambda: False,
     ) -> dict:
         """GET a path and return the parsed JSON; retries what is worth retrying."""
+        import stripe  # imported already: this client was made with it
+
+        from desktop.services.http import loads_strict, parse_list_page
+
         refreshed = False
         attempt = 0
         while True:

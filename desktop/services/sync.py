@@ -35,18 +35,17 @@ from dataclasses import dataclass, field, fields
 from itertools import chain
 
 import orjson
-import stripe
 
 from desktop.catalog import DATA_TYPES, DataType, IdRule, compile_extractor
 from desktop.services.gui_first import GuiFirst
 from desktop.services.stripe_api import (
-    PINNED_API_VERSION,
     Cancelled,
     NeedsReconnect,
     NotPermitted,
     StripeApi,
     StripeRequestError,
     TransientError,
+    pinned_api_version,
 )
 from desktop.services.writer import EarlierWriteFailed, StoreWriter, WriteChain
 from desktop.store.db import StoreError
@@ -356,6 +355,8 @@ class _FeedRun:
                 self._readers.shutdown(wait=True, cancel_futures=True)
 
     def _execute(self) -> FeedResult:
+        import stripe  # the SDK, imported by the first client made (stripe_api)
+
         feed = self.feed
         runs = self.writer.run(self._start_runs)
         try:
@@ -434,6 +435,8 @@ class _FeedRun:
     # --- per mode ---
 
     def _sync_mode(self, api: StripeApi, live: bool) -> None:
+        import stripe
+
         mode = self.state.setdefault(_mode_key(live), {})
         polled = mode.get("events", {}).get("polled_at")
         now = int(self.engine.now())
@@ -560,6 +563,7 @@ class _FeedRun:
         # The last event of each object decides; an object is re-read at most once a page.
         actions: dict[str, dict | None] = {}
         stale: set[str] = set()
+        pinned = pinned_api_version()
         for event in events:
             obj = (event.get("data") or {}).get("object") or {}
             object_id = obj.get("id")
@@ -568,7 +572,7 @@ class _FeedRun:
             stale.discard(object_id)
             if event["type"] in self.feed.parent.deletion_events:
                 actions[object_id] = None
-            elif event.get("api_version") == PINNED_API_VERSION:
+            elif event.get("api_version") == pinned:
                 actions[object_id] = obj
             else:
                 stale.add(object_id)
@@ -585,6 +589,8 @@ class _FeedRun:
 
     def _reread(self, api: StripeApi, object_id: str) -> dict | None:
         """The object as it is now, in the pinned version; None when Stripe no longer has it."""
+        import stripe
+
         try:
             obj = api.get(f"{self.feed.parent.list_path}/{object_id}", cancelled=self.cancelled)
         except stripe.InvalidRequestError as exc:

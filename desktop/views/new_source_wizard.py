@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 from desktop.catalog import DATA_TYPES
 from desktop.services.accounts import AccountsService
 from desktop.services.connections import ConnectionError_, ConnectionsService, KeyCheck
+from desktop.services.errors import Cancelled
 from desktop.services.new_source_flow import ConnectMethod, NewSourceFlow, Step
 from desktop.services.oauth import LoginError, OAuthClient, ProviderProfile, Tokens
-from desktop.services.stripe_api import Cancelled
 from desktop.services.sync import SyncProgress
 from desktop.services.sync_service import SyncService
 from desktop.services.tasks import TaskRunner
