@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from desktop.services.data_sources import DataSourcesService, DataSourceSummary
 from desktop.store.models import DataSourceStatus
 from desktop.views.formatting import relative_time
-from desktop.views.widgets import EmptyState, Page, confirm, primary_button
+from desktop.views.widgets import EmptyState, Page, confirm, plain_tooltip, primary_button
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class DataSourcesTableModel(QAbstractTableModel):
                 return "…" if count is None else f"{count:,}"
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == self.STATUS:
-            return row.status_message or STATUS_TEXT.get(row.status, row.status)
+            return plain_tooltip(row.status_message or STATUS_TEXT.get(row.status, row.status))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return self._alignment(column)
         if role == Qt.ItemDataRole.UserRole:

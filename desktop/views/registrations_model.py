@@ -12,6 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from desktop.catalog import Kind
 from desktop.services.registrations import FieldRef, RegistrationQuery
 from desktop.views.formatting import money, timestamp
+from desktop.views.widgets import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 RawRole = Qt.ItemDataRole.UserRole  # the stored value, for sorting and copying
@@ -107,8 +108,8 @@ class RegistrationsTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
             if role == Qt.ItemDataRole.DisplayRole:
                 return self.columns[section].label
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return self.columns[section].key
+            if role == Qt.ItemDataRole.ToolTipRole:  # a key found in Stripe's data, as it is
+                return plain_tooltip(self.columns[section].key)
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):

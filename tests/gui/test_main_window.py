@@ -159,6 +159,13 @@ def test_existing_data_sources_are_listed(start_app, app_paths, qtbot):
         "never",
         "Waiting for first import",
     ]
+    # A status from Stripe's own words is shown as they are, in the tooltip too.
+    message = "Stripe refused a request: <b>No such customer</b> & more"
+    DataSource.update(status_message=message).where(DataSource.id == ds.id).execute()
+    app.data_sources_page.refresh()
+    tooltip = QTextDocument()
+    tooltip.setHtml(model.index(0, 6).data(Qt.ItemDataRole.ToolTipRole))
+    assert tooltip.toPlainText() == message
 
 
 def test_a_first_import_shows_no_count_from_before_it(start_app, qtbot):
