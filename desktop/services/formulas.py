@@ -688,10 +688,12 @@ class _Binder:
             date_key = date_ref.key
         where, params = ("1", ())
         one_mode = currency = None
+        named: set[str] = set()  # the SQL of the fields the filter tests
         if node.filter is not None:
             compiler = _FilterCompiler(self.catalog, query)
             where, values = compiler.compile(node.filter)
             params = tuple(values)
+            named = compiler.sql_named(node.filter)
             currency = compiler.fixed(node.filter, "currency")
             # Where the filter names the currencies, SQLite seeks them in the index itself.
             if aggregation_index(ds.catalog) is not None and not compiler.names(
@@ -704,7 +706,6 @@ class _Binder:
         if rollup is not None:
             totals = {"count": True, "sum": ref is not None and ref.sql in _quoted(rollup.money)}
             by_day = date_key == ds.default_date_field and totals.get(node.function, False)
-            named = _FilterCompiler(self.catalog, query).sql_named(node.filter)
             if not by_day or not named <= set(_quoted(rollup.keys)):
                 rollup = None
         return BoundAggregate(
@@ -772,9 +773,7 @@ class _FilterCompiler:
         return self.catalog.find_field(self.query.data_source, node.field).key == key
 
     def sql_named(self, node) -> set[str]:
-        """The SQL of every field the filter (None: no filter) tests."""
-        if node is None:
-            return set()
+        """The SQL of every field the filter tests."""
         if isinstance(node, Logic):
             return set().union(*(self.sql_named(part) for part in node.parts))
         return {self.catalog.find_field(self.query.data_source, node.field).sql}

@@ -56,7 +56,7 @@ class Rollup:
             '"rows" INTEGER NOT NULL',
             *sums,
         ]
-        key = ", ".join(f'"{c}"' for c in self.key_columns)
+        key = self._key_list
         return [
             f'CREATE TABLE "{self.table}" ({", ".join(columns)})',
             f'CREATE INDEX "{self.table}_key" ON "{self.table}" ({key})',
@@ -65,13 +65,13 @@ class Rollup:
 
     def fill(self) -> str:
         """Totals for the rows already stored (a database from before rollups)."""
-        key = ", ".join(f'"{c}"' for c in self.key_columns)
+        key = self._key_list
         return f'INSERT INTO "{self.table}" ({key}, "rows"{self._money_list}) {self.recount()}'
 
     def recount(self) -> str:
         """The totals counted from the rows: key columns, rows, then each amount."""
         sums = "".join(f', IFNULL(SUM("{m}"), 0)' for m in self.money)
-        key = ", ".join(f'"{c}"' for c in self.key_columns)
+        key = self._key_list
         select_key = key.replace('"day"', f'"{self.date}" / {DAY}')
         return (
             f'SELECT {select_key}, COUNT(*){sums} FROM "{self.source}" '
@@ -83,6 +83,10 @@ class Rollup:
         return tuple(f"{self.table}_{event}" for event in ("insert", "delete", "update"))
 
     # --- the triggers ---
+
+    @property
+    def _key_list(self) -> str:
+        return ", ".join(f'"{c}"' for c in self.key_columns)
 
     @property
     def _money_list(self) -> str:
@@ -105,7 +109,7 @@ class Rollup:
         grow = "".join(f', "{m}" = "{m}" + IFNULL({row}."{m}", 0)' for m in self.money)
         values = self._key_values(row)
         amounts = "".join(f', IFNULL({row}."{m}", 0)' for m in self.money)
-        key = ", ".join(f'"{c}"' for c in self.key_columns)
+        key = self._key_list
         dated = f'{row}."{self.date}" IS NOT NULL'
         return (
             f'UPDATE "{self.table}" SET "rows" = "rows" + 1{grow} '

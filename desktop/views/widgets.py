@@ -67,7 +67,51 @@ def primary_button(text: str, icon: str | None = None) -> QPushButton:
     return button
 
 
-class PageHeader(QFrame):
+class _RowOrColumn(QFrame):
+    """Items side by side when their widths fit, else one under another, each at the left
+    (`stacked`): arranged again on every resize and layout request. A subclass says what
+    widths its items need (`_widths`)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+
+    @property
+    def stacked(self) -> bool:
+        return self._layout.direction() == QBoxLayout.Direction.TopToBottom
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # an item shown, hidden or resized
+            self._arrange()
+        return super().event(event)
+
+    def _widths(self) -> list[int]:
+        raise NotImplementedError
+
+    def _arrange(self) -> None:
+        box, widths = self._layout, self._widths()
+        margins = box.contentsMargins()
+        beside = margins.left() + sum(widths) + box.spacing() * (len(widths) - 1)
+        beside += margins.right()
+        direction = (
+            QBoxLayout.Direction.TopToBottom
+            if self.width() < beside
+            else QBoxLayout.Direction.LeftToRight
+        )
+        if box.direction() != direction:
+            box.setDirection(direction)
+            for index in range(box.count()):
+                widget = box.itemAt(index).widget()
+                if widget is not None:
+                    box.setAlignment(widget, Qt.AlignmentFlag.AlignLeft)
+            box.activate()  # laid out again now, not at a later request that may not come
+
+
+class PageHeader(_RowOrColumn):
     """Title, subtitle and the page's actions: on the right, or in a row of their own under
     the title when the window is too narrow for both side by side (`stacked`)."""
 
@@ -77,7 +121,7 @@ class PageHeader(QFrame):
     def __init__(self, title: str, subtitle: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pageHeader")
-        self._layout = layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        layout = self._layout
         layout.setContentsMargins(28, 18, 28, 16)
         layout.setSpacing(12)
         self._texts = texts = QVBoxLayout()
@@ -93,23 +137,10 @@ class PageHeader(QFrame):
         layout.addLayout(self.actions)
         layout.setAlignment(self.actions, Qt.AlignmentFlag.AlignLeft)  # stacked: under the title
 
-    @property
-    def stacked(self) -> bool:
-        return self._layout.direction() == QBoxLayout.Direction.TopToBottom
-
     def add_action(self, widget: QWidget) -> None:
         self.actions.addWidget(widget)  # arranged again on the layout request this posts
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._arrange()
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:  # an action's size changed
-            self._arrange()
-        return super().event(event)
-
-    def _arrange(self) -> None:
+    def _widths(self) -> list[int]:
         """One row when everything fits side by side (a page may add its own items, as the
         registrations page's way back), else one row each."""
         widths = []
@@ -119,27 +150,10 @@ class PageHeader(QFrame):
                 widths.append(max(self.title.sizeHint().width(), self.SUBTITLE_ROOM))
             elif not item.isEmpty():
                 widths.append(item.sizeHint().width())
-        arrange_in_rows(self._layout, self.width(), widths)
+        return widths
 
 
-def arrange_in_rows(box: QBoxLayout, width: int, widths: list[int]) -> None:
-    """Lay a box's items side by side when their widths (with its margins and spacing) fit in
-    `width`, else one under another, each at the left."""
-    margins = box.contentsMargins()
-    beside = margins.left() + sum(widths) + box.spacing() * (len(widths) - 1) + margins.right()
-    direction = (
-        QBoxLayout.Direction.TopToBottom if width < beside else QBoxLayout.Direction.LeftToRight
-    )
-    if box.direction() != direction:
-        box.setDirection(direction)
-        for index in range(box.count()):
-            widget = box.itemAt(index).widget()
-            if widget is not None:
-                box.setAlignment(widget, Qt.AlignmentFlag.AlignLeft)
-        box.activate()  # laid out again now, not at a later request that may not come
-
-
-class ToolbarRow(QWidget):
+class ToolbarRow(_RowOrColumn):
     """A page's toolbar: what it leads with (a search) at the left and its buttons at the
     right, or the buttons in a row of their own under it when the page is too narrow."""
 
@@ -147,7 +161,6 @@ class ToolbarRow(QWidget):
         super().__init__(parent)
         # Like page headers, the toolbar never sets the window's minimum width.
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(8)
         self.leading = QHBoxLayout()
@@ -158,25 +171,11 @@ class ToolbarRow(QWidget):
         self._layout.addLayout(self.trailing)
         self._layout.setAlignment(self.trailing, Qt.AlignmentFlag.AlignLeft)
 
-    @property
-    def stacked(self) -> bool:
-        return self._layout.direction() == QBoxLayout.Direction.TopToBottom
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._arrange()
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:  # an item shown, hidden or resized
-            self._arrange()
-        return super().event(event)
-
-    def _arrange(self) -> None:
-        widths = [
+    def _widths(self) -> list[int]:
+        return [
             max(row.sizeHint().width(), row.minimumSize().width())
             for row in (self.leading, self.trailing)
         ]
-        arrange_in_rows(self._layout, self.width(), widths)
 
 
 EMPTY_STATE_WIDTH = 480
