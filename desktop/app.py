@@ -22,29 +22,29 @@ from desktop.crash import CrashReporter
 from desktop.logs import setup_logging
 from desktop.paths import AppPaths, resource_path, resources_dir
 from desktop.services.accounts import AccountsService
-from desktop.services.connections import ConnectionError_, ConnectionsService
-from desktop.services.dashboards import DashboardError, DashboardsService
 from desktop.services.data_sources import DataSourcesService
-from desktop.services.errors import Cancelled
-from desktop.services.formulas import DrillDown, FormulaError, FormulaLibrary
-from desktop.services.oauth import (
+from desktop.services.kpi.dashboards import DashboardError, DashboardsService
+from desktop.services.kpi.formulas import DrillDown, FormulaError, FormulaLibrary
+from desktop.services.registrations import RegistrationsService
+from desktop.services.secrets import SecretStore, SecretsUnavailable
+from desktop.services.stripe.connections import ConnectionError_, ConnectionsService
+from desktop.services.stripe.errors import Cancelled
+from desktop.services.stripe.oauth import (
     LOGIN_TIMEOUT,
     ProviderProfile,
     simulator_profile,
     stripe_apps_profile,
     stripe_connect_profile,
 )
-from desktop.services.registrations import RegistrationsService
-from desktop.services.scheduler import Scheduler
-from desktop.services.secrets import SecretStore, SecretsUnavailable
-from desktop.services.sync import SyncProgress
-from desktop.services.sync_service import SyncService
+from desktop.services.sync.engine import SyncProgress
+from desktop.services.sync.scheduler import Scheduler
+from desktop.services.sync.service import SyncService
 from desktop.services.tasks import TaskRunner
-from desktop.services.writer import StoreWriter
 from desktop.settings import Settings, SettingsStore
 from desktop.store.db import StoreError, check_folder_writable, check_writable, open_database
 from desktop.store.migrations import migrate
 from desktop.store.models import Account, DataSource
+from desktop.store.writer import StoreWriter
 from desktop.views.accounts_card import AccountsCard
 from desktop.views.crash_dialog import CrashDialogPresenter
 from desktop.views.dashboards_page import DashboardsPage

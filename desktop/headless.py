@@ -12,7 +12,7 @@ from desktop.catalog import DATA_TYPES
 from desktop.collector import settle_for_imports
 from desktop.paths import AppPaths
 from desktop.services.accounts import AccountsService
-from desktop.services.stripe_api import (
+from desktop.services.stripe.client import (
     STRIPE_READ_LIMITS,
     RateLimiter,
     RequestStats,
@@ -20,11 +20,11 @@ from desktop.services.stripe_api import (
     StripeApi,
     key_is_live,
 )
-from desktop.services.sync import SyncEngine, SyncProgress, feeds_for
-from desktop.services.writer import StoreWriter
+from desktop.services.sync.engine import SyncEngine, SyncProgress, feeds_for
 from desktop.store.db import StoreError, check_writable, open_database
 from desktop.store.migrations import migrate
 from desktop.store.models import DataSource, DataSourceStatus
+from desktop.store.writer import StoreWriter
 
 
 class TerminalProgress:
@@ -226,8 +226,8 @@ def run_export(args) -> int:
 
 def run_kpi(args) -> int:
     """`kpi FORMULA`: one line of JSON on success; the editor's message and exit 2 otherwise."""
-    from desktop.services.formulas import FormulaError, FormulaLibrary, evaluate
-    from desktop.services.periods import is_period, period_range
+    from desktop.services.kpi.formulas import FormulaError, FormulaLibrary, evaluate
+    from desktop.services.kpi.periods import is_period, period_range
     from desktop.settings import SettingsStore, zone_names
 
     paths = _existing_data(args.data_dir)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from desktop.catalog import DATA_TYPES, field_value
 from desktop.services.accounts import AccountsService
-from desktop.services.stripe_api import RateLimiter, RequestStats, RetryPolicy, StripeApi
-from desktop.services.sync import SyncEngine, child_objects, feeds_for
-from desktop.services.writer import StoreWriter
+from desktop.services.stripe.client import RateLimiter, RequestStats, RetryPolicy, StripeApi
+from desktop.services.sync.engine import SyncEngine, child_objects, feeds_for
 from desktop.store.models import DataSource, registration_model
 from desktop.store.rollups import rollup_for
+from desktop.store.writer import StoreWriter
 
 LIVE_KEY = "sk_live_synctests0001"
 TEST_KEY = "sk_test_synctests0001"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import peewee as pw
 
 from desktop.catalog import Kind
-from desktop.services.periods import PERIODS, period_range
-from desktop.services.writer import write_with
+from desktop.services.kpi.periods import PERIODS, period_range
 from desktop.store.models import DataSource, DataSourceField, registration_model
+from desktop.store.writer import write_with
 
 # Update fields reads nested values from this many of the newest rows; metadata keys from all.
 DISCOVERY_SAMPLE = 2_000
@@ -622,7 +622,7 @@ def export_csv(
     from zoneinfo import ZoneInfo
 
     from desktop.catalog import minor_unit_divisor
-    from desktop.services.errors import Cancelled
+    from desktop.services.stripe.errors import Cancelled
 
     zone = ZoneInfo(time_zone)
     columns = query.visible_fields()

@@ -3,7 +3,7 @@
 An import spends about a third of its CPU inside SQLite. In the app's process that work takes
 turns with the fetching, parsing and row building for Python's one lock (the GIL); in a
 process of its own it runs beside them, on the other core (README, Performance). Everything
-else the app writes stays on the writer thread (`desktop.services.writer`), and both open
+else the app writes stays on the writer thread (`desktop.store.writer`), and both open
 their transactions with BEGIN IMMEDIATE, so the one that comes second waits for the lock
 (busy_timeout) instead of failing.
 

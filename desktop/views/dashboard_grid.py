@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from desktop.services.dashboards import GRID_COLUMNS, WidgetSpec
+from desktop.services.kpi.dashboards import GRID_COLUMNS, WidgetSpec
 from desktop.views.dashboard_tiles import Tile
 
 ROW_HEIGHT = 58

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.catalog import minor_unit_divisor
-from desktop.services.dashboards import (
+from desktop.services.kpi.dashboards import (
     Format,
     GroupsData,
     NumberData,

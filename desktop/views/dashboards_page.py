@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from desktop.services.dashboards import DashboardError, SeriesData, WidgetResult, WidgetSpec
-from desktop.services.formulas import DrillDown, FormulaError
-from desktop.services.periods import DASHBOARD_PERIODS, custom_period, period_label
+from desktop.services.kpi.dashboards import DashboardError, SeriesData, WidgetResult, WidgetSpec
+from desktop.services.kpi.formulas import DrillDown, FormulaError
+from desktop.services.kpi.periods import DASHBOARD_PERIODS, custom_period, period_label
 from desktop.views.dashboard_grid import DashboardGrid
 from desktop.views.dashboard_tiles import make_tile, value_lines
 from desktop.views.formulas_dialog import SavedFormulasDialog

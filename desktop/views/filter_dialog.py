@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.catalog import DATA_TYPES, Kind
-from desktop.services.periods import PERIODS
+from desktop.services.kpi.periods import PERIODS
 from desktop.services.registrations import OPERATOR_LABELS, OPERATORS, FieldRef, Filter
 from desktop.views.widgets import plain_label
 

@@ -33,15 +33,15 @@ from PySide6.QtWidgets import (
 
 from desktop.catalog import DATA_TYPES
 from desktop.services.accounts import AccountsService
-from desktop.services.connections import ConnectionError_, ConnectionsService, KeyCheck
-from desktop.services.errors import Cancelled
 from desktop.services.new_source_flow import ConnectMethod, NewSourceFlow, Step
-from desktop.services.oauth import LoginError, OAuthClient, ProviderProfile, Tokens
-from desktop.services.sync import SyncProgress
-from desktop.services.sync_service import SyncService
+from desktop.services.stripe.connections import ConnectionError_, ConnectionsService, KeyCheck
+from desktop.services.stripe.errors import Cancelled
+from desktop.services.stripe.oauth import LoginError, OAuthClient, ProviderProfile, Tokens
+from desktop.services.sync.engine import SyncProgress
+from desktop.services.sync.service import SyncService
 from desktop.services.tasks import TaskRunner
-from desktop.services.writer import StoreWriter
 from desktop.settings import UPDATE_FREQUENCIES
+from desktop.store.writer import StoreWriter
 from desktop.views.icons import themed_icon
 from desktop.views.settings_page import frequency_text
 from desktop.views.widgets import plain_label, plain_tooltip, primary_button

@@ -29,8 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.catalog import extract
-from desktop.services.errors import Cancelled
-from desktop.services.periods import ALL_TIME_RANGE
+from desktop.services.kpi.periods import ALL_TIME_RANGE
 from desktop.services.registrations import (
     Condition,
     Filter,
@@ -40,6 +39,7 @@ from desktop.services.registrations import (
     export_csv,
     export_xlsx,
 )
+from desktop.services.stripe.errors import Cancelled
 from desktop.store.models import DataSource
 from desktop.views.filter_dialog import FilterDialog
 from desktop.views.formatting import date_span

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from desktop.services.dashboards import (
+from desktop.services.kpi.dashboards import (
     BUCKETS,
     DEFAULT_SIZE,
     FORMAT_STYLES,
@@ -32,8 +32,8 @@ from desktop.services.dashboards import (
     Format,
     WidgetSpec,
 )
-from desktop.services.formulas import FUNCTION_HELP, FormulaError
-from desktop.services.periods import DASHBOARD_PERIODS
+from desktop.services.kpi.formulas import FUNCTION_HELP, FormulaError
+from desktop.services.kpi.periods import DASHBOARD_PERIODS
 from desktop.views.formula_edit import FormulaEdit
 from desktop.views.widgets import plain_label
 
@@ -283,7 +283,7 @@ class FormulasHelper:
         self.library = library
 
     def check_error(self, text: str) -> FormulaError | None:
-        from desktop.services.formulas import check
+        from desktop.services.kpi.formulas import check
 
         try:
             check(text, self.library.catalog())
@@ -292,7 +292,7 @@ class FormulasHelper:
         return None
 
     def is_money(self, text: str) -> bool:
-        from desktop.services.formulas import check
+        from desktop.services.kpi.formulas import check
 
         try:
             return check(text, self.library.catalog()).money
@@ -301,7 +301,7 @@ class FormulasHelper:
 
     def words(self) -> list[str]:
         """Functions, data sources, fields and saved formulas, as completion offers them."""
-        from desktop.services.formulas import FUNCTIONS
+        from desktop.services.kpi.formulas import FUNCTIONS
 
         catalog = self.library.catalog()
         words = [f"{name}(" for name in FUNCTIONS.values()]
@@ -319,7 +319,7 @@ class FormulasHelper:
     def group_fields(self, text: str) -> list[tuple[str, str]]:
         """Fields every data source in the formula has, to group a bar chart or table by."""
         from desktop.catalog import Kind
-        from desktop.services.formulas import check
+        from desktop.services.kpi.formulas import check
 
         catalog = self.library.catalog()
         try:

@@ -8,8 +8,8 @@ import json
 from PySide6.QtCore import QCoreApplication, QThread
 
 from desktop.services.accounts import AccountsService
-from desktop.services.scheduler import due_data_sources
 from desktop.services.secrets import SecretStore
+from desktop.services.sync.scheduler import due_data_sources
 from desktop.store.models import DataSource, SyncRun, registration_model, utc_now
 
 KEY = "sk_live_backgroundsync1"

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
-from desktop.services.dashboards import NumberData, WidgetError
-from desktop.services.periods import period_range
+from desktop.services.kpi.dashboards import NumberData, WidgetError
+from desktop.services.kpi.periods import period_range
 from desktop.store.models import DataSource, Widget, registration_model
 from tests.syncing import import_into
 

@@ -413,7 +413,7 @@ def test_history_is_a_data_source_setting(imported, qtbot):
 
 
 def test_a_relative_period_filter(imported, qtbot):
-    from desktop.services.periods import period_range
+    from desktop.services.kpi.periods import period_range
 
     app, _harness = imported
     page, charges = open_charges(app, qtbot)

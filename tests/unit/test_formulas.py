@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desktop.catalog import minor_unit_divisor
-from desktop.services.formulas import (
+from desktop.services.kpi.formulas import (
     Catalog,
     Evaluator,
     FormulaError,
@@ -28,7 +28,7 @@ from desktop.services.formulas import (
     evaluate,
     parse,
 )
-from desktop.services.periods import period_range
+from desktop.services.kpi.periods import period_range
 from desktop.store.models import DataSource, registration_model
 from tests.syncing import import_into
 
@@ -728,7 +728,7 @@ def test_random_text_is_a_formula_or_a_formula_error(text, catalog):
 
 
 def test_a_chart_of_this_month_leaves_the_days_to_come_empty(store):
-    from desktop.services.dashboards import DashboardsService, WidgetSpec
+    from desktop.services.kpi.dashboards import DashboardsService, WidgetSpec
 
     now = dt.datetime(2026, 5, 20, 12, tzinfo=dt.UTC)
     service = DashboardsService(FormulaLibrary(), now=lambda: now)

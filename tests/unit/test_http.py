@@ -11,7 +11,7 @@ import threading
 import pytest
 import stripe
 
-from desktop.services.http import StripeHTTPClient, parse_list_page
+from desktop.services.stripe.http import StripeHTTPClient, parse_list_page
 
 
 @pytest.mark.parametrize("indent", [None, 2])

@@ -12,10 +12,10 @@ from html import unescape
 import pytest
 import requests
 
-from desktop.services.connections import ConnectionsService
-from desktop.services.oauth import LoginError, OAuthClient, simulator_profile
 from desktop.services.secrets import SecretStore
-from desktop.services.stripe_api import Cancelled
+from desktop.services.stripe.client import Cancelled
+from desktop.services.stripe.connections import ConnectionsService
+from desktop.services.stripe.oauth import LoginError, OAuthClient, simulator_profile
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_timeout_and_cancel(profile):
 
 
 def test_an_unconfigured_profile_says_what_is_missing():
-    from desktop.services.oauth import stripe_connect_profile
+    from desktop.services.stripe.oauth import stripe_connect_profile
 
     with pytest.raises(LoginError, match="client ID"):
         OAuthClient(stripe_connect_profile()).begin()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from desktop.services.periods import PERIODS, period_range
+from desktop.services.kpi.periods import PERIODS, period_range
 
 CPH = ZoneInfo("Europe/Copenhagen")
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.services.dashboards import DashboardError, DashboardsService
-from desktop.services.formulas import FormulaLibrary
-from desktop.services.http import parse_list_page
+from desktop.services.kpi.dashboards import DashboardError, DashboardsService
+from desktop.services.kpi.formulas import FormulaLibrary
 from desktop.services.registrations import RegistrationQuery, RegistrationsService
-from desktop.services.sync import table_rows
+from desktop.services.stripe.http import parse_list_page
+from desktop.services.sync.engine import table_rows
 from desktop.store.db import StoreError, open_database
 from desktop.store.models import DataSource, registration_model
 from tests.syncing import assert_stored_part_is_whole, store_differences
@@ -254,7 +254,7 @@ def test_the_detail_pane_and_chips_never_interpret_markup(qapp):
 
 
 def test_a_page_with_nan_is_malformed():
-    from desktop.services.http import parse_list_page
+    from desktop.services.stripe.http import parse_list_page
 
     for constant in (b"NaN", b"Infinity", b"-Infinity"):
         body = b'{"object": "list", "data": [{"id": "ch_1", "amount": ' + constant + b"}]}"
@@ -263,7 +263,7 @@ def test_a_page_with_nan_is_malformed():
 
 
 def test_rows_keep_odd_values_as_exact_storable_json():
-    from desktop.services.sync import encode_json
+    from desktop.services.sync.engine import encode_json
 
     # What orjson cannot write: an integer past 64 bits, a lone surrogate.
     odd = {"id": "ch_1", "big": 2**70, "name": "\ud800", "é": 1.5}
@@ -376,7 +376,7 @@ def test_the_stripe_client_refuses_a_server_with_an_untrusted_certificate(tmp_pa
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    from desktop.services.http import StripeHTTPClient
+    from desktop.services.stripe.http import StripeHTTPClient
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.stripe.com")])

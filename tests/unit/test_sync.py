@@ -235,7 +235,7 @@ def test_after_a_failed_write_no_later_checkpoint_of_the_import_commits(
 ):
     """Writes are queued ahead of the writer. When one fails (a full disk), a later, smaller
     one might still fit, and its checkpoint would claim the failed page's rows as stored."""
-    from desktop.services.sync import EarlierWriteFailed, _FeedRun, feeds_for
+    from desktop.services.sync.engine import EarlierWriteFailed, _FeedRun, feeds_for
 
     harness = harness_for(
         simulator, types=("charges",), include_test_data=False, writer_process=writer_process
@@ -261,7 +261,7 @@ def test_every_types_write_statement_fits_the_oldest_sqlite_variable_limit(db):
     import sqlite3
 
     from desktop.catalog import DATA_TYPES
-    from desktop.services.sync import table_rows
+    from desktop.services.sync.engine import table_rows
 
     db.connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
     db.execute_sql("PRAGMA foreign_keys = OFF")  # rows of data source 1, which is not made here
@@ -294,8 +294,8 @@ def test_an_account_in_test_mode_reads_test_mode_only_though_sample_data_was_ask
 
 def test_an_api_key_reads_its_own_mode_only(expected_log_warnings):
     from desktop.services.secrets import SecretStore
-    from desktop.services.stripe_api import NeedsReconnect
-    from desktop.services.sync_service import AccountCredentials
+    from desktop.services.stripe.client import NeedsReconnect
+    from desktop.services.sync.service import AccountCredentials
 
     secrets = SecretStore()
     secrets.keep_for_this_session_only()  # warns: no keychain here
@@ -314,7 +314,7 @@ def test_a_mode_without_a_key_ends_the_sync_in_words_not_stuck_syncing(
 ):
     """A live and sample account whose test-mode token is gone from the keychain: the live
     pass imports, the test pass cannot start, and the sync ends saying so."""
-    from desktop.services.stripe_api import NeedsReconnect
+    from desktop.services.stripe.client import NeedsReconnect
 
     class LiveOnly(TwoKeys):
         def secret(self, live: bool) -> str:
@@ -341,7 +341,7 @@ class _LateClock:
 
 
 def test_the_rate_limiter_keeps_its_rate_though_every_wake_is_late():
-    from desktop.services.stripe_api import RateLimiter
+    from desktop.services.stripe.client import RateLimiter
 
     clock = _LateClock()
     limiter = RateLimiter(100, start_share=1.0, clock=lambda: clock.now, sleep=clock.sleep)

@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop.services.sync import Window, Windows, Workers
+from desktop.services.sync.engine import Window, Windows, Workers
 from desktop.store.models import registration_model
 from tests.syncing import store_differences
 

@@ -156,7 +156,7 @@ import os, sys
 sys.path.insert(0, {str(ROOT)!r})
 from desktop.store.db import open_database
 from desktop.store.migrations import migrate
-from desktop.services.writer import StoreWriter, WriteChain
+from desktop.store.writer import StoreWriter, WriteChain
 db = open_database({str(tmp_path / "store.sqlite")!r})
 migrate(db, backup_dir={str(tmp_path / "backup")!r})
 writer = StoreWriter(db)

@@ -8,7 +8,7 @@ import logging
 import peewee as pw
 from PySide6.QtCore import QObject, QTimer
 
-from desktop.services.sync_service import SyncService
+from desktop.services.sync.service import SyncService
 from desktop.store.models import (
     Account,
     AccountStatus,

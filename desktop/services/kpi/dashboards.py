@@ -19,7 +19,7 @@ import peewee as pw
 
 from desktop.catalog import DATA_TYPES, minor_unit_divisor
 from desktop.paths import resource_path
-from desktop.services.formulas import (
+from desktop.services.kpi.formulas import (
     Checked,
     DrillDown,
     Evaluator,
@@ -30,14 +30,14 @@ from desktop.services.formulas import (
     check,
     drill_downs,
 )
-from desktop.services.periods import (
+from desktop.services.kpi.periods import (
     ALL_TIME,
     is_period,
     period_range,
     previous_range,
 )
-from desktop.services.writer import write_with
 from desktop.store.models import Dashboard, DataSource, Widget, utc_now
+from desktop.store.writer import write_with
 
 GRID_COLUMNS = 12
 WIDGET_KINDS = {

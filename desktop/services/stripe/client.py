@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from desktop.services.errors import (  # noqa: F401  (named here by the sync and its tests)
+from desktop.services.gui_first import GuiFirst
+from desktop.services.stripe.errors import (  # noqa: F401  (named here by the sync and its tests)
     Cancelled,
     NeedsReconnect,
     NotPermitted,
@@ -30,7 +31,6 @@ from desktop.services.errors import (  # noqa: F401  (named here by the sync and
     SyncError,
     TransientError,
 )
-from desktop.services.gui_first import GuiFirst
 
 if TYPE_CHECKING:
     import stripe
@@ -184,7 +184,7 @@ class StripeApi:
         self.retry = retry or RetryPolicy()
         self.stats = stats or RequestStats()
         self.gui_first = gui_first or GuiFirst()  # each answer is read after giving way
-        from desktop.services.http import StripeHTTPClient
+        from desktop.services.stripe.http import StripeHTTPClient
 
         self._http = StripeHTTPClient(timeout=REQUEST_TIMEOUT)  # kept across refreshes
         self._client = self._make_client(credentials.secret(live))
@@ -217,7 +217,7 @@ class StripeApi:
         """GET a path and return the parsed JSON; retries what is worth retrying."""
         import stripe  # imported already: this client was made with it
 
-        from desktop.services.http import loads_strict, parse_list_page
+        from desktop.services.stripe.http import loads_strict, parse_list_page
 
         refreshed = False
         attempt = 0

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import peewee as pw
 
 from desktop.catalog import DATA_TYPES, Kind, minor_unit_divisor
-from desktop.services.periods import ALL_TIME_RANGE
+from desktop.services.kpi.periods import ALL_TIME_RANGE
 from desktop.services.registrations import (
     FieldRef,
     Filter,
@@ -40,9 +40,9 @@ from desktop.services.registrations import (
     RegistrationQuery,
     json_extract_sql,
 )
-from desktop.services.writer import write_with
 from desktop.store.models import DataSource, SavedFormula, aggregation_index, indexed_dates
 from desktop.store.rollups import DAY, rollup_for
+from desktop.store.writer import write_with
 
 FUNCTIONS = {
     "count": "Count",

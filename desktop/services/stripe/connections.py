@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from desktop.catalog import DATA_TYPES
-from desktop.services.errors import NeedsReconnect, NotPermitted, SyncError
-from desktop.services.oauth import LoginError, OAuthClient, ProviderProfile, Tokens
 from desktop.services.secrets import SecretStore
-from desktop.services.stripe_api import RetryPolicy, StaticKey, StripeApi, key_is_live
+from desktop.services.stripe.client import RetryPolicy, StaticKey, StripeApi, key_is_live
+from desktop.services.stripe.errors import NeedsReconnect, NotPermitted, SyncError
+from desktop.services.stripe.oauth import LoginError, OAuthClient, ProviderProfile, Tokens
 from desktop.store.models import Account, AccountStatus, DataSource, DataSourceStatus
 
 log = logging.getLogger(__name__)

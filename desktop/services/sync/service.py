@@ -21,16 +21,16 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from desktop.services.gui_first import BEAT_MS, GuiFirst
 from desktop.services.secrets import SecretStore, SecretsUnavailable
-from desktop.services.stripe_api import (
+from desktop.services.stripe.client import (
     STRIPE_READ_LIMITS,
     NeedsReconnect,
     RateLimiter,
     RequestStats,
     StripeApi,
 )
-from desktop.services.sync import FeedResult, SyncEngine, SyncProgress, feeds_for
-from desktop.services.writer import StoreWriter
+from desktop.services.sync.engine import FeedResult, SyncEngine, SyncProgress, feeds_for
 from desktop.store.models import Account, DataSource
+from desktop.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 if TYPE_CHECKING:  # imported where a login needs them: the app starts without (about 30 ms)
     from requests_oauthlib import OAuth2Session
 
-from desktop.services.errors import Cancelled
+from desktop.services.stripe.errors import Cancelled
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ import orjson
 
 from desktop.catalog import DATA_TYPES, DataType, IdRule, compile_extractor
 from desktop.services.gui_first import GuiFirst
-from desktop.services.stripe_api import (
+from desktop.services.stripe.client import (
     Cancelled,
     NeedsReconnect,
     NotPermitted,
@@ -47,7 +47,6 @@ from desktop.services.stripe_api import (
     TransientError,
     pinned_api_version,
 )
-from desktop.services.writer import EarlierWriteFailed, StoreWriter, WriteChain
 from desktop.store.db import StoreError
 from desktop.store.models import (
     Account,
@@ -58,6 +57,7 @@ from desktop.store.models import (
     registration_model,
     utc_now,
 )
+from desktop.store.writer import EarlierWriteFailed, StoreWriter, WriteChain
 from desktop.store.writer_process import Statement, execute_all
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,2 @@
+"""Numbers from registrations: the formula language (syntax, binding to data sources, SQL,
+evaluation), the periods it is measured over, and the dashboards that show the results."""
