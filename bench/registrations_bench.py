@@ -23,7 +23,7 @@ def _build_database() -> Path:
     if DATABASE.exists():
         return DATABASE
     from desktop.services.accounts import AccountsService
-    from desktop.services.sync.engine import table_rows
+    from desktop.services.sync.rows import table_rows
     from desktop.simulator.dataset import Clock, Dataset
     from desktop.store.db import open_database
     from desktop.store.migrations import migrate

@@ -20,7 +20,8 @@ from desktop.services.stripe.client import (
     StripeApi,
     key_is_live,
 )
-from desktop.services.sync.engine import SyncEngine, SyncProgress, feeds_for
+from desktop.services.sync.engine import SyncEngine, SyncProgress
+from desktop.services.sync.feeds import feeds_for
 from desktop.store.db import StoreError, check_writable, open_database
 from desktop.store.migrations import migrate
 from desktop.store.models import DataSource, DataSourceStatus

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from desktop.catalog import DATA_TYPES, field_value
 from desktop.services.accounts import AccountsService
 from desktop.services.stripe.client import RateLimiter, RequestStats, RetryPolicy, StripeApi
-from desktop.services.sync.engine import SyncEngine, child_objects, feeds_for
+from desktop.services.sync.engine import SyncEngine
+from desktop.services.sync.feeds import feeds_for
+from desktop.services.sync.rows import child_objects
 from desktop.store.models import DataSource, registration_model
 from desktop.store.rollups import rollup_for
 from desktop.store.writer import StoreWriter

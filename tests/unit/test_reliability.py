@@ -19,7 +19,7 @@ from desktop.services.kpi.dashboards import DashboardError, DashboardsService
 from desktop.services.kpi.formulas import FormulaLibrary
 from desktop.services.registrations import RegistrationQuery, RegistrationsService
 from desktop.services.stripe.http import parse_list_page
-from desktop.services.sync.engine import table_rows
+from desktop.services.sync.rows import table_rows
 from desktop.store.db import StoreError, open_database
 from desktop.store.models import DataSource, registration_model
 from tests.syncing import assert_stored_part_is_whole, store_differences
@@ -263,7 +263,7 @@ def test_a_page_with_nan_is_malformed():
 
 
 def test_rows_keep_odd_values_as_exact_storable_json():
-    from desktop.services.sync.engine import encode_json
+    from desktop.services.sync.rows import encode_json
 
     # What orjson cannot write: an integer past 64 bits, a lone surrogate.
     odd = {"id": "ch_1", "big": 2**70, "name": "\ud800", "é": 1.5}

@@ -235,17 +235,20 @@ def test_after_a_failed_write_no_later_checkpoint_of_the_import_commits(
 ):
     """Writes are queued ahead of the writer. When one fails (a full disk), a later, smaller
     one might still fit, and its checkpoint would claim the failed page's rows as stored."""
-    from desktop.services.sync.engine import EarlierWriteFailed, _FeedRun, feeds_for
+    from desktop.services.sync.engine import FeedRun
+    from desktop.services.sync.feeds import feeds_for
+    from desktop.store.writer import EarlierWriteFailed
 
     harness = harness_for(
         simulator, types=("charges",), include_test_data=False, writer_process=writer_process
     )
     (feed,) = feeds_for([harness.data_source("charges")])
-    run = _FeedRun(harness.engine, feed, lambda _progress: None, lambda: False)
-    mode = run.state.setdefault("live", {"cursor": "page 1"})
+    run = FeedRun(harness.engine, feed, lambda _progress: None, lambda: False)
+    mode = run.state.mode(True)
+    mode.newest_created = 1
     charge = next(simulator.dataset.iterate("charges", True))
     failing = run._enqueue(True, mode, [dict(charge, id={"not": "an id"})], [], {})
-    mode["cursor"] = "page 2"
+    mode.newest_created = 2
     later = run._enqueue(True, mode, [], [], {})
     with pytest.raises(Exception, match="type 'dict' is not supported"):
         failing.result()
@@ -261,7 +264,7 @@ def test_every_types_write_statement_fits_the_oldest_sqlite_variable_limit(db):
     import sqlite3
 
     from desktop.catalog import DATA_TYPES
-    from desktop.services.sync.engine import table_rows
+    from desktop.services.sync.rows import table_rows
 
     db.connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
     db.execute_sql("PRAGMA foreign_keys = OFF")  # rows of data source 1, which is not made here

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from desktop.services.gui_first import GuiFirst
 from desktop.services.stripe.errors import (  # noqa: F401  (named here by the sync and its tests)
     Cancelled,
+    InvalidRequest,
     NeedsReconnect,
     NotPermitted,
     StripeRequestError,
@@ -259,8 +260,12 @@ class StripeApi:
                 problem = f"could not reach Stripe ({_stripe_message(exc)})"
             except stripe.APIError as exc:
                 problem = f"Stripe answered with an error ({_stripe_message(exc)})"
-            except stripe.InvalidRequestError:
-                raise
+            except stripe.InvalidRequestError as exc:
+                raise InvalidRequest(
+                    f"Stripe refused a request: {_stripe_message(exc)}",
+                    code=getattr(exc, "code", None),
+                    http_status=exc.http_status,
+                ) from exc
             except stripe.StripeError as exc:
                 if exc.http_status and exc.http_status >= 500:
                     problem = f"Stripe answered with an error ({_stripe_message(exc)})"

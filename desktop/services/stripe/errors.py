@@ -28,5 +28,15 @@ class StripeRequestError(SyncError):
     pass
 
 
+class InvalidRequest(StripeRequestError):
+    """Stripe refused the request as asked (400, 404): `code` is Stripe's error code, such as
+    resource_missing, and `http_status` its status."""
+
+    def __init__(self, message: str, code: str | None = None, http_status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+
+
 class Cancelled(Exception):
     """The sync was asked to stop; nothing uncommitted is kept."""

@@ -28,7 +28,8 @@ from desktop.services.stripe.client import (
     RequestStats,
     StripeApi,
 )
-from desktop.services.sync.engine import FeedResult, SyncEngine, SyncProgress, feeds_for
+from desktop.services.sync.engine import FeedResult, SyncEngine, SyncProgress
+from desktop.services.sync.feeds import feeds_for
 from desktop.store.models import Account, DataSource
 from desktop.store.writer import StoreWriter
 
