@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -73,12 +74,17 @@ class StoreWriter:
         )
         self._begin = ("IMMEDIATE",) if isinstance(db, peewee.SqliteDatabase) else ()
         self._closed = False
+        self._local = threading.local()
 
     def submit(self, work: Callable[[], T]) -> Future[T]:
         return self._executor.submit(self._run, work)
 
     def run(self, work: Callable[[], T]) -> T:
-        """Submit and wait."""
+        """Submit and wait; on the writer thread itself (a write that makes other writes),
+        inside the transaction already open. Never from the GUI thread: views write through
+        their Runner, on a worker."""
+        if getattr(self._local, "writing", False):
+            return work()
         return self.submit(work).result()
 
     def submit_statements(
@@ -126,6 +132,7 @@ class StoreWriter:
     # --- on the writer thread ---
 
     def _run(self, work: Callable[[], T]) -> T:
+        self._local.writing = True
         try:
             with self._db.atomic(*self._begin):
                 return work()
@@ -134,6 +141,8 @@ class StoreWriter:
             if translated is exc:
                 raise
             raise translated from exc
+        finally:
+            self._local.writing = False
 
     def _here(self, statements, chain: WriteChain, then, done: Future) -> None:
         if chain.failed:
@@ -159,7 +168,7 @@ class StoreWriter:
         if chain.failed:  # known here already: not even sent
             done.set_exception(_refused())
             return
-        self._process.write(packed).add_done_callback(settle)
+        self._process.write(packed, chain.key).add_done_callback(settle)
 
     def _close_connections(self) -> None:
         if self._process is not None:

@@ -81,6 +81,10 @@ class WriterProcess:
         self._later: dict[str, str] = {}  # pragmas given since, repeated for a restarted child
         self._channel: _Channel | None = None
         self._lock = threading.Lock()  # the channel in use, and what it still has to answer
+        # Chains with a write a child died before answering: it may not have committed, so no
+        # later write of theirs may commit, in a new child either (its checkpoint would claim
+        # the rows of the lost one). Marked under the lock when the child is found dead.
+        self._broken_chains: set[int] = set()
 
     @staticmethod
     def pack(chain: int, statements: list[Statement]) -> bytes:
@@ -88,12 +92,12 @@ class WriterProcess:
         the one thread that sends only sends."""
         return pickle.dumps(("write", chain, statements), protocol=_PICKLE)
 
-    def write(self, packed: bytes) -> Future[list[int]]:
-        """A packed transaction; the future's result is its statements' row counts, or the
-        child's sqlite3 error as that class, WriterProcessDied, or ChainStopped when an
-        earlier write of its chain failed (the child refuses those itself: they are sent
-        before that failure is known here)."""
-        return self._send(packed)
+    def write(self, packed: bytes, chain: int | None = None) -> Future[list[int]]:
+        """A packed transaction of `chain` (the key given to `pack`); the future's result is
+        its statements' row counts, or the child's sqlite3 error as that class,
+        WriterProcessDied, or ChainStopped when an earlier write of its chain failed (the
+        child refuses those itself, and this process those of a child that died)."""
+        return self._send(packed, chain)
 
     def pragma(self, sql: str) -> None:
         """A PRAGMA on the child's connection, now and after any restart."""
@@ -115,20 +119,23 @@ class WriterProcess:
         if channel is not None:
             channel.close()
 
-    def _send(self, packed: bytes) -> Future:
+    def _send(self, packed: bytes, chain: int | None = None) -> Future:
         future: Future = Future()
         with self._lock:
+            if chain is not None and chain in self._broken_chains:
+                future.set_exception(ChainStopped("an earlier write died with its process"))
+                return future
             if self._channel is None or self._channel.ended:
                 if self._channel is not None:
                     self._channel.close()  # its reader has failed whatever it had
                 self._channel = None
                 try:
-                    self._channel = _Channel(self._start(), self._lock)
+                    self._channel = _Channel(self._start(), self._lock, self._broken_chains)
                 except (WriterProcessDied, sqlite3.Error) as exc:
                     future.set_exception(exc)
                     return future
             channel = self._channel
-            channel.pending.append(future)  # before the child can answer it
+            channel.pending.append((future, chain))  # before the child can answer it
         try:
             channel.child.stdin.write(packed)
             channel.child.stdin.flush()
@@ -180,11 +187,14 @@ class _Channel:
 
     _names = itertools.count(1)
 
-    def __init__(self, child: subprocess.Popen, lock: threading.Lock) -> None:
+    def __init__(
+        self, child: subprocess.Popen, lock: threading.Lock, broken_chains: set[int]
+    ) -> None:
         self.child = child
-        self.pending: collections.deque[Future] = collections.deque()
+        self.pending: collections.deque[tuple[Future, int | None]] = collections.deque()
         self.ended = False
         self._lock = lock
+        self._broken_chains = broken_chains
         self._reader = threading.Thread(
             target=self._read, name=f"store-writer-answers-{next(self._names)}", daemon=True
         )
@@ -194,7 +204,7 @@ class _Channel:
         try:
             while True:
                 answer = pickle.load(self.child.stdout)
-                future = self.pending.popleft()
+                future, _chain = self.pending.popleft()
                 if answer[0] == "ok":
                     future.set_result(answer[1])
                 else:
@@ -203,6 +213,7 @@ class _Channel:
             pass
         with self._lock:
             self.ended = True  # nothing is added to `pending` from here on
+            self._broken_chains.update(c for _f, c in self.pending if c is not None)
         code = _stopped(self.child)
         if self.pending:
             log.error(
@@ -211,7 +222,7 @@ class _Channel:
                 code,
             )
         while self.pending:
-            self.pending.popleft().set_exception(WriterProcessDied(f"exit code {code}"))
+            self.pending.popleft()[0].set_exception(WriterProcessDied(f"exit code {code}"))
 
     def close(self) -> None:
         try:

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from desktop.store.writer_process import NICENESS, _group, _open, serve
+from desktop.store.writer_process import (
+    NICENESS,
+    ChainStopped,
+    WriterProcess,
+    WriterProcessDied,
+    _group,
+    _open,
+    serve,
+)
 from tests.syncing import assert_stored_part_is_whole, store_differences
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,3 +180,34 @@ os._exit(0)  # as a crash would: nothing is closed
     out, err = app.communicate(timeout=60)
     assert app.returncode == 0, err
     assert int(out.strip()) != app.pid  # the writer process had started
+
+
+def test_a_chain_whose_write_died_unanswered_commits_nothing_more_in_a_new_child(
+    tmp_path, expected_log_warnings
+):
+    """A child killed with a write of an import unanswered: that write may not have committed,
+    so no later write of the same import may commit, not even in the child started next (its
+    checkpoint would claim the lost rows). Another import's writes go on."""
+    path = tmp_path / "chain.sqlite"
+    setup = sqlite3.connect(path)
+    setup.execute("PRAGMA journal_mode=wal")
+    setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    setup.close()
+    process = WriterProcess(str(path), [("journal_mode", "wal"), ("busy_timeout", 30_000)])
+    blocker = sqlite3.connect(path, isolation_level=None, timeout=30)
+    blocker.execute("BEGIN IMMEDIATE")  # the child cannot commit the first write
+    try:
+        first = process.write(WriterProcess.pack(7, [("INSERT INTO t VALUES (1)", ())]), 7)
+        os.kill(process.pid, signal.SIGKILL)
+        with pytest.raises(WriterProcessDied):
+            first.result(timeout=30)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    later = process.write(WriterProcess.pack(7, [("INSERT INTO t VALUES (2)", ())]), 7)
+    with pytest.raises(ChainStopped):
+        later.result(timeout=30)
+    other = process.write(WriterProcess.pack(8, [("INSERT INTO t VALUES (3)", ())]), 8)
+    assert other.result(timeout=30) == [1]
+    process.close()
+    assert [r[0] for r in sqlite3.connect(path).execute("SELECT id FROM t")] == [3]
