@@ -1,12 +1,11 @@
 """Composition root: paths, logging, database, services and the main window, in that order.
 
 Every step of start-up is logged. One `shutting_down` signal is emitted when the app closes;
-every service that holds a thread, a timer or a connection hooks it.
+every service that holds a thread, a timer or a connection is hooked to it where it is made.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -25,12 +24,13 @@ from desktop.services.accounts import AccountsService
 from desktop.services.data_sources import DataSourcesService
 from desktop.services.kpi.dashboards import DashboardError, DashboardsService
 from desktop.services.kpi.formulas import DrillDown, FormulaError, FormulaLibrary
-from desktop.services.registrations import RegistrationsService
+from desktop.services.registrations import FilterError, RegistrationsService
 from desktop.services.secrets import SecretStore, SecretsUnavailable
 from desktop.services.stripe.connections import ConnectionError_, ConnectionsService
 from desktop.services.stripe.errors import Cancelled
 from desktop.services.stripe.oauth import (
     LOGIN_TIMEOUT,
+    LoginError,
     ProviderProfile,
     simulator_profile,
     stripe_apps_profile,
@@ -39,11 +39,11 @@ from desktop.services.stripe.oauth import (
 from desktop.services.sync.engine import SyncProgress
 from desktop.services.sync.scheduler import Scheduler
 from desktop.services.sync.service import SyncService
-from desktop.services.tasks import TaskRunner
+from desktop.services.tasks import Runner, TaskRunner
 from desktop.settings import Settings, SettingsStore
 from desktop.store.db import StoreError, check_folder_writable, check_writable, open_database
 from desktop.store.migrations import migrate
-from desktop.store.models import Account, DataSource
+from desktop.store.models import Account
 from desktop.store.writer import StoreWriter
 from desktop.views.accounts_card import AccountsCard
 from desktop.views.crash_dialog import CrashDialogPresenter
@@ -145,8 +145,8 @@ class Application(QObject):
         log.info("database ready at %s", self.paths.database)
         self.settings_store = SettingsStore(self.paths.settings_file)
         self.settings = self.settings_store.load()
-        self.data_sources = DataSourcesService()
         self.writer = StoreWriter(self._db)
+        self.data_sources = DataSourcesService(self.writer)
         self.registrations = RegistrationsService(self.writer)
         self.formulas = FormulaLibrary(
             self.writer,
@@ -158,13 +158,38 @@ class Application(QObject):
         self.dashboards = DashboardsService(self.formulas, self.writer)
         self.secrets = SecretStore()
         self.tasks = TaskRunner(parent=self)
+        # Failures a view shows itself are the user's to read, not bugs to log.
+        self.runner = Runner(
+            self.tasks,
+            expected_errors=(
+                Cancelled,
+                FilterError,
+                FormulaError,
+                DashboardError,
+                ConnectionError_,
+                LoginError,
+                SecretsUnavailable,
+                OSError,
+            ),
+        )
         self.api_base = self._start_demo() if self.demo else None
-        self.connections = ConnectionsService(self.secrets, self._login_profiles)
-        self.accounts = AccountsService()
+        self.connections = ConnectionsService(self.secrets, self._login_profiles, self.writer)
+        self.accounts = AccountsService(self.writer)
         self.sync_service = SyncService(
             self.writer, self.secrets, refresher=self.connections.refresher, parent=self
         )
         self.scheduler = Scheduler(self.sync_service, parent=self)
+        # Stopped in this order when the app closes: no new syncs, then the views' work,
+        # the running syncs (their commits land), the writer, and the demo's simulator.
+        for stop in (
+            self.scheduler.stop,
+            self.tasks.shutdown,
+            self.sync_service.shutdown,
+            self.writer.close,
+        ):
+            self.shutting_down.connect(stop)
+        if self.simulator is not None:
+            self.shutting_down.connect(self.simulator.stop)
         log.info("services ready")
         self.window = self._build_window()
         self.sync_service.progress.connect(self._sync_progress)
@@ -219,8 +244,7 @@ class Application(QObject):
             connections=self.connections,
             accounts=self.accounts,
             sync=self.sync_service,
-            tasks=self.tasks,
-            writer=self.writer,
+            runner=self.runner,
             profile=self.login_profile,
             api_base=self.api_base,
             default_frequency=self.settings.default_update_frequency,
@@ -273,12 +297,10 @@ class Application(QObject):
 
     def _build_window(self) -> MainWindow:
         window_state = QSettings(str(self.paths.window_state_file), QSettings.Format.IniFormat)
-        self.data_sources_page = DataSourcesPage(
-            self.data_sources, run_in_background=self._run_for_view
-        )
+        self.data_sources_page = DataSourcesPage(self.data_sources, runner=self.runner)
         self.dashboards_page = DashboardsPage(
             self.dashboards,
-            run_in_background=self._run_for_view,
+            runner=self.runner,
             time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
         )
         self.dashboards_page.drill_requested.connect(self.open_drill_down)
@@ -292,8 +314,8 @@ class Application(QObject):
         self.registrations_page = RegistrationsPage(
             self.registrations,
             time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
-            save_view=self._save_view,
-            run_in_background=self._run_for_view,
+            save_view=self.data_sources.save_view,
+            runner=self.runner,
             week_start=lambda: self.settings.week_start,
         )
         self.registrations_page.back_requested.connect(
@@ -318,20 +340,8 @@ class Application(QObject):
         self._refresh_lists()
         return window
 
-    def _run_for_view(self, work, on_success, failed=None, progress=None):
-        """Background work for a view; failures it shows itself are not logged as bugs."""
-        from desktop.services.registrations import FilterError
-
-        return self.tasks.start(
-            work,
-            on_success=on_success,
-            on_error=failed,
-            on_progress=progress,
-            expected_errors=(Cancelled, FilterError, FormulaError, DashboardError, OSError),
-        )
-
     def edit_data_source(self, ds_id: int) -> DataSourceSettingsDialog:
-        ds = DataSource.get_by_id(ds_id)
+        ds = self.data_sources.get(ds_id)
         dialog = DataSourceSettingsDialog(
             self.data_sources.settings(ds_id), ds.data_type, self.window
         )
@@ -339,9 +349,11 @@ class Application(QObject):
 
         def save() -> None:
             chosen = dialog.settings()
-            self.writer.run(lambda: self.data_sources.save_settings(ds_id, chosen))
-            self._refresh_lists()
-            self.data_source_changed.emit(ds_id)
+            self.runner.run(
+                lambda _state: self.data_sources.save_settings(ds_id, chosen),
+                lambda _done: self._data_source_changed(ds_id),
+                self._say_failure,
+            )
 
         dialog.accepted.connect(save)
         dialog.open()
@@ -360,37 +372,37 @@ class Application(QObject):
 
         def work(_state) -> None:
             self.sync_service.wait_idle([ds_id])
-            self.writer.run(lambda: change(ds_id))
+            change(ds_id)
 
         def finished(_result) -> None:
-            self._refresh_lists()
             self.window.set_status(done_text)
             if sync_after:
                 self.sync_service.sync([ds_id])
-            self.data_source_changed.emit(ds_id)
+            self._data_source_changed(ds_id)
 
-        self.tasks.start(work, on_success=finished)
+        self.runner.run(work, finished, self._say_failure)
+
+    def _data_source_changed(self, ds_id: int) -> None:
+        self._refresh_lists()
+        self.data_source_changed.emit(ds_id)
+
+    def _say_failure(self, error: BaseException) -> None:
+        self.window.set_status(str(error))
 
     def open_data_source(self, ds_id: int) -> None:
-        self.registrations_page.open(DataSource.get_by_id(ds_id))
+        self.registrations_page.open(self.data_sources.get(ds_id))
         self._back_page = "data_sources"
         self.window.stack.setCurrentWidget(self.registrations_page)
 
     def open_drill_down(self, drill: DrillDown) -> None:
         """The registrations a KPI counts: its filter and period over its data source."""
-        ds = DataSource.get_or_none(DataSource.id == drill.data_source_id)
+        ds = self.data_sources.find(drill.data_source_id)
         if ds is None:
             self.window.set_status(f"{drill.data_source_title} no longer exists.")
             return
         self.registrations_page.open(ds, drill=drill)
         self._back_page = "dashboards"
         self.window.stack.setCurrentWidget(self.registrations_page)
-
-    def _save_view(self, ds_id: int, view: dict) -> None:
-        text = json.dumps(view)
-        self.writer.run(
-            lambda: DataSource.update(view_settings=text).where(DataSource.id == ds_id).execute()
-        )
 
     def _refresh_lists(self) -> None:
         self.data_sources_page.refresh()
@@ -400,19 +412,21 @@ class Application(QObject):
 
     def _disconnect_account(self, account_id: int) -> None:
         self.sync_service.cancel()
-        account = Account.get_by_id(account_id)
-        try:
-            self.writer.run(lambda: self.connections.disconnect(account))
-        except SecretsUnavailable as exc:
-            self.window.set_status(str(exc))
-        self.sync_service.forget_account(account_id)
-        self._refresh_lists()
-        self.window.set_status(f"{account.name} is disconnected; its data stays.")
+        account = self.accounts.get(account_id)
+
+        def disconnected(_done) -> None:
+            self.sync_service.forget_account(account_id)
+            self._refresh_lists()
+            self.window.set_status(f"{account.name} is disconnected; its data stays.")
+
+        self.runner.run(
+            lambda _state: self.connections.disconnect(account), disconnected, self._say_failure
+        )
 
     def _reconnect_account(self, account_id: int) -> None:
         """Browser logins: the wizard recognises the same Stripe account and renews it.
         API keys: a new key replaces the old one once Stripe accepts it."""
-        account = Account.get_by_id(account_id)
+        account = self.accounts.get(account_id)
         if account.auth_method == "oauth":
             self.open_new_data_source()
             return
@@ -434,25 +448,17 @@ class Application(QObject):
 
         def check(_state):
             self.connections.check_key(key, account.api_base)
+            self.connections.connect_with_key(
+                key, name=account.name, api_base=account.api_base, existing=account
+            )
 
         def accepted(_result) -> None:
-            self.writer.run(
-                lambda: self.connections.connect_with_key(
-                    key, name=account.name, api_base=account.api_base, existing=account
-                )
-            )
             self.sync_service.forget_account(account.id)
             self._refresh_lists()
             self.window.set_status(f"{account.name} is reconnected; its data sources sync again.")
             self.sync_service.sync([ds.id for ds in account.data_sources])
 
-        self.tasks.start(
-            check,
-            key=f"replace-key-{account.id}",
-            on_success=accepted,
-            on_error=lambda exc: self.window.set_status(str(exc)),
-            expected_errors=(ConnectionError_,),
-        )
+        self.runner.run(check, accepted, self._say_failure, key=f"replace-key-{account.id}")
 
     def _show_counts(self) -> None:
         count = self.data_sources.count()
@@ -471,16 +477,11 @@ class Application(QObject):
             return
         self._shut_down = True
         log.info("shutting down")
-        self.shutting_down.emit()
         if self.window is not None:
             self.window.save_state()
-        if getattr(self, "scheduler", None) is not None:
-            self.scheduler.stop()
-            self.tasks.shutdown()
-            self.sync_service.shutdown()
-            self.writer.close()
-        if self.simulator is not None:
-            self.simulator.stop()
+            self.registrations_page.save_pending()  # before the tasks and the writer stop
+        # Every service hooked this when it was made, in the order to stop them (see start).
+        self.shutting_down.emit()
         if self._db is not None and not self._db.is_closed():
             self._db.close()
         if self.crash_reporter:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import peewee as pw
 
 from desktop.catalog import DATA_TYPES
 from desktop.store.models import Account, DataSource, DataSourceField
+from desktop.store.writer import StoreWriter, write_with
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,16 @@ def default_title(type_name: str) -> str:
 
 
 class AccountsService:
+    """Accounts and their data sources. `writer`: the store's one writer (None: scripts that
+    own the database write here)."""
+
+    def __init__(self, writer: StoreWriter | None = None) -> None:
+        self.writer = writer
+
+    @staticmethod
+    def get(account_id: int) -> Account:
+        return Account.get_by_id(account_id)
+
     def find(
         self, *, auth_method: str, api_base: str | None, livemode: bool, name: str
     ) -> Account | None:
@@ -105,6 +116,37 @@ class AccountsService:
         default_date_fields: dict[str, str] | None = None,
     ) -> list[DataSource]:
         """The account's data source of each type, created with the catalog's fields if new."""
+        return write_with(
+            self.writer,
+            lambda: self._ensure_data_sources(
+                account,
+                type_names,
+                include_test_data=include_test_data,
+                update_frequency=update_frequency,
+                history_since=history_since,
+                titles=titles,
+                default_date_fields=default_date_fields,
+            ),
+        )
+
+    def connect_and_create(self, connect: Callable[[], Account], type_names, **options):
+        """The account `connect` makes (or renews) and its data sources, in one transaction:
+        a keychain or disk failure leaves nothing half-made. Options as ensure_data_sources."""
+        return write_with(
+            self.writer, lambda: self.ensure_data_sources(connect(), type_names, **options)
+        )
+
+    @staticmethod
+    def _ensure_data_sources(
+        account: Account,
+        type_names: Iterable[str],
+        *,
+        include_test_data: bool,
+        update_frequency: int,
+        history_since: dt.datetime | None,
+        titles: dict[str, str] | None,
+        default_date_fields: dict[str, str] | None,
+    ) -> list[DataSource]:
         result = []
         for name in type_names:
             data_type = DATA_TYPES[name]

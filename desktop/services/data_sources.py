@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from desktop.catalog import DATA_TYPES, children_of
 from desktop.store.models import Account, DataSource, DataSourceStatus, registration_model
+from desktop.store.writer import StoreWriter, write_with
+
+__all__ = ["DataSourceSettings", "DataSourceStatus", "DataSourceSummary", "DataSourcesService"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,20 @@ class DataSourceSettings:
 
 
 class DataSourcesService:
-    """Reads and changes data sources. Takes no database: models are bound by the root."""
+    """Reads and changes data sources. Takes no database: models are bound by the root.
+    `writer`: the store's one writer (None: scripts that own the database write here).
+    Changes run on a worker (a view's Runner), never on the GUI thread."""
+
+    def __init__(self, writer: StoreWriter | None = None) -> None:
+        self.writer = writer
+
+    @staticmethod
+    def get(ds_id: int) -> DataSource:
+        return DataSource.get_by_id(ds_id)
+
+    @staticmethod
+    def find(ds_id: int) -> DataSource | None:
+        return DataSource.get_or_none(DataSource.id == ds_id)
 
     def summaries(self, *, counted: bool = True) -> list[DataSourceSummary]:
         """Every data source; without `counted`, their registrations are left to
@@ -73,8 +90,17 @@ class DataSourcesService:
         )
 
     def delete(self, ds_id: int) -> None:
-        """Delete a data source with its registrations, fields and history (run by the writer)."""
-        DataSource.delete().where(DataSource.id == ds_id).execute()
+        """Delete a data source with its registrations, fields and history (seconds on a
+        million rows)."""
+        write_with(self.writer, lambda: DataSource.delete().where(DataSource.id == ds_id).execute())
+
+    def save_view(self, ds_id: int, view: dict) -> None:
+        """The registrations page's filters, saved views and column widths."""
+        text = json.dumps(view)
+        write_with(
+            self.writer,
+            lambda: DataSource.update(view_settings=text).where(DataSource.id == ds_id).execute(),
+        )
 
     def reset(self, ds_id: int) -> None:
         """Delete a data source's registrations and re-import them at the next sync.
@@ -82,6 +108,10 @@ class DataSourcesService:
         The checkpoints live with the feed's leader (a parent type's data source, when the
         account has one), so the whole feed starts over; rows of the other data sources are
         rewritten in place, not lost."""
+        write_with(self.writer, lambda: self._reset(ds_id))
+
+    @staticmethod
+    def _reset(ds_id: int) -> None:
         ds = DataSource.get_by_id(ds_id)
         model = registration_model(ds.data_type)
         model.delete().where(model.data_source == ds.id).execute()
@@ -103,13 +133,17 @@ class DataSourcesService:
         return DataSourceSettings(ds.title, ds.default_date_field, ds.update_frequency, since)
 
     def save_settings(self, ds_id: int, settings: DataSourceSettings) -> None:
-        DataSource.update(
-            title=settings.title,
-            default_date_field=settings.default_date_field,
-            update_frequency=settings.update_frequency,
-            history_since=(
-                dt.datetime.combine(settings.history_since, dt.time())
-                if settings.history_since
-                else None
+        since = settings.history_since
+        write_with(
+            self.writer,
+            lambda: (
+                DataSource.update(
+                    title=settings.title,
+                    default_date_field=settings.default_date_field,
+                    update_frequency=settings.update_frequency,
+                    history_since=dt.datetime.combine(since, dt.time()) if since else None,
+                )
+                .where(DataSource.id == ds_id)
+                .execute()
             ),
-        ).where(DataSource.id == ds_id).execute()
+        )

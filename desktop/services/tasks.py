@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from shiboken6 import isValid
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class TaskRunner(QObject):
         self._pool.setMaxThreadCount(max_threads)
         self._tasks: dict[str, Task] = {}
         self._running: set[Task] = set()
+        self._stopping = False
 
     def start(
         self,
@@ -102,16 +104,34 @@ class TaskRunner(QObject):
         on_progress=None,
         expected_errors: tuple[type[BaseException], ...] = (),
     ) -> Task:
-        """`expected_errors` are failures the caller shows the user; they are not logged as bugs."""
+        """Run `work` on the pool; its result, failure and progress come back on the GUI thread.
+
+        With a `key`, the newest work of that key wins: starting it cancels the older, and the
+        older's result, failure and progress are dropped even when they are already on their
+        way. `expected_errors` are failures the caller shows the user; they are not logged as
+        bugs."""
+        task = Task(work, key or getattr(work, "__name__", "task"), expected_errors)
+        if self._stopping:  # the app is closing: the services this work needs are stopping
+            log.info("not started, the app is closing: %s", task.name)
+            task.state.cancel()
+            return task
         if key and key in self._tasks:
             self._tasks[key].cancel()
-        task = Task(work, key or getattr(work, "__name__", "task"), expected_errors)
+
+        def deliver(callback):
+            def delivered(value) -> None:
+                if self._stopping or (key and self._tasks.get(key) is not task):
+                    return  # the app is closing, or newer work of the key made this moot
+                callback(value)
+
+            return delivered
+
         if on_success:
-            task.succeeded.connect(on_success)
+            task.succeeded.connect(deliver(on_success))
         if on_error:
-            task.failed.connect(on_error)
+            task.failed.connect(deliver(on_error))
         if on_progress:
-            task.progress.connect(on_progress)
+            task.progress.connect(deliver(on_progress))
         task.finished.connect(lambda: self._forget(task, key))
         self._running.add(task)
         if key:
@@ -119,12 +139,77 @@ class TaskRunner(QObject):
         self._pool.start(_Runnable(task))
         return task
 
+    def cancel(self, key: str) -> None:
+        """The work of `key` is moot: cancelled, and whatever it still sends is dropped."""
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+
+    def busy(self, key: str) -> bool:
+        """Work of `key` is on its way and its result will be delivered."""
+        return key in self._tasks
+
     def _forget(self, task: Task, key: str | None) -> None:
         self._running.discard(task)
         if key and self._tasks.get(key) is task:
             del self._tasks[key]
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
+        self._stopping = True  # what work still sends has no window to go to
         for task in list(self._running):
             task.cancel()
         self._pool.waitForDone(timeout_ms)
+
+
+class Runner:
+    """The one background call shape a view gets: `run(work, on_success, failed, progress,
+    key=...)`. Work is a plain function of a TaskState that never touches a widget; with a key,
+    newer work of that key (for this view) cancels older work and stale results are dropped.
+    Failures of the kinds in `expected_errors` are the user's to read, not bugs to log."""
+
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        expected_errors: tuple[type[BaseException], ...] = (),
+        scope: str = "",
+        view: QObject | None = None,
+    ) -> None:
+        self._tasks = tasks
+        self._expected = expected_errors
+        self._scope = scope
+        self._view = view
+
+    def for_view(self, view: QObject) -> Runner:
+        """This runner with keys of the view's own (two views' "refresh" are not one), whose
+        results are dropped once the view is gone."""
+        return Runner(self._tasks, self._expected, f"{self._scope}{id(view)}:", view)
+
+    def cancel(self, key: str) -> None:
+        self._tasks.cancel(f"{self._scope}{key}")
+
+    def busy(self, key: str) -> bool:
+        return self._tasks.busy(f"{self._scope}{key}")
+
+    def run(
+        self,
+        work: Callable[[TaskState], Any],
+        on_success: Callable[[Any], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
+        progress: Callable[[Any], None] | None = None,
+        *,
+        key: str | None = None,
+    ) -> Task:
+        return self._tasks.start(
+            work,
+            key=f"{self._scope}{key}" if key else None,
+            on_success=self._while_shown(on_success),
+            on_error=self._while_shown(failed),
+            on_progress=self._while_shown(progress),
+            expected_errors=self._expected,
+        )
+
+    def _while_shown(self, callback):
+        if callback is None or self._view is None:
+            return callback
+        view = self._view
+        return lambda value: callback(value) if isValid(view) else None

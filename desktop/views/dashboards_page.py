@@ -1,6 +1,6 @@
 """Visualization > Dashboards: pick a dashboard, its period, add and arrange widgets.
 
-Every query runs in the background (`run_in_background`); the page only draws results. The
+Every query runs in the background (the view's `Runner`); the page only draws results. The
 page refreshes when asked (after each sync), on the dashboard's own timer, and with F5.
 """
 
@@ -32,13 +32,15 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from desktop.services.kpi.dashboards import DashboardError, SeriesData, WidgetResult, WidgetSpec
+from desktop.services.kpi.dashboards import SeriesData, WidgetResult, WidgetSpec
+from desktop.services.kpi.editing import FormulaAssistant
 from desktop.services.kpi.formulas import DrillDown, FormulaError
 from desktop.services.kpi.periods import DASHBOARD_PERIODS, custom_period, period_label
+from desktop.services.tasks import Runner
 from desktop.views.dashboard_grid import DashboardGrid
 from desktop.views.dashboard_tiles import make_tile, value_lines
 from desktop.views.formulas_dialog import SavedFormulasDialog
-from desktop.views.widget_editor import FormulasHelper, WidgetEditor
+from desktop.views.widget_editor import WidgetEditor
 from desktop.views.widgets import (
     EmptyState,
     Page,
@@ -59,18 +61,17 @@ class DashboardsPage(Page):
     def __init__(
         self,
         service,
-        run_in_background: Callable,
+        runner: Runner,
         time_zone: Callable[[], str],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__("Dashboards", "KPIs and charts built from your data sources", parent)
         self.service = service
-        self.formulas = FormulasHelper(service.library)
-        self.run_in_background = run_in_background
+        self.formulas = FormulaAssistant(service.library)
+        self.runner = runner.for_view(self)
         self.time_zone = time_zone
         self.dashboard_id: int | None = None
         self.results: dict[int, WidgetResult] = {}
-        self._generation = 0
         self.slideshow = None
         self._last_period = "this_month"
 
@@ -230,38 +231,46 @@ class DashboardsPage(Page):
         self.no_widgets.setVisible(not specs)
         self.scroll.setVisible(bool(specs))
 
-    def new_blank(self) -> int | None:
+    def _write(self, work: Callable[[], object], then=None, failed=None) -> None:
+        """A change to the store, made on a worker (never on the GUI thread); `then` draws
+        what it returned, and a failure is said on the page."""
+        self.runner.run(
+            lambda _state: work(),
+            then,
+            failed or (lambda exc: self.show_message(f"The change was not saved: {exc}")),
+        )
+
+    def new_blank(self) -> None:
         title, ok = QInputDialog.getText(self, "New dashboard", "Name of the dashboard:")
-        if not ok:
-            return None
-        dashboard_id = self.service.create(title)
-        self.reload(dashboard_id)
-        return dashboard_id
+        if ok:
+            self._write(lambda: self.service.create(title), self.reload)
 
-    def new_starter(self) -> int | None:
-        try:
-            dashboard_id = self.service.create_starter()
-        except DashboardError as exc:
-            QMessageBox.information(self, "Stripe overview", str(exc))
-            return None
-        self.reload(dashboard_id)
-        return dashboard_id
+    def new_starter(self) -> None:
+        self._write(
+            self.service.create_starter,
+            self.reload,
+            lambda exc: QMessageBox.information(self, "Stripe overview", str(exc)),
+        )
 
-    def import_file(self, path: str | None = None) -> int | None:
+    def import_file(self, path: str | None = None) -> None:
+        """Read a dashboard's JSON file, then add it on a worker and show it."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
                 self, "Import a dashboard", "", "Ledgerboard dashboard (*.json)"
             )
             if not path:
-                return None
+                return
+        name = Path(path).name
         try:
             text = Path(path).read_bytes()
-            dashboard_id = self.service.import_json(text)
-        except (OSError, DashboardError) as exc:
-            self.show_message(f"Could not import {Path(path).name}: {exc}")
-            return None
-        self.reload(dashboard_id)
-        return dashboard_id
+        except OSError as exc:
+            self.show_message(f"Could not import {name}: {exc}")
+            return
+        self._write(
+            lambda: self.service.import_json(text),
+            self.reload,
+            lambda exc: self.show_message(f"Could not import {name}: {exc}"),
+        )
 
     def export_file(self, path: str | None = None) -> bool:
         if self.dashboard_id is None:
@@ -287,16 +296,24 @@ class DashboardsPage(Page):
             self, "Rename dashboard", "Name of the dashboard:", text=self.picker.currentText()
         )
         if ok and title.strip():
-            self.service.update(self.dashboard_id, title=title)
-            self.reload()
+            dashboard_id = self.dashboard_id
+            self._write(
+                lambda: self.service.update(dashboard_id, title=title),
+                lambda _done: self.reload(),
+            )
 
     def delete(self) -> None:
         name = self.picker.currentText()
         if confirm(self, "Delete dashboard", f"Delete the dashboard “{name}” and its widgets?"):
-            self.service.delete(self.dashboard_id)
-            self.dashboard_id = None
-            self.results = {}
-            self.reload()
+            dashboard_id = self.dashboard_id
+
+            def deleted(_done) -> None:
+                if self.dashboard_id == dashboard_id:
+                    self.dashboard_id = None
+                self.results = {}
+                self.reload()
+
+            self._write(lambda: self.service.delete(dashboard_id), deleted)
 
     def _period_changed(self) -> None:
         if self.period.currentData() == CUSTOM:
@@ -304,8 +321,9 @@ class DashboardsPage(Page):
             return
         self._last_period = self.period.currentData()
         if self.dashboard_id is not None:
-            self.service.update(self.dashboard_id, period=self.period.currentData())
-            self.refresh()
+            dashboard_id, period = self.dashboard_id, self.period.currentData()
+            self._write(lambda: self.service.update(dashboard_id, period=period))
+            self.refresh()  # the period is the page's: the saved one only opens it next time
 
     def _fill_more_menu(self) -> None:
         menu = self.more_menu
@@ -328,7 +346,7 @@ class DashboardsPage(Page):
         menu.addAction("Delete dashboard…", self.delete)
 
     def open_saved_formulas(self) -> SavedFormulasDialog:
-        dialog = SavedFormulasDialog(self.formulas, self)
+        dialog = SavedFormulasDialog(self.formulas, self.runner, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self.refresh)  # widgets may use a changed formula
         dialog.open()
@@ -379,7 +397,8 @@ class DashboardsPage(Page):
         self._period_changed()
 
     def set_refresh_minutes(self, minutes: int) -> None:
-        self.service.update(self.dashboard_id, refresh_minutes=minutes)
+        dashboard_id = self.dashboard_id
+        self._write(lambda: self.service.update(dashboard_id, refresh_minutes=minutes))
         self.timer.start(minutes * 60_000)
 
     # widgets
@@ -401,23 +420,34 @@ class DashboardsPage(Page):
         return editor
 
     def save_widget(self, spec: WidgetSpec) -> None:
-        if spec.id is None:
-            self.service.add_widget(self.dashboard_id, spec)
-        else:
-            self.service.update_widget(spec)
+        dashboard_id = self.dashboard_id
+
+        def save() -> None:
+            if spec.id is None:
+                self.service.add_widget(dashboard_id, spec)
+            else:
+                self.service.update_widget(spec)
+
+        def saved(_done) -> None:
             self.results.pop(spec.id, None)
-        self._build_tiles()
-        self.refresh()
+            if dashboard_id == self.dashboard_id:
+                self._build_tiles()
+                self.refresh()
+
+        self._write(save, saved)
 
     def remove_widget(self, widget_id: int) -> None:
         spec = next((s for s in self.service.widgets(self.dashboard_id) if s.id == widget_id), None)
         if spec and confirm(self, "Remove widget", f"Remove “{spec.title}” from the dashboard?"):
-            self.service.remove_widget(widget_id)
-            self.results.pop(widget_id, None)
-            self._build_tiles()
+
+            def removed(_done) -> None:
+                self.results.pop(widget_id, None)
+                self._build_tiles()
+
+            self._write(lambda: self.service.remove_widget(widget_id), removed)
 
     def _placed(self, places: dict) -> None:
-        self.service.place_widgets(places)
+        self._write(lambda: self.service.place_widgets(places))
 
     def _preview(self, spec: WidgetSpec, period: str, show: Callable[[str], None]) -> None:
         preview_spec = replace(spec, kind="number", period=period)
@@ -432,7 +462,7 @@ class DashboardsPage(Page):
             else:
                 show(" · ".join(value_lines(data.value, spec.format)))
 
-        self.run_in_background(work, done, lambda exc: show(str(exc)))
+        self.runner.run(work, done, lambda exc: show(str(exc)), key="preview")
 
     # values
 
@@ -440,18 +470,15 @@ class DashboardsPage(Page):
         """Evaluate every widget in the background; stale answers are dropped."""
         if self.dashboard_id is None:
             return
-        self._generation += 1
-        generation, dashboard_id = self._generation, self.dashboard_id
+        dashboard_id = self.dashboard_id
         period = self.period.currentData()
 
         def work(state):
             return self.service.refresh(dashboard_id, period=period, cancelled=state.cancelled)
 
         def done(results: dict) -> None:
-            if not isValid(self) or generation != self._generation:
-                return  # closed, or a newer refresh is on its way
-            if dashboard_id != self.dashboard_id:
-                return
+            if not isValid(self) or dashboard_id != self.dashboard_id:
+                return  # closed, or another dashboard shown
             self.results = results
             for widget_id, result in results.items():
                 tile = self.grid.tiles.get(widget_id)
@@ -461,10 +488,11 @@ class DashboardsPage(Page):
             self.refreshed.emit(dashboard_id)
 
         def failed(exc: Exception) -> None:
-            if generation == self._generation:
-                self.show_message(f"The dashboard could not be refreshed: {exc}")
+            self.show_message(f"The dashboard could not be refreshed: {exc}")
 
-        self.run_in_background(work, done, failed)
+        # A newer refresh (another period, a sync, the timer) cancels this one; what an
+        # older one sends is dropped.
+        self.runner.run(work, done, failed, key="refresh")
 
     def show_message(self, text: str, *, error: bool = True) -> None:
         self.message.setText(text)
@@ -517,6 +545,6 @@ class DashboardsPage(Page):
 
         if not self.service.dashboards():
             return None
-        self.slideshow = Slideshow(self.service, self.run_in_background, self.time_zone())
+        self.slideshow = Slideshow(self.service, self.runner, self.time_zone())
         self.slideshow.show_dashboard(self.dashboard_id)
         return self.slideshow

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
@@ -16,8 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.data_sources import DataSourcesService, DataSourceSummary
-from desktop.store.models import DataSourceStatus
+from desktop.services.data_sources import DataSourcesService, DataSourceStatus, DataSourceSummary
+from desktop.services.tasks import Runner
 from desktop.views.formatting import relative_time
 from desktop.views.widgets import EmptyState, Page, confirm, plain_tooltip, primary_button
 
@@ -159,15 +158,14 @@ class DataSourcesPage(Page):
         service: DataSourcesService,
         parent: QWidget | None = None,
         *,
-        run_in_background: Callable | None = None,
+        runner: Runner | None = None,
     ) -> None:
         super().__init__("Data sources", "Stripe data imported to this computer", parent)
         self._service = service
         # Counting a large account's registrations takes hundreds of milliseconds (~50 a
         # million rows), and the list refreshes after every sync: counted on a worker, the
         # last counts shown meanwhile. Without it (scripts), counted here.
-        self._run_in_background = run_in_background
-        self._counting = None
+        self._runner = runner.for_view(self) if runner is not None else None
         self.new_button = primary_button("New data source", "plus")
         self.new_button.setToolTip("Connect a Stripe account and import data (Ctrl+N)")
         self.new_button.clicked.connect(self.new_data_source_requested)
@@ -288,7 +286,7 @@ class DataSourcesPage(Page):
 
     def refresh(self) -> None:
         selected = self._selected_id()
-        counted = self._run_in_background is None
+        counted = self._runner is None
         rows = self._service.summaries(counted=counted)
         self.model.set_rows(rows)
         self.stack.setCurrentIndex(1 if rows else 0)
@@ -300,20 +298,15 @@ class DataSourcesPage(Page):
             self._count(rows)
 
     def _count(self, rows: list[DataSourceSummary]) -> None:
-        if self._counting is not None:
-            self._counting.cancel()
         service = self._service
 
-        def done(counts: dict[int, int]) -> None:
-            if task is self._counting:  # not a refresh's since
-                self._counting = None
-                self.model.set_counts(counts, rows)
-
         def failed(error: Exception) -> None:
-            if task is self._counting:
-                self._counting = None
-                log.warning("could not count the data sources' registrations: %s", error)
+            log.warning("could not count the data sources' registrations: %s", error)
 
-        task = self._counting = self._run_in_background(
-            lambda _state: service.registration_counts(rows), done, failed=failed
+        # A newer refresh's count cancels this one, and what this one sends is dropped.
+        self._runner.run(
+            lambda _state: service.registration_counts(rows),
+            lambda counts: self.model.set_counts(counts, rows),
+            failed,
+            key="count",
         )

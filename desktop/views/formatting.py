@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from desktop.catalog import minor_unit_divisor
+from desktop.services.kpi.periods import date_span  # noqa: F401  (views format dates here)
 
 
 def relative_time(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
@@ -50,18 +51,3 @@ def timestamp(seconds: int | None, zone) -> str:
     except (OverflowError, OSError, ValueError):
         return str(seconds)
     return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def date_span(start: int, end: int, time_zone: str, *, year_once: bool = False) -> str:
-    """[start, end) in Unix seconds as days in the zone: '01 Jan 2026 – 31 May 2026', one
-    day alone, and with year_once the year written once when both days share it."""
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(time_zone)
-    first = dt.datetime.fromtimestamp(start, zone)
-    last = dt.datetime.fromtimestamp(end - 1, zone)
-    if first.date() == last.date():
-        return f"{first:%d %b %Y}"
-    if year_once and first.year == last.year:
-        return f"{first:%d %b} – {last:%d %b %Y}"
-    return f"{first:%d %b %Y} – {last:%d %b %Y}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -22,8 +22,12 @@ from desktop.views.widgets import confirm, plain_label
 
 
 class SavedFormulasDialog(QDialog):
-    def __init__(self, helper, parent: QWidget | None = None) -> None:
+    saved = Signal(str)  # the name, once stored
+    refused = Signal(str)  # why the formula was not stored
+
+    def __init__(self, helper, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.runner = runner.for_view(self)
         self.setWindowTitle("Saved formulas")
         self.setMinimumSize(760, 360)
         self.helper = helper
@@ -114,18 +118,24 @@ class SavedFormulasDialog(QDialog):
         self.message.style().polish(self.message)
         self.save_button.setEnabled(error is None and bool(self.formula.text().strip()))
 
-    def save(self) -> bool:
-        name = self.name.text()
-        try:
-            self.library.save(name, self.formula.text().strip(), old_name=self.editing)
-        except FormulaError as exc:
+    def save(self) -> None:
+        """Check and store the formula on a worker; `saved` or `refused` tells how it went."""
+        name, text, old_name = self.name.text(), self.formula.text().strip(), self.editing
+
+        def stored(_done) -> None:
+            self.reload(select=" ".join(name.split()))
+            self.message.setText("Saved.")
+            self.saved.emit(name)
+
+        def failed(exc: BaseException) -> None:
             self.message.setText(str(exc))
             self.message.setProperty("state", "error")
             self.message.style().polish(self.message)
-            return False
-        self.reload(select=" ".join(name.split()))
-        self.message.setText("Saved.")
-        return True
+            self.refused.emit(str(exc))
+
+        self.runner.run(
+            lambda _state: self.library.save(name, text, old_name=old_name), stored, failed
+        )
 
     def delete(self) -> None:
         if self.editing is None:
@@ -133,6 +143,13 @@ class SavedFormulasDialog(QDialog):
         users = self.library.used_by(self.editing)
         warning = f" It is used by {', '.join(users)}, which will stop working." if users else ""
         if confirm(self, "Delete formula", f"Delete the formula “{self.editing}”?{warning}"):
-            self.library.delete(self.editing)
-            self.new()
-            self.reload()
+            name = self.editing
+
+            def deleted(_done) -> None:
+                self.new()
+                self.reload()
+
+            self.runner.run(lambda _state: self.library.delete(name), deleted, self._say)
+
+    def _say(self, error: BaseException) -> None:
+        self.message.setText(str(error))

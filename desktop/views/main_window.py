@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self._build_menus()
         self.status_text = QLabel()
+        self.status_text.setTextFormat(Qt.TextFormat.PlainText)  # account names, Stripe's words
         self.status_text.setContentsMargins(10, 2, 10, 2)
         self.statusBar().addWidget(self.status_text, 1)
         self.navigation.currentItemChanged.connect(self._navigated)

@@ -39,9 +39,8 @@ from desktop.services.stripe.errors import Cancelled
 from desktop.services.stripe.oauth import LoginError, OAuthClient, ProviderProfile, Tokens
 from desktop.services.sync.engine import SyncProgress
 from desktop.services.sync.service import SyncService
-from desktop.services.tasks import TaskRunner
+from desktop.services.tasks import Runner
 from desktop.settings import UPDATE_FREQUENCIES
-from desktop.store.writer import StoreWriter
 from desktop.views.icons import themed_icon
 from desktop.views.settings_page import frequency_text
 from desktop.views.widgets import plain_label, plain_tooltip, primary_button
@@ -73,8 +72,7 @@ class WizardServices:
     connections: ConnectionsService
     accounts: AccountsService
     sync: SyncService
-    tasks: TaskRunner
-    writer: StoreWriter
+    runner: Runner
     profile: ProviderProfile | None  # the browser login's provider; None: not set up
     api_base: str | None = None  # where keys are checked and data is read (None: Stripe)
     default_frequency: int = 300
@@ -98,6 +96,7 @@ class NewDataSourceWizard(QDialog):
         self.setWindowTitle("New data source")
         self.setObjectName("newSourceWizard")
         self.services = services
+        self.runner = services.runner.for_view(self)
         self.flow = NewSourceFlow()
         self.open_url = open_url or (lambda url: QDesktopServices.openUrl(QUrl(url)))
         self._login_task = None
@@ -341,12 +340,8 @@ class NewDataSourceWizard(QDialog):
                     found.append(sample)
             return found
 
-        self._login_task = self.services.tasks.start(
-            work,
-            key="oauth-login",
-            on_success=self._logged_in,
-            on_error=self._login_failed,
-            expected_errors=(LoginError, Cancelled),
+        self._login_task = self.runner.run(
+            work, self._logged_in, self._login_failed, key="oauth-login"
         )
         self.authorize_url_ready.emit(url)
         self.open_url(url)
@@ -384,17 +379,27 @@ class NewDataSourceWizard(QDialog):
             self._set_connect_status(f"Connected to {account} with {modes} access.", ok=True)
         else:
             # The same Stripe account again: renew its login now, and offer only what is new.
-            services.writer.run(
-                lambda: services.connections.connect_with_tokens(
-                    services.profile, tokens, name=existing.name, existing=existing
+            self._set_connect_status(f"{account} was connected already: renewing its login…")
+
+            def renewed(_account) -> None:
+                services.sync.forget_account(existing.id)
+                self.flow.set_already_imported(services.accounts.imported_types(existing))
+                self._set_connect_status(
+                    f"{account} was connected already: its login is renewed and its data "
+                    "sources sync again. You can add the data types it does not have yet.",
+                    ok=True,
                 )
-            )
-            services.sync.forget_account(existing.id)
-            self.flow.set_already_imported(services.accounts.imported_types(existing))
-            self._set_connect_status(
-                f"{account} was connected already: its login is renewed and its data sources "
-                "sync again. You can add the data types it does not have yet.",
-                ok=True,
+                self._refresh_buttons()
+
+            self.runner.run(
+                lambda _state: services.connections.connect_with_tokens(
+                    services.profile, tokens, name=existing.name, existing=existing
+                ),
+                renewed,
+                lambda error: self._set_connect_status(
+                    f"Could not renew the login: {error}", error=True
+                ),
+                key="renew",
             )
         self._refresh_buttons()
 
@@ -420,12 +425,8 @@ class NewDataSourceWizard(QDialog):
         def work(_state) -> KeyCheck:
             return self.services.connections.check_key(key, api_base)
 
-        self.services.tasks.start(
-            work,
-            key="key-check",
-            on_success=lambda check: self._key_checked(key, check),
-            on_error=self._key_failed,
-            expected_errors=(ConnectionError_,),
+        self.runner.run(
+            work, lambda check: self._key_checked(key, check), self._key_failed, key="key-check"
         )
 
     def _key_checked(self, key: str, check: KeyCheck) -> None:
@@ -631,31 +632,35 @@ class NewDataSourceWizard(QDialog):
         services = self.services
         tokens, key, flow = self._pending_tokens, self._pending_key, self.flow
 
-        def create() -> list:
+        def connect():
             if tokens is not None:
-                account = services.connections.connect_with_tokens(
+                return services.connections.connect_with_tokens(
                     services.profile, tokens, name=flow.connection_name
                 )
-            else:
-                account = services.connections.connect_with_key(
-                    key, name=flow.connection_name, api_base=services.api_base
-                )
-            since = advanced.history_since
-            return services.accounts.ensure_data_sources(
-                account,
-                flow.selected,
-                include_test_data=advanced.include_sample_data,
-                update_frequency=advanced.update_frequency,
-                history_since=dt.datetime.combine(since, dt.time()) if since else None,
-                titles={n: flow.title(n).strip() for n in flow.selected},
-                default_date_fields={n: flow.date_field(n) for n in flow.selected},
+            return services.connections.connect_with_key(
+                key, name=flow.connection_name, api_base=services.api_base
             )
 
-        try:
-            data_sources = services.writer.run(create)
-        except Exception as exc:  # the keychain or the disk: said in words, nothing half-made
-            self.import_status.setText(f"Could not create the data sources: {exc}")
-            return
+        since = advanced.history_since
+        options = dict(
+            include_test_data=advanced.include_sample_data,
+            update_frequency=advanced.update_frequency,
+            history_since=dt.datetime.combine(since, dt.time()) if since else None,
+            titles={n: flow.title(n).strip() for n in flow.selected},
+            default_date_fields={n: flow.date_field(n) for n in flow.selected},
+        )
+        selected = list(flow.selected)
+        self.import_status.setText("Creating the data sources…")
+        self.runner.run(
+            lambda _state: services.accounts.connect_and_create(connect, selected, **options),
+            self._created,
+            # The keychain or the disk: said in words, nothing half-made.
+            lambda exc: self.import_status.setText(f"Could not create the data sources: {exc}"),
+            key="create",
+        )
+
+    def _created(self, data_sources: list) -> None:
+        services = self.services
         self._new_ids = [ds.id for ds in data_sources]
         for row, ds in enumerate(data_sources):
             name = plain_label(ds.title)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from desktop.catalog import Kind
+from desktop.services.reading import Reading, read
 from desktop.services.registrations import FieldRef, RegistrationQuery
 from desktop.views.formatting import money, timestamp
 from desktop.views.widgets import plain_tooltip
@@ -18,38 +18,6 @@ Index = QModelIndex | QPersistentModelIndex
 RawRole = Qt.ItemDataRole.UserRole  # the stored value, for sorting and copying
 PkRole = Qt.ItemDataRole.UserRole + 1
 CACHED_PAGES = 64
-
-
-@dataclass
-class Reading:
-    """What a refresh reads before the model changes: columns, counts, and maybe rows."""
-
-    columns: list[FieldRef]
-    count: int
-    total: int
-    pages: dict[int, list[tuple]] = field(default_factory=dict)
-
-
-def read(query: RegistrationQuery, *, rows_up_to: int = 0, total: int | None = None) -> Reading:
-    """The columns and counts of the query as it is now (FilterError for a bad filter), and all
-    its rows when there are at most `rows_up_to`: then they are its count too, in one pass
-    over the table, where a count and then pages would pass over it once each. `total`, the
-    data source's rows when known: a filter or a search does not change it, and on a million
-    rows counting it takes as long as the filtered count."""
-    columns = query.visible_fields()
-    rows = query.fetch(0, rows_up_to + 1, columns) if rows_up_to and query.narrowed() else None
-    if rows is not None and len(rows) <= rows_up_to:
-        count = len(rows)
-    else:
-        rows = None
-        count = total if total is not None and not query.narrowed() else query.count()
-    if total is None:
-        total = query.total() if query.narrowed() else count
-    reading = Reading(columns, count, total)
-    if rows:
-        page = RegistrationQuery.PAGE
-        reading.pages = {n // page: rows[n : n + page] for n in range(0, len(rows), page)}
-    return reading
 
 
 class RegistrationsTableModel(QAbstractTableModel):
@@ -68,7 +36,7 @@ class RegistrationsTableModel(QAbstractTableModel):
         self.total = 0
         self._pages: OrderedDict[int, list[tuple]] = OrderedDict()
         self.reader: Callable[[], None] | None = None
-        self.generation = 0  # refreshes asked for: a reading for an older one is moot
+        self.moot: Callable[[], None] | None = None  # told when a reading on a worker is moot
         self._total_known = False
 
     def known_total(self) -> int | None:
@@ -78,12 +46,13 @@ class RegistrationsTableModel(QAbstractTableModel):
     def refresh(self, *, data_changed: bool = False) -> None:
         """Re-read the columns and counts after filters, search or the columns changed; with
         `data_changed` (a sync stored rows) the data source's total is counted again too."""
-        self.generation += 1
         if data_changed:
             self._total_known = False
         if self.reader is not None and self.query.reads_every_row():
             self.reader()
             return
+        if self.moot is not None:
+            self.moot()
         # May raise FilterError: before the model starts changing.
         self.apply(read(self.query, total=self.known_total()))
 
@@ -142,7 +111,8 @@ class RegistrationsTableModel(QAbstractTableModel):
             return
         # The same rows in another order: the counts stand (on a million rows, counting them
         # again took as long as the sort), only the pages read so far are dropped.
-        self.generation += 1
+        if self.moot is not None:
+            self.moot()
         self.beginResetModel()
         self._pages.clear()
         self.endResetModel()

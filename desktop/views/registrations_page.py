@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-import peewee
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QFontMetrics, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -29,9 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.catalog import extract
-from desktop.services.kpi.periods import ALL_TIME_RANGE
+from desktop.services.reading import drill_conditions, read_stoppably
 from desktop.services.registrations import (
-    Condition,
     Filter,
     FilterError,
     RegistrationQuery,
@@ -40,11 +37,10 @@ from desktop.services.registrations import (
     export_xlsx,
 )
 from desktop.services.stripe.errors import Cancelled
-from desktop.store.models import DataSource
+from desktop.services.tasks import Runner
 from desktop.views.filter_dialog import FilterDialog
-from desktop.views.formatting import date_span
 from desktop.views.icons import themed_icon
-from desktop.views.registrations_model import RegistrationsTableModel, read
+from desktop.views.registrations_model import RegistrationsTableModel
 from desktop.views.widgets import Page, ToolbarRow, plain_label
 
 SAMPLE_FILTER = Filter("livemode", "is_true")
@@ -55,13 +51,14 @@ class RegistrationsPage(Page):
     sync_requested = Signal(int)  # data source id
     fields_updated = Signal(list)  # the fields Update fields added
     exported = Signal(str)  # the path of a finished export
+    view_saved = Signal(int)  # data source id: its filters, views and widths are stored
 
     def __init__(
         self,
         registrations: RegistrationsService,
         time_zone: Callable[[], str],
         save_view: Callable[[int, dict], None],
-        run_in_background: Callable[[Callable, Callable], object],
+        runner: Runner,
         parent: QWidget | None = None,
         week_start: Callable[[], int] = lambda: 0,
     ) -> None:
@@ -70,8 +67,8 @@ class RegistrationsPage(Page):
         self.time_zone = time_zone
         self.save_view = save_view
         self.week_start = week_start
-        self.run_in_background = run_in_background  # (work, on_success, ...) -> Task
-        self.data_source: DataSource | None = None
+        self.runner = runner.for_view(self)
+        self.data_source = None  # the DataSource shown
         self.drill = None  # the DrillDown the page shows, when opened from a dashboard
         self.query: RegistrationQuery | None = None
         self.model: RegistrationsTableModel | None = None
@@ -197,8 +194,6 @@ class RegistrationsPage(Page):
             footer.addWidget(widget)
         column.addLayout(footer)
         self._export_task = None
-        self._read_task = None
-        self._read_generation: int | None = None  # the model's refresh being read on a worker
         self.set_body(body)
         self.filters: list[Filter] = []
         self.saved_views: dict[str, dict] = {}  # name -> filters and the sample toggle
@@ -206,7 +201,7 @@ class RegistrationsPage(Page):
 
     # --- opening ---
 
-    def open(self, data_source: DataSource, drill=None) -> None:
+    def open(self, data_source, drill=None) -> None:
         """Show a data source with its saved filters; or, for a drill-down from a dashboard,
         exactly the registrations a KPI counts (its filter and period, nothing saved)."""
         self.data_source = data_source
@@ -251,6 +246,7 @@ class RegistrationsPage(Page):
                 old.deleteLater()
         self._fitted = {}  # measured again for this data source's rows
         self.model.reader = self._read_in_background
+        self.model.moot = self._drop_read
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.detail_text.clear()
         self._apply()
@@ -324,6 +320,11 @@ class RegistrationsPage(Page):
         if save or self.sender() is self.hide_sample:
             self._save_view_settings()
 
+    def save_pending(self) -> None:
+        """A column width dragged in the last moments is saved now (the app is closing)."""
+        if self._save_widths.isActive():
+            self._save_view_settings()
+
     def _current_view(self) -> dict:
         return {
             "filters": [{"key": f.key, "op": f.op, "value": f.value} for f in self.filters],
@@ -335,7 +336,14 @@ class RegistrationsPage(Page):
         if self.drill is not None or self.data_source is None:
             return  # a drill-down is a look, not a change to the data source's view
         view = {**self._current_view(), "views": self.saved_views, "widths": self.widths}
-        self.save_view(self.data_source.id, view)
+        ds_id = self.data_source.id
+        # On a worker; a newer save of the same data source's view supersedes this one.
+        self.runner.run(
+            lambda _state: self.save_view(ds_id, view),
+            lambda _done: self.view_saved.emit(ds_id),
+            self._say,
+            key=f"view-{ds_id}",
+        )
 
     # --- named views ---
 
@@ -392,30 +400,23 @@ class RegistrationsPage(Page):
             self.chips.insertWidget(self.chips.count() - 1, chip)
 
     def _show_status(self) -> None:
-        model = self.model
-        if self._read_generation is not None and self._read_generation == model.generation:
+        if self.runner.busy("read"):
             return  # "Searching…" until the rows read on a worker arrive
-        self._drop_read()  # a refresh since has made it moot
-        self.status.setText(f"{model.count:,} of {model.total:,} registrations")
+        self.busy.hide()
+        self.status.setText(f"{self.model.count:,} of {self.model.total:,} registrations")
 
     def _drop_read(self) -> None:
         """No read on a worker any more: a pending one is cancelled (it would be moot)."""
-        if self._read_task is not None:
-            self._read_task.cancel()
-        self._read_task = self._read_generation = None
+        self.runner.cancel("read")
         self.busy.hide()
-
-    ROWS_READ_WHOLE = 5_000  # a search (or filter) with at most this many matches is read whole
 
     def _read_in_background(self) -> None:
         """A search (or a filter that reads every row, see RegistrationQuery.reads_every_row)
         reads on a worker: its pass over every row takes seconds on a million.
         The table keeps the rows it has meanwhile and the status says what is happening; a
         newer refresh (a key typed, a filter, a sort, a sync) makes an older one moot."""
-        self._drop_read()
         model, query = self.model, self.query.snapshot()
         known_total = model.known_total()
-        generation = self._read_generation = model.generation
         searched = query.search.strip()
         self.status.setText(
             f"Searching {model.total:,} registrations for “{searched}”…"
@@ -425,30 +426,14 @@ class RegistrationsPage(Page):
         self.busy.show()
 
         def work(state):
-            connection = query.db.connection()
-            interrupt = getattr(connection, "set_progress_handler", None)
-            if interrupt is not None:  # SQLite: stop a moot search between rows
-                interrupt(lambda: int(state.cancelled()), 100_000)
-            try:
-                return read(query, rows_up_to=self.ROWS_READ_WHOLE, total=known_total)
-            except (sqlite3.OperationalError, peewee.OperationalError):
-                if state.cancelled():
-                    raise Cancelled() from None
-                raise
-            finally:
-                if interrupt is not None:
-                    interrupt(None, 0)
+            return read_stoppably(query, state, total=known_total)
 
         def done(reading) -> None:
-            if model is not self.model or model.generation != generation:
-                return  # a newer refresh made this one moot
             self._drop_read()
             model.apply(reading)
             self._show_status()
 
         def failed(error: Exception) -> None:
-            if model is not self.model or model.generation != generation:
-                return
             self._drop_read()
             self._show_status()
             if isinstance(error, Cancelled):
@@ -459,7 +444,9 @@ class RegistrationsPage(Page):
                 self.filters.pop()  # as _apply does: the filter just added cannot be read
                 self.query.filters = self.filters
 
-        self._read_task = self.run_in_background(work, done, failed=failed)
+        # Newer work of the same key cancels this one and drops what it sends (a key typed, a
+        # filter, a sort, a sync); a refresh read here makes it moot too (model.moot).
+        self.runner.run(work, done, failed, key="read")
 
     # --- fields and detail ---
 
@@ -468,7 +455,7 @@ class RegistrationsPage(Page):
         self.update_fields_button.setEnabled(False)
         self.status.setText(f"Looking for new fields in {self.model.total:,} registrations…")
         data_source = self.data_source
-        self.run_in_background(
+        self.runner.run(
             lambda _state: self.registrations.update_fields(data_source),
             self._fields_updated,
         )
@@ -564,7 +551,7 @@ class RegistrationsPage(Page):
         self.export_progress.setValue(0)
         self.export_progress.show()
         self.cancel_export_button.show()
-        self._export_task = self.run_in_background(
+        self._export_task = self.runner.run(
             work, succeeded, failed=failed, progress=self._export_progress
         )
 
@@ -630,9 +617,14 @@ class RegistrationsPage(Page):
         self.set_columns(self._visible_keys_in_view_order())
 
     def set_columns(self, visible_in_order: list[str]) -> None:
-        """Show these fields in this order (the column chooser and dragging both end here)."""
-        self.registrations.set_columns(self.data_source, visible_in_order)
-        self.model.refresh()  # the model's columns now come in the stored order
+        """Show these fields in this order (the column chooser and dragging both end here):
+        stored on a worker, then the model's columns come in the stored order."""
+        data_source = self.data_source
+        self.runner.run(
+            lambda _state: self.registrations.set_columns(data_source, visible_in_order),
+            lambda _done: self._fields_changed(data_source),
+            self._say,
+        )
 
     def _after_reset(self) -> None:
         """The model's columns are the truth: the view's own moves (a drag) are undone, and
@@ -674,25 +666,21 @@ class RegistrationsPage(Page):
             self.rename_field(key, text.strip())
 
     def rename_field(self, key: str, label: str) -> None:
-        self.registrations.rename_field(self.data_source, key, label)
+        data_source = self.data_source
+        self.runner.run(
+            lambda _state: self.registrations.rename_field(data_source, key, label),
+            lambda _done: self._fields_changed(data_source),
+            self._say,
+        )
+
+    def _fields_changed(self, data_source) -> None:
+        """The fields' names, order or visibility were stored: show them as stored."""
+        if data_source is not self.data_source:
+            return  # another data source is shown now
         self.query.reload_fields()
         self.model.refresh()
         self._show_chips()
 
-
-def drill_conditions(query: RegistrationQuery, drill) -> list[Condition]:
-    """A KPI's filter and period as conditions the registrations query applies."""
-    conditions = []
-    if drill.where != "1":
-        conditions.append(Condition(f"Formula: {drill.description}", drill.where, drill.params))
-    date = query.fields.get(drill.date_key)
-    if date is not None and (drill.start, drill.end) != ALL_TIME_RANGE:
-        span = date_span(drill.start, drill.end, query.time_zone)
-        conditions.append(
-            Condition(
-                f"{date.label}: {span}",
-                f"{date.sql} >= ? AND {date.sql} < ?",
-                (drill.start, drill.end),
-            )
-        )
-    return conditions
+    def _say(self, error: BaseException) -> None:
+        self.message.setText(str(error))
+        self.message.show()

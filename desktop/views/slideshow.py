@@ -4,8 +4,6 @@ Esc or a click on Close ends it; Left and Right step through the dashboards; Spa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 from shiboken6 import isValid
@@ -16,13 +14,13 @@ from desktop.views.widgets import plain_label
 
 
 class Slideshow(QWidget):
-    def __init__(self, service, run_in_background: Callable, time_zone: str) -> None:
+    def __init__(self, service, runner, time_zone: str) -> None:
         super().__init__(None, Qt.WindowType.Window)
         self.setObjectName("slideshow")
         self.setWindowTitle("Ledgerboard slideshow")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.service = service
-        self.run_in_background = run_in_background
+        self.runner = runner.for_view(self)
         self.time_zone = time_zone
         self.ids: list[int] = []
         self.index = 0
@@ -90,7 +88,7 @@ class Slideshow(QWidget):
                     if widget_id in self.grid.tiles:
                         self.grid.tiles[widget_id].set_result(result)
 
-        self.run_in_background(work, done, lambda _exc: None)
+        self.runner.run(work, done, lambda _exc: None, key="refresh")
 
     def closeEvent(self, event) -> None:
         self.closed = True

@@ -144,6 +144,7 @@ def test_logging_in_again_renews_a_disconnected_account(start_app, qtbot, browse
     sign_in(browser_page, urls[0], "Approve")
     qtbot.waitUntil(lambda: again.flow.connected, timeout=15_000)
     assert "connected already" in again.connect_status.text()
+    qtbot.waitUntil(lambda: "login is renewed" in again.connect_status.text(), timeout=10_000)
     assert Account.select().count() == 1 and Account.get().status == "connected"
     again.go_next()
     assert not again.type_boxes["charges"].isEnabled()  # already imported

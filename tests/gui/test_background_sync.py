@@ -121,7 +121,8 @@ def test_disconnect_then_reconnect_an_api_key_account(start_app, qtbot, simulato
     account, _ = connect_account(simulator, types=("customers",))
     with qtbot.waitSignal(app.sync_service.finished, timeout=30_000):
         app.sync_service.sync()
-    app._disconnect_account(account.id)
+    app._disconnect_account(account.id)  # on a worker: the window says when it is done
+    qtbot.waitUntil(lambda: "is disconnected" in app.window.status_text.text(), timeout=10_000)
     assert SecretStore().get(account.keyring_entry) == {}
     assert DataSource.get().status == "needs_reconnect"
     rows = app.accounts.rows()

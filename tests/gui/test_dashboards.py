@@ -53,8 +53,16 @@ def add_widget(page, qtbot, kind, title, formula, **options):
         editor.compare.setChecked(True)
     save = editor.buttons.button(QDialogButtonBox.StandardButton.Save)
     assert save.isEnabled(), editor.message.text()
-    with qtbot.waitSignal(page.refreshed, timeout=20_000):
-        save.click()
+    known = {wid for wid, tile in page.grid.tiles.items() if tile.spec.title == title}
+    save.click()  # stored on a worker, then the tiles are built and refreshed
+
+    def shown() -> bool:
+        return any(
+            wid not in known and tile.spec.title == title and wid in page.results
+            for wid, tile in page.grid.tiles.items()
+        )
+
+    qtbot.waitUntil(shown, timeout=20_000)
 
 
 def shown_values(page) -> dict[str, object]:
@@ -257,17 +265,19 @@ def test_export_import_and_a_damaged_file(imported, qtbot, tmp_path):
     assert page.export_file(str(path))
     data = json.loads(path.read_text())
     assert data["format"] == "ledgerboard-dashboard" and data["widgets"][0]["title"] == "Charges"
+    before = {d.id for d in page.service.dashboards()}
     with qtbot.waitSignal(page.refreshed, timeout=20_000):
-        copy_id = page.import_file(str(path))
+        page.import_file(str(path))
+    (copy_id,) = {d.id for d in page.service.dashboards()} - before
     assert page.dashboard_id == copy_id
     assert [t.spec.title for t in page.grid.tiles.values()] == ["Charges"]
 
     damaged = tmp_path / "damaged.json"
     damaged.write_text(path.read_text()[:40])
     count = len(page.service.dashboards())
-    assert page.import_file(str(damaged)) is None
+    page.import_file(str(damaged))
+    qtbot.waitUntil(page.message.isVisible, timeout=10_000)
     assert "Could not import damaged.json: The file is not valid JSON" in page.message.text()
-    assert page.message.isVisible()
     assert len(page.service.dashboards()) == count
 
 
@@ -304,15 +314,18 @@ def test_saved_formulas_are_made_in_their_dialog_and_used_by_widgets(imported, q
     dialog = page.open_saved_formulas()
     dialog.name.setText("Live charges")
     dialog.formula.setText("Count(Charges, livemode = true)")
-    assert dialog.save()
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.save()
     dialog.new()
     dialog.name.setText("Twice")
     dialog.formula.setText("[Live charges] * 2")
-    assert dialog.save()
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.save()
     dialog.new()
     dialog.name.setText("Loop")
     dialog.formula.setText("[Loop] + 1")
-    assert not dialog.save()
+    with qtbot.waitSignal(dialog.refused, timeout=10_000):
+        dialog.save()
     assert "refers to itself" in dialog.message.text()
     assert [dialog.list.item(i).text() for i in range(dialog.list.count())] == [
         "Live charges",

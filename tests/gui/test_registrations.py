@@ -30,6 +30,21 @@ def open_charges(app, qtbot):
     return page, charges
 
 
+def add_filter_through_the_dialog(page, key, op, value=None):
+    """Filter (Ctrl+F) > field, operator, value > OK, as a user adds a filter."""
+    dialog = page.add_filter(preset=(key, op))
+    assert (dialog.field().key, dialog.operator_box.currentData()) == (key, op)
+    if op == "one_of":
+        for i in range(dialog.choices.count()):
+            item = dialog.choices.item(i)
+            item.setCheckState(
+                Qt.CheckState.Checked if item.text() in value else Qt.CheckState.Unchecked
+            )
+    elif value is not None:
+        dialog.text_value.setText(str(value))
+    dialog.accept()
+
+
 def test_the_seeds_livemode_steps(imported, qtbot):
     app, _harness = imported
     page, charges = open_charges(app, qtbot)
@@ -50,7 +65,8 @@ def test_the_seeds_livemode_steps(imported, qtbot):
     dialog = page.add_filter(preset=("livemode", "is_true"))
     assert dialog.field().label == "Livemode"
     assert dialog.operator_box.currentText() == "= True"
-    dialog.accept()
+    with qtbot.waitSignal(page.view_saved, timeout=10_000):  # remembered, on a worker
+        dialog.accept()
     live = table.select().where((table.data_source == charges.id) & table.livemode).count()
     assert 0 < live < total
     assert page.status.text() == f"{live:,} of {total:,} registrations"
@@ -113,9 +129,7 @@ def test_sorting_money_and_text_from_stripe_shown_as_text(imported, qtbot):
 def test_a_filter_with_a_bad_value_is_refused_in_words(imported, qtbot):
     app, _harness = imported
     page, _charges = open_charges(app, qtbot)
-    from desktop.services.registrations import Filter
-
-    page._add(Filter("amount", ">", "a lot"))
+    add_filter_through_the_dialog(page, "amount", ">", "a lot")
     assert page.message.isVisible() and "needs a number" in page.message.text()
     assert page.filters == []
 
@@ -210,11 +224,11 @@ def test_columns_can_be_hidden_and_reordered_and_are_remembered(imported, qtbot)
     page, charges = open_charges(app, qtbot)
     keys = [f.key for f in page.model.columns]
     assert keys[:3] == ["id", "created", "amount"]
-    page.set_columns(["amount", "id", "status"])
-    assert [f.key for f in page.model.columns] == ["amount", "id", "status"]
+    page.set_columns(["amount", "id", "status"])  # stored on a worker, then shown
+    qtbot.waitUntil(lambda: [f.key for f in page.model.columns] == ["amount", "id", "status"])
     header = page.table.horizontalHeader()
     header.moveSection(2, 0)  # drag Status to the front
-    assert [f.key for f in page.model.columns] == ["status", "amount", "id"]
+    qtbot.waitUntil(lambda: [f.key for f in page.model.columns] == ["status", "amount", "id"])
     assert [header.logicalIndex(v) for v in range(header.count())] == [0, 1, 2]
     app.open_data_source(charges.id)  # opened again: remembered
     assert [f.key for f in page.model.columns] == ["status", "amount", "id"]
@@ -254,6 +268,7 @@ def test_columns_fit_their_text_and_keep_the_width_the_user_gives_them(imported,
     app.open_data_source(charges.id)  # opened again: remembered
     assert header.sectionSize([f.key for f in page.model.columns].index("created")) == fitted + 77
     page.set_columns([k for k in keys if k != "id"])  # the columns shift: widths follow fields
+    qtbot.waitUntil(lambda: "id" not in [f.key for f in page.model.columns])
     shown = [f.key for f in page.model.columns]
     assert header.sectionSize(shown.index("created")) == fitted + 77
     assert header.sectionSize(shown.index("amount")) == page._fitted["amount"]
@@ -300,7 +315,7 @@ def test_a_search_reads_in_the_background_and_the_latest_wins(imported, qtbot):
     assert page.model.count == total and not page.busy.isVisible()
 
     # A filter that looks inside text reads every row too.
-    page._add(Filter("description", "contains", "a"))
+    add_filter_through_the_dialog(page, "description", "contains", "a")
     assert page.status.text().startswith("Filtering")
     qtbot.waitUntil(lambda: not page.busy.isVisible(), timeout=10_000)
     query = RegistrationQuery(charges)
@@ -349,14 +364,14 @@ def test_a_data_sources_settings_are_edited_and_kept(imported, qtbot):
 
 
 def test_named_views_and_renamed_fields_are_kept(imported, qtbot):
-    from desktop.services.registrations import Filter
 
     app, _harness = imported
     page, charges = open_charges(app, qtbot)
-    page._add(Filter("status", "one_of", ["failed"]))
+    add_filter_through_the_dialog(page, "status", "one_of", ["failed"])
     failed = page.model.count
     page.save_named_view("Failed payments")
-    page.remove_filter(0)
+    with qtbot.waitSignal(page.view_saved, timeout=10_000):
+        page.remove_filter(0)  # saved on a worker
     assert page.model.count > failed
     app.open_data_source(charges.id)  # reopened: the saved view is still there
     assert list(page.saved_views) == ["Failed payments"]
@@ -366,6 +381,15 @@ def test_named_views_and_renamed_fields_are_kept(imported, qtbot):
     assert page.saved_views == {}
 
     page.rename_field("status", "Outcome status")
+    qtbot.waitUntil(
+        lambda: (
+            "Outcome status"
+            in [
+                page.model.headerData(c, Qt.Orientation.Horizontal)
+                for c in range(page.model.columnCount())
+            ]
+        )
+    )
     assert "Outcome status" in [
         page.model.headerData(c, Qt.Orientation.Horizontal) for c in range(page.model.columnCount())
     ]
@@ -454,3 +478,38 @@ def test_the_toolbar_moves_its_buttons_under_the_search_in_a_narrow_window(impor
     for button in buttons:
         assert button.width() >= button.sizeHint().width(), button.text()
         assert page.toolbar.rect().contains(button.geometry()), button.text()
+
+
+def test_text_from_stripe_is_shown_as_plain_text_everywhere(imported, qtbot):
+    """A business name, a title and a description are anyone's to write: markup in them is
+    shown as written by the widgets that show it (the page's header, chips, detail pane, the
+    data sources list and the status bar), never interpreted."""
+    from PySide6.QtWidgets import QLabel, QPushButton
+
+    from desktop.store.models import Account
+
+    app, _harness = imported
+    markup = "<b>Acme</b><img src=x>"
+    Account.update(name=markup).execute()
+    DataSource.update(title=f"{markup} charges").where(DataSource.data_type == "charges").execute()
+    table = registration_model("charges")
+    first = table.select().order_by(table.id).first()
+    table.update(
+        description=markup, data=json.dumps({"id": first.stripe_id, "description": markup})
+    ).where(table.id == first.id).execute()
+    app._refresh_lists()
+    page, _charges = open_charges(app, qtbot)
+    add_filter_through_the_dialog(page, "description", "contains", "<b>Acme")
+    qtbot.waitUntil(lambda: page.model.count == 1 and not page.busy.isVisible(), timeout=10_000)
+    page.table.selectRow(0)
+    app.window.set_status(f"Stripe refused a request: {markup}")
+
+    shown = [w for w in app.window.findChildren(QLabel) if "<b>Acme" in w.text()]
+    assert {page.header.title, page.header.subtitle, app.window.status_text} <= set(shown)
+    assert [w for w in shown if w.textFormat() != Qt.TextFormat.PlainText] == []
+    chips = [w.text() for w in app.window.findChildren(QPushButton) if "<b>Acme" in w.text()]
+    assert chips == ["Description contains <b>Acme  ✕"]
+    assert markup in page.detail_text.toPlainText()
+    model = app.data_sources_page.model
+    cells = {model.index(r, c).data() for r in range(model.rowCount()) for c in range(5)}
+    assert f"{markup} charges" in cells

@@ -240,19 +240,6 @@ def test_odd_objects_are_stored_whole_and_shown_as_plain_text(odd_store, data, q
             assert obj["description"] in texts  # as written: no markup interpreted or lost
 
 
-def test_the_detail_pane_and_chips_never_interpret_markup(qapp):
-    """Every label that shows Stripe's text is plain text."""
-    from PySide6.QtCore import Qt
-
-    from desktop.views.widgets import plain_label
-
-    label = plain_label("<b>bold</b><img src=x>")
-    assert label.textFormat() == Qt.TextFormat.PlainText
-    source = "\n".join(p.read_text() for p in (ROOT / "desktop" / "views").glob("*.py"))
-    assert "Qt.TextFormat.RichText" not in source
-    assert "setHtml(" not in source
-
-
 def test_a_page_with_nan_is_malformed():
     from desktop.services.stripe.http import parse_list_page
 

@@ -167,3 +167,16 @@ def _day(day: dt.date, zone: ZoneInfo) -> int:
 
 def _epoch(moment: dt.datetime) -> int:
     return int(moment.timestamp())
+
+
+def date_span(start: int, end: int, time_zone: str, *, year_once: bool = False) -> str:
+    """[start, end) in Unix seconds as days in the zone: '01 Jan 2026 – 31 May 2026', one
+    day alone, and with year_once the year written once when both days share it."""
+    zone = ZoneInfo(time_zone)
+    first = dt.datetime.fromtimestamp(start, zone)
+    last = dt.datetime.fromtimestamp(end - 1, zone)
+    if first.date() == last.date():
+        return f"{first:%d %b %Y}"
+    if year_once and first.year == last.year:
+        return f"{first:%d %b} – {last:%d %b %Y}"
+    return f"{first:%d %b %Y} – {last:%d %b %Y}"

@@ -19,6 +19,7 @@ from desktop.services.stripe.client import RetryPolicy, StaticKey, StripeApi, ke
 from desktop.services.stripe.errors import NeedsReconnect, NotPermitted, SyncError
 from desktop.services.stripe.oauth import LoginError, OAuthClient, ProviderProfile, Tokens
 from desktop.store.models import Account, AccountStatus, DataSource, DataSourceStatus
+from desktop.store.writer import StoreWriter, write_with
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,12 @@ class ConnectionsService:
         self,
         secrets: SecretStore,
         profiles: dict[str, ProviderProfile] | Callable[[], dict[str, ProviderProfile]] = dict,
+        writer: StoreWriter | None = None,
     ) -> None:
-        """`profiles`: the browser logins by name, or what makes them when first needed."""
+        """`profiles`: the browser logins by name, or what makes them when first needed.
+        `writer`: the store's one writer (None: scripts that own the database write here)."""
         self.secrets = secrets
+        self.writer = writer
         self._profiles = profiles if callable(profiles) else (lambda: profiles)
         self._refresh_lock = threading.Lock()
 
@@ -137,12 +141,15 @@ class ConnectionsService:
             return Account.get_by_id(existing.id)
         entry = f"account-{uuid.uuid4()}"
         self.secrets.put(entry, {"key": key})
-        return Account.create(
-            name=name,
-            auth_method="api_key",
-            keyring_entry=entry,
-            livemode=key_is_live(key),
-            api_base=api_base,
+        return write_with(
+            self.writer,
+            lambda: Account.create(
+                name=name,
+                auth_method="api_key",
+                keyring_entry=entry,
+                livemode=key_is_live(key),
+                api_base=api_base,
+            ),
         )
 
     # --- OAuth ---
@@ -165,14 +172,19 @@ class ConnectionsService:
         entry = f"account-{uuid.uuid4()}"
         self.secrets.put(entry, _token_secrets(tokens))
         live = any(t.live for t in tokens)
-        return Account.create(
-            name=name,
-            auth_method="oauth",
-            provider=profile.name,
-            keyring_entry=entry,
-            livemode=live,
-            api_base=profile.api_base,
-            stripe_account_id=next((t.stripe_user_id for t in tokens if t.stripe_user_id), None),
+        return write_with(
+            self.writer,
+            lambda: Account.create(
+                name=name,
+                auth_method="oauth",
+                provider=profile.name,
+                keyring_entry=entry,
+                livemode=live,
+                api_base=profile.api_base,
+                stripe_account_id=next(
+                    (t.stripe_user_id for t in tokens if t.stripe_user_id), None
+                ),
+            ),
         )
 
     def sample_token(self, profile: ProviderProfile, live_tokens: Tokens) -> Tokens | None:
@@ -214,21 +226,30 @@ class ConnectionsService:
                 except Exception as exc:  # revoking is a courtesy: the secrets go regardless
                     log.warning("could not deauthorize account %s: %s", account.id, exc)
         self.secrets.delete(account.keyring_entry)
-        Account.update(
-            status=AccountStatus.DISCONNECTED, status_message="Disconnected: its keys were removed."
-        ).where(Account.id == account.id).execute()
-        DataSource.update(
-            status=DataSourceStatus.NEEDS_RECONNECT, status_message="The account was disconnected."
-        ).where(DataSource.account == account).execute()
+
+        def write() -> None:
+            Account.update(
+                status=AccountStatus.DISCONNECTED,
+                status_message="Disconnected: its keys were removed.",
+            ).where(Account.id == account.id).execute()
+            DataSource.update(
+                status=DataSourceStatus.NEEDS_RECONNECT,
+                status_message="The account was disconnected.",
+            ).where(DataSource.account == account).execute()
+
+        write_with(self.writer, write)
 
     def reconnected(self, account: Account) -> None:
-        Account.update(status=AccountStatus.CONNECTED, status_message=None).where(
-            Account.id == account.id
-        ).execute()
-        DataSource.update(status=DataSourceStatus.NEW, status_message=None).where(
-            (DataSource.account == account)
-            & (DataSource.status == DataSourceStatus.NEEDS_RECONNECT)
-        ).execute()
+        def write() -> None:
+            Account.update(status=AccountStatus.CONNECTED, status_message=None).where(
+                Account.id == account.id
+            ).execute()
+            DataSource.update(status=DataSourceStatus.NEW, status_message=None).where(
+                (DataSource.account == account)
+                & (DataSource.status == DataSourceStatus.NEEDS_RECONNECT)
+            ).execute()
+
+        write_with(self.writer, write)
 
 
 def _token_secrets(tokens: list[Tokens]) -> dict[str, str]:
