@@ -55,7 +55,8 @@ def formulas_and_dashboards() -> list[Result]:
 
 
 def _sum_this_year() -> Result:
-    from desktop.services.kpi.formulas import Catalog, evaluate
+    from desktop.services.kpi.binder import Catalog
+    from desktop.services.kpi.evaluate import evaluate
     from desktop.services.kpi.periods import period_range
 
     db, work = open_copy(_build_database())
@@ -88,7 +89,7 @@ def _sum_this_year() -> Result:
 
 def _daily_chart() -> Result:
     from desktop.services.kpi.dashboards import DashboardsService, SeriesData, WidgetSpec
-    from desktop.services.kpi.formulas import FormulaLibrary
+    from desktop.services.kpi.library import FormulaLibrary
     from desktop.views.dashboard_tiles import make_tile
 
     db, work = open_copy(_build_database())
@@ -134,7 +135,7 @@ def _daily_chart() -> Result:
 
 def _starter_refresh() -> Result:
     from desktop.services.kpi.dashboards import DashboardsService, WidgetError
-    from desktop.services.kpi.formulas import FormulaLibrary
+    from desktop.services.kpi.library import FormulaLibrary
     from desktop.store.models import registration_model
     from desktop.views.dashboard_grid import DashboardGrid
     from desktop.views.dashboard_tiles import make_tile

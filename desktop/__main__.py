@@ -112,7 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="csv", choices=["csv", "xlsx"], help="csv or xlsx")
     export.add_argument("--output", metavar="FILE", help="write to FILE (needed for xlsx)")
     export.add_argument(
-        "--filter", default="", metavar="EXPR", help="e.g. 'livemode = true and amount > 1000'"
+        "--filter",
+        default="",
+        metavar="EXPR",
+        help="the rows to export, in the formulas' filter language, e.g. "
+        '\'livemode = true and (amount > 1000 or status in ("failed", "pending"))\'',
     )
     export.add_argument(
         "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"

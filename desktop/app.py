@@ -22,9 +22,12 @@ from desktop.logs import setup_logging
 from desktop.paths import AppPaths, resource_path, resources_dir
 from desktop.services.accounts import AccountsService
 from desktop.services.data_sources import DataSourcesService
+from desktop.services.kpi.binder import DrillDown
 from desktop.services.kpi.dashboards import DashboardError, DashboardsService
-from desktop.services.kpi.formulas import DrillDown, FormulaError, FormulaLibrary
-from desktop.services.registrations import FilterError, RegistrationsService
+from desktop.services.kpi.library import FormulaLibrary
+from desktop.services.kpi.syntax import FormulaError
+from desktop.services.query import FilterError
+from desktop.services.registrations import RegistrationsService
 from desktop.services.secrets import SecretStore, SecretsUnavailable
 from desktop.services.stripe.connections import ConnectionError_, ConnectionsService
 from desktop.services.stripe.errors import Cancelled

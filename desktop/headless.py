@@ -177,13 +177,8 @@ def _existing_data(data_dir: str | None) -> AppPaths | None:
 
 
 def run_export(args) -> int:
-    from desktop.services.registrations import (
-        FilterError,
-        RegistrationQuery,
-        export_csv,
-        export_xlsx,
-        parse_filter_text,
-    )
+    from desktop.services.query import FilterError
+    from desktop.services.registrations import RegistrationQuery, export_csv, export_xlsx
     from desktop.settings import SettingsStore
 
     paths = _existing_data(args.data_dir)
@@ -200,15 +195,17 @@ def run_export(args) -> int:
             file=sys.stderr,
         )
         return 2
-    query = RegistrationQuery(matches[0])
+    store = SettingsStore(paths.settings_file)
+    settings = store.load()
+    zone = store.effective_time_zone(settings)
+    # Dates in the filter are the user's, as in the registrations view and formulas.
+    query = RegistrationQuery(matches[0], time_zone=zone, week_start=settings.week_start)
     try:
-        query.filters = parse_filter_text(args.filter, query.fields)
+        query.add_text_filter(args.filter)
         query.count()  # refuses a filter that cannot run, before any output
     except FilterError as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2
-    store = SettingsStore(paths.settings_file)
-    zone = store.effective_time_zone(store.load())
     if args.format == "xlsx":
         if not args.output:
             print("export: --format xlsx writes a file: give --output FILE", file=sys.stderr)
@@ -227,8 +224,10 @@ def run_export(args) -> int:
 
 def run_kpi(args) -> int:
     """`kpi FORMULA`: one line of JSON on success; the editor's message and exit 2 otherwise."""
-    from desktop.services.kpi.formulas import FormulaError, FormulaLibrary, evaluate
+    from desktop.services.kpi.evaluate import evaluate
+    from desktop.services.kpi.library import FormulaLibrary
     from desktop.services.kpi.periods import is_period, period_range
+    from desktop.services.kpi.syntax import FormulaError
     from desktop.settings import SettingsStore, zone_names
 
     paths = _existing_data(args.data_dir)

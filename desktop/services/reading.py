@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import peewee
 
 from desktop.services.kpi.periods import ALL_TIME_RANGE, date_span
-from desktop.services.registrations import Condition, FieldRef, RegistrationQuery
+from desktop.services.query import FieldRef
+from desktop.services.registrations import Condition, RegistrationQuery
 from desktop.services.stripe.errors import Cancelled
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def read_stoppably(
 
 
 def drill_conditions(query: RegistrationQuery, drill) -> list[Condition]:
-    """A KPI's filter and period (a kpi.formulas.DrillDown) as conditions the registrations
+    """A KPI's filter and period (a kpi.binder.DrillDown) as conditions the registrations
     query applies."""
     conditions = []
     if drill.where != "1":

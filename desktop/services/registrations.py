@@ -1,20 +1,19 @@
 """Registrations: the rows of one data source, and the fields a data source lists.
 
 All querying is SQL (JSON1 for fields that live only in the stored object); nothing loops over
-rows in Python.
+rows in Python. Fields and filters are services/query's, the language formulas use too.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-import time
 from dataclasses import dataclass
 
 import peewee as pw
 
 from desktop.catalog import Kind
-from desktop.services.kpi.periods import PERIODS, period_range
+from desktop.services.query import FieldRef, Filter, FilterCompiler, parse_filter, read_fields
 from desktop.store.models import DataSource, DataSourceField, registration_model
 from desktop.store.writer import write_with
 
@@ -177,83 +176,6 @@ class RegistrationsService:
 
 # --- querying ----------------------------------------------------------------------------
 
-TEXT_OPS = ("equals", "not_equals", "contains", "is_empty", "is_not_empty")
-NUMBER_OPS = ("=", "≠", "<", "≤", ">", "≥", "between", "is_empty", "is_not_empty")
-DATE_OPS = ("in_period", "before", "after", "between", "in_last_days", "is_empty", "is_not_empty")
-BOOL_OPS = ("is_true", "is_false")
-ENUM_OPS = ("one_of", "is_empty", "is_not_empty")
-OPERATORS = {
-    Kind.TEXT: TEXT_OPS,
-    Kind.REFERENCE: TEXT_OPS,
-    Kind.ENUM: ENUM_OPS,
-    Kind.MONEY: NUMBER_OPS,
-    Kind.NUMBER: NUMBER_OPS,
-    Kind.DATETIME: DATE_OPS,
-    Kind.BOOL: BOOL_OPS,
-}
-OPERATOR_LABELS = {
-    "equals": "equals",
-    "not_equals": "does not equal",
-    "contains": "contains",
-    "is_empty": "is empty",
-    "is_not_empty": "is not empty",
-    "=": "=",
-    "≠": "≠",
-    "<": "<",
-    "≤": "≤",
-    ">": ">",
-    "≥": "≥",
-    "between": "between",
-    "before": "before",
-    "after": "after",
-    "is_true": "= True",
-    "is_false": "= False",
-    "one_of": "is one of",
-    "in_last_days": "in the last (days)",
-    "in_period": "is in",
-}
-_SQL_COMPARE = {"=": "=", "≠": "!=", "<": "<", "≤": "<=", ">": ">", "≥": ">="}
-
-
-class FilterError(ValueError):
-    """A filter that cannot be applied; the message is for the user."""
-
-
-@dataclass(frozen=True)
-class FieldRef:
-    """A field a view can show, filter and sort by, and how SQL reaches it."""
-
-    key: str
-    label: str
-    kind: Kind
-    sql: str  # a column, or json_extract over the stored object
-
-    @property
-    def sortable(self) -> bool:
-        return True
-
-
-@dataclass(frozen=True)
-class Filter:
-    key: str
-    op: str
-    value: object = None  # a number, text, epoch seconds, (low, high) or a list
-
-    def describe(self, fields: dict[str, FieldRef]) -> str:
-        field = fields.get(self.key)
-        label = field.label if field else self.key
-        op = OPERATOR_LABELS.get(self.op, self.op)
-        if self.op in ("is_empty", "is_not_empty", "is_true", "is_false"):
-            return f"{label} {op}"
-        if self.op == "between":
-            low, high = self.value  # type: ignore[misc]
-            return f"{label} between {low} and {high}"
-        if self.op == "in_period":
-            return f"{label} is in {PERIODS.get(str(self.value), self.value).lower()}"
-        if self.op == "one_of":
-            return f"{label} is one of {', '.join(map(str, self.value))}"  # type: ignore[arg-type]
-        return f"{label} {op} {self.value}"
-
 
 @dataclass(frozen=True)
 class Condition:
@@ -262,13 +184,6 @@ class Condition:
     description: str
     sql: str
     params: tuple = ()
-
-
-def json_extract_sql(key: str) -> str:
-    """SQL reading a dotted field (metadata.plan) from the stored object; any quote in the key
-    is escaped, so a metadata key found in the data can never break the statement."""
-    path = "$" + "".join(f'."{part}"' for part in key.split("."))
-    return "json_extract(\"data\", '{}')".format(path.replace("'", "''"))
 
 
 class RegistrationQuery:
@@ -286,7 +201,7 @@ class RegistrationQuery:
         self.table = self.model._meta.table_name
         self.db = self.model._meta.database
         self.data_type = data_source.catalog
-        self.fields = self._fields()
+        self.fields = read_fields(data_source)
         self.filters: list[Filter] = []
         # Conditions the view cannot edit, such as a KPI formula's filter on a drill-down.
         self.conditions: list[Condition] = []
@@ -304,28 +219,7 @@ class RegistrationQuery:
 
     def reload_fields(self) -> None:
         """Read the data source's fields again (after Update fields or a rename)."""
-        self.fields = self._fields()
-
-    def _fields(self) -> dict[str, FieldRef]:
-        catalog = {f.key: f for f in self.data_type.fields}
-        result: dict[str, FieldRef] = {}
-        listed = (
-            DataSourceField.select()
-            .where(DataSourceField.data_source == self.data_source)
-            .order_by(DataSourceField.position)
-        )
-        for f in listed:
-            if f.key in catalog:
-                sql = f'"{catalog[f.key].column}"'
-            elif f.key == "livemode":
-                sql = '"livemode"'
-            else:
-                sql = json_extract_sql(f.key)
-            result[f.key] = FieldRef(f.key, f.label, Kind(f.kind), sql)
-        for f in self.data_type.fields:  # catalog fields are always reachable
-            result.setdefault(f.key, FieldRef(f.key, f.label, f.kind, f'"{f.column}"'))
-        result.setdefault("livemode", FieldRef("livemode", "Livemode", Kind.BOOL, '"livemode"'))
-        return result
+        self.fields = read_fields(self.data_source)
 
     def visible_fields(self) -> list[FieldRef]:
         listed = (
@@ -340,8 +234,9 @@ class RegistrationQuery:
     def _where(self) -> tuple[str, list]:
         clauses = ['"data_source_id" = ?']
         params: list = [self.data_source.id]
+        compiler = self.compiler()
         for flt in self.filters:
-            clause, values = self.compile_filter(flt)
+            clause, values = compiler.compile(flt)
             clauses.append(clause)
             params += values
         for condition in self.conditions:
@@ -359,61 +254,16 @@ class RegistrationQuery:
                 params += [like] * len(searchable)
         return " AND ".join(clauses), params
 
-    def compile_filter(self, flt: Filter) -> tuple[str, list]:
-        field = self.fields.get(flt.key)
-        if field is None:
-            raise FilterError(f"Unknown field {flt.key!r}; use Update fields to find new ones.")
-        if flt.op not in OPERATORS[field.kind]:
-            raise FilterError(
-                f"{field.label} cannot be filtered with '{OPERATOR_LABELS.get(flt.op, flt.op)}'."
-            )
-        col = field.sql
-        op = flt.op
-        if op == "is_empty":
-            return (
-                f"({col} IS NULL OR {col} = '')"
-                if field.kind in (Kind.TEXT, Kind.REFERENCE, Kind.ENUM)
-                else f"{col} IS NULL"
-            ), []
-        if op == "is_not_empty":
-            return (
-                f"({col} IS NOT NULL AND {col} != '')"
-                if field.kind in (Kind.TEXT, Kind.REFERENCE, Kind.ENUM)
-                else f"{col} IS NOT NULL"
-            ), []
-        if op in ("is_true", "is_false"):
-            return f"{col} = ?", [1 if op == "is_true" else 0]
-        if op == "equals":
-            return f"{col} = ?", [str(flt.value)]
-        if op == "not_equals":
-            return f"({col} IS NULL OR {col} != ?)", [str(flt.value)]
-        if op == "contains":
-            return f"{col} LIKE ?", [f"%{flt.value}%"]
-        if op == "one_of":
-            values = list(flt.value or [])  # type: ignore[arg-type]
-            if not values:
-                raise FilterError(f"Choose at least one value of {field.label}.")
-            return f"{col} IN ({', '.join('?' for _ in values)})", [str(v) for v in values]
-        if op == "between":
-            try:
-                low, high = (_number(v, field) for v in flt.value)  # type: ignore[union-attr]
-            except (TypeError, ValueError) as exc:
-                raise FilterError(f"{field.label} between needs two values.") from exc
-            return f"{col} BETWEEN ? AND ?", [min(low, high), max(low, high)]
-        if op == "in_period":
-            try:
-                start, end = period_range(
-                    str(flt.value), self.time_zone, week_start=self.week_start
-                )
-            except ValueError as exc:
-                raise FilterError(str(exc)) from None
-            return f"{col} >= ? AND {col} < ?", [start, end]
-        if op == "in_last_days":
-            days = _number(flt.value, field)
-            return f"{col} >= ?", [int(time.time() - days * 86_400)]
-        if op in ("before", "after"):
-            return f"{col} {'<' if op == 'before' else '>'} ?", [_number(flt.value, field)]
-        return f"{col} {_SQL_COMPARE[op]} ?", [_number(flt.value, field)]
+    def compiler(self) -> FilterCompiler:
+        return FilterCompiler(self.fields, time_zone=self.time_zone, week_start=self.week_start)
+
+    def add_text_filter(self, text: str) -> None:
+        """Keep only the rows a filter text selects (`status = "failed" or amount > 1000`,
+        services/query's language, as a formula's filter); FilterError says what and where."""
+        tree = parse_filter(text)
+        if tree is not None:
+            sql, params = self.compiler().compile(tree)
+            self.conditions.append(Condition(" ".join(text.split()), sql, tuple(params)))
 
     # --- reading ---
 
@@ -483,59 +333,7 @@ class RegistrationQuery:
         return (bool(row[0]), row[1]) if row else None
 
 
-def _number(value, field: FieldRef) -> float:
-    if isinstance(value, bool):
-        raise FilterError(f"{field.label} needs a number.")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise FilterError(f"{field.label} needs a number, not {value!r}.") from None
-
-
 # --- export --------------------------------------------------------------------------------
-
-_CLAUSE = re.compile(
-    r"""^\s*(?P<key>[A-Za-z_][\w.]*)\s*(?P<op>!=|<=|>=|=|<|>|\bcontains\b)\s*(?P<value>"[^"]*"|'[^']*'|\S+)\s*$""",
-    re.IGNORECASE,
-)
-
-
-def parse_filter_text(text: str, fields: dict[str, FieldRef]) -> list[Filter]:
-    """'livemode = true and amount > 1000 and status = "succeeded"' -> filters.
-
-    The same operators the registrations view offers; FilterError says what is wrong."""
-    filters = []
-    for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE) if text.strip() else []:
-        match = _CLAUSE.match(clause)
-        if not match:
-            raise FilterError(f"Cannot read the filter {clause!r}: write it as field = value.")
-        key, op, raw = match["key"], match["op"].lower(), match["value"]
-        field = fields.get(key) or next(
-            (f for f in fields.values() if f.label.lower() == key.lower()), None
-        )
-        if field is None:
-            raise FilterError(f"Unknown field {key!r} in the filter.")
-        value = raw[1:-1] if raw[:1] in "'\"" else raw
-        if field.kind is Kind.BOOL:
-            if op not in ("=", "!=") or value.lower() not in ("true", "false"):
-                raise FilterError(f"{field.label} is True or False: write {key} = true.")
-            truth = (value.lower() == "true") == (op == "=")
-            filters.append(Filter(field.key, "is_true" if truth else "is_false"))
-        elif field.kind is Kind.ENUM:
-            if op != "=":
-                raise FilterError(f"{field.label} is one of a list: use {key} = value.")
-            filters.append(Filter(field.key, "one_of", [value]))
-        elif field.kind in (Kind.TEXT, Kind.REFERENCE):
-            mapping = {"=": "equals", "!=": "not_equals", "contains": "contains"}
-            if op not in mapping:
-                raise FilterError(f"{field.label} is text: use =, != or contains.")
-            filters.append(Filter(field.key, mapping[op], value))
-        else:
-            mapping = {"=": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-            if op not in mapping:
-                raise FilterError(f"{field.label} is a number: use =, !=, <, <=, > or >=.")
-            filters.append(Filter(field.key, mapping[op], value))
-    return filters
 
 
 def export_xlsx(

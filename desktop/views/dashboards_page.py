@@ -32,10 +32,11 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from desktop.services.kpi.binder import DrillDown
 from desktop.services.kpi.dashboards import SeriesData, WidgetResult, WidgetSpec
 from desktop.services.kpi.editing import FormulaAssistant
-from desktop.services.kpi.formulas import DrillDown, FormulaError
 from desktop.services.kpi.periods import DASHBOARD_PERIODS, custom_period, period_label
+from desktop.services.kpi.syntax import FormulaError
 from desktop.services.tasks import Runner
 from desktop.views.dashboard_grid import DashboardGrid
 from desktop.views.dashboard_tiles import make_tile, value_lines

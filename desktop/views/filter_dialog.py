@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.catalog import DATA_TYPES, Kind
 from desktop.services.kpi.periods import PERIODS
-from desktop.services.registrations import OPERATOR_LABELS, OPERATORS, FieldRef, Filter
+from desktop.services.query import OPERATOR_LABELS, OPERATORS, FieldRef, Filter
 from desktop.views.widgets import plain_label
 
 NO_VALUE = ("is_empty", "is_not_empty", "is_true", "is_false")

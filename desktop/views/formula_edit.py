@@ -9,7 +9,7 @@ from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QCompleter, QPlainTextEdit, QWidget
 
-from desktop.services.kpi.formulas import FUNCTIONS, FormulaError, tokenize
+from desktop.services.kpi.syntax import FUNCTIONS, FormulaError, tokenize
 
 
 def _format(colour: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.kpi.formulas import FormulaError
+from desktop.services.kpi.syntax import FormulaError
 from desktop.views.formula_edit import FormulaEdit
 from desktop.views.widgets import confirm, plain_label
 

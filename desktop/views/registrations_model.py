@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from desktop.catalog import Kind
+from desktop.services.query import FieldRef
 from desktop.services.reading import Reading, read
-from desktop.services.registrations import FieldRef, RegistrationQuery
+from desktop.services.registrations import RegistrationQuery
 from desktop.views.formatting import money, timestamp
 from desktop.views.widgets import plain_tooltip
 

@@ -27,10 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.catalog import extract
+from desktop.services.query import Filter, FilterError
 from desktop.services.reading import drill_conditions, read_stoppably
 from desktop.services.registrations import (
-    Filter,
-    FilterError,
     RegistrationQuery,
     RegistrationsService,
     export_csv,

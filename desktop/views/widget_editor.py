@@ -32,8 +32,8 @@ from desktop.services.kpi.dashboards import (
     Format,
     WidgetSpec,
 )
-from desktop.services.kpi.formulas import FUNCTION_HELP, FormulaError
 from desktop.services.kpi.periods import DASHBOARD_PERIODS
+from desktop.services.kpi.syntax import FUNCTION_HELP, FormulaError
 from desktop.views.formula_edit import FormulaEdit
 from desktop.views.widgets import plain_label
 

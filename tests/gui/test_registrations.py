@@ -278,7 +278,8 @@ def test_a_search_reads_in_the_background_and_the_latest_wins(imported, qtbot):
     """On a million rows a search's LIKE takes seconds: it must not hold the window."""
     from PySide6.QtWidgets import QApplication
 
-    from desktop.services.registrations import Filter, RegistrationQuery
+    from desktop.services.query import Filter
+    from desktop.services.registrations import RegistrationQuery
 
     app, _harness = imported
     page, charges = open_charges(app, qtbot)

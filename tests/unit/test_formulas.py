@@ -18,17 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desktop.catalog import minor_unit_divisor
-from desktop.services.kpi.formulas import (
-    Catalog,
-    Evaluator,
-    FormulaError,
-    FormulaLibrary,
-    Slots,
-    check,
-    evaluate,
-    parse,
-)
+from desktop.services.kpi.binder import Catalog, check
+from desktop.services.kpi.evaluate import Evaluator, Slots, evaluate
+from desktop.services.kpi.library import FormulaLibrary
 from desktop.services.kpi.periods import period_range
+from desktop.services.kpi.syntax import FormulaError, parse
 from desktop.store.models import DataSource, registration_model
 from tests.syncing import import_into
 

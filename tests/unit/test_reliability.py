@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desktop.services.kpi.dashboards import DashboardError, DashboardsService
-from desktop.services.kpi.formulas import FormulaLibrary
+from desktop.services.kpi.library import FormulaLibrary
 from desktop.services.registrations import RegistrationQuery, RegistrationsService
 from desktop.services.stripe.http import parse_list_page
 from desktop.services.sync.rows import table_rows

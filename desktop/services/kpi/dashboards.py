@@ -19,23 +19,16 @@ import peewee as pw
 
 from desktop.catalog import DATA_TYPES, minor_unit_divisor
 from desktop.paths import resource_path
-from desktop.services.kpi.formulas import (
-    Checked,
-    DrillDown,
-    Evaluator,
-    FormulaError,
-    FormulaLibrary,
-    KpiValue,
-    Slots,
-    check,
-    drill_downs,
-)
+from desktop.services.kpi.binder import Checked, DrillDown, check, drill_downs
+from desktop.services.kpi.evaluate import Evaluator, KpiValue, Slots
+from desktop.services.kpi.library import FormulaLibrary
 from desktop.services.kpi.periods import (
     ALL_TIME,
     is_period,
     period_range,
     previous_range,
 )
+from desktop.services.kpi.syntax import FormulaError
 from desktop.store.models import Dashboard, DataSource, Widget, utc_now
 from desktop.store.writer import write_with
 
@@ -623,7 +616,7 @@ class DashboardsService:
         ds_id = checked.aggregates[0].data_source_id if checked.aggregates else None
         if ds_id is not None:
             ds = catalog.source(ds_id)
-            ref = catalog.query(ds).fields.get(spec.group_by)
+            ref = catalog.fields(ds).get(spec.group_by)
             label = ref.label if ref else label
         return GroupsData(rows, label)
 
@@ -631,7 +624,7 @@ class DashboardsService:
         """Narrow a drill-down to one group of a bar chart or table row."""
         catalog = self.library.catalog()
         ds = catalog.source(target.data_source_id)
-        ref = catalog.query(ds).fields.get(group_by) if ds is not None else None
+        ref = catalog.fields(ds).get(group_by) if ds is not None else None
         if ref is None:
             raise FormulaError(f"{target.data_source_title} has no field '{group_by}'")
         if group is None:

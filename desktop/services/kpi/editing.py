@@ -4,7 +4,8 @@ complete, and the fields a chart over it can be grouped by."""
 from __future__ import annotations
 
 from desktop.catalog import Kind
-from desktop.services.kpi.formulas import FUNCTIONS, FormulaError, check
+from desktop.services.kpi.binder import check
+from desktop.services.kpi.syntax import FUNCTIONS, FormulaError
 
 
 class FormulaAssistant:
@@ -34,7 +35,7 @@ class FormulaAssistant:
         words += catalog.source_names()
         seen = set()
         for ds in catalog.data_sources:
-            for key in catalog.query(ds).fields:
+            for key in catalog.fields(ds):
                 if key not in seen:
                     seen.add(key)
                     words.append(key)
@@ -54,7 +55,7 @@ class FormulaAssistant:
             ds = catalog.source(agg.data_source_id)
             fields = {
                 k: f.label
-                for k, f in catalog.query(ds).fields.items()
+                for k, f in catalog.fields(ds).items()
                 if f.kind in (Kind.ENUM, Kind.TEXT, Kind.BOOL, Kind.REFERENCE)
             }
             common = fields if common is None else {k: v for k, v in common.items() if k in fields}
