@@ -44,9 +44,9 @@ from desktop.services.sync.scheduler import Scheduler
 from desktop.services.sync.service import SyncService
 from desktop.services.tasks import Runner, TaskRunner
 from desktop.settings import Settings, SettingsStore
-from desktop.store.db import StoreError, check_folder_writable, check_writable, open_database
-from desktop.store.migrations import migrate
+from desktop.store.db import StoreError, check_folder_writable
 from desktop.store.models import Account
+from desktop.store.opening import open_store
 from desktop.store.writer import StoreWriter
 from desktop.views.accounts_card import AccountsCard
 from desktop.views.crash_dialog import CrashDialogPresenter
@@ -137,11 +137,7 @@ class Application(QObject):
         self._take_lock()
         self._install_crash_reporter()
         try:
-            self._db = open_database(self.paths.database)
-            report = migrate(self._db, backup_dir=self.paths.backup_dir)
-            if report.backup:
-                log.info("database backed up to %s before upgrading", report.backup)
-            check_writable(self._db)
+            self._db = open_store(self.paths.database, backup_dir=self.paths.backup_dir)
         except StoreError as exc:
             log.error("store unavailable: %s", exc)
             raise StartupError(str(exc)) from exc

@@ -22,18 +22,18 @@ from desktop.services.stripe.client import (
 )
 from desktop.services.sync.engine import SyncEngine, SyncProgress
 from desktop.services.sync.feeds import feeds_for
-from desktop.store.db import StoreError, check_writable, open_database
-from desktop.store.migrations import migrate
+from desktop.store.db import StoreError
 from desktop.store.models import DataSource, DataSourceStatus
+from desktop.store.opening import open_store
 from desktop.store.writer import StoreWriter
 
 
 class TerminalProgress:
     """One line of progress on a terminal (stderr); quiet lines when it is not a terminal."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr  # the stderr of the moment, not of the import
+        self.tty = self.stream.isatty()
         self.lock = threading.Lock()
         self.rows: dict[tuple, tuple[int, float, str]] = {}
         self.last = 0.0
@@ -80,9 +80,7 @@ def sync_with_key(
     """
     types = types or list(DATA_TYPES)
     paths.data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_database(paths.database)
-    migrate(db, backup_dir=paths.backup_dir)
-    check_writable(db)
+    db = open_store(paths.database, backup_dir=paths.backup_dir)
     live = key_is_live(key)
     accounts = AccountsService()
     # The last four characters are what Stripe's Dashboard shows of a key: not a secret.
@@ -184,8 +182,11 @@ def run_export(args) -> int:
     paths = _existing_data(args.data_dir)
     if paths is None:
         return 2
-    db = open_database(paths.database)
-    migrate(db, backup_dir=paths.backup_dir)
+    try:
+        db = open_store(paths.database, backup_dir=paths.backup_dir)
+    except StoreError as exc:
+        print(f"export cannot run: {exc}", file=sys.stderr)
+        return 2
     matches = list(DataSource.select().where(DataSource.title == args.data_source))
     if len(matches) != 1:
         titles = ", ".join(sorted(d.title for d in DataSource.select())) or "none"
@@ -249,9 +250,12 @@ def run_kpi(args) -> int:
             file=sys.stderr,
         )
         return 2
-    db = open_database(paths.database)
     try:
-        migrate(db, backup_dir=paths.backup_dir)
+        db = open_store(paths.database, backup_dir=paths.backup_dir)
+    except StoreError as exc:
+        print(f"kpi cannot run: {exc}", file=sys.stderr)
+        return 2
+    try:
         library = FormulaLibrary(settings=lambda: (zone, settings.week_start))
         start, end = period_range(args.period, zone, week_start=settings.week_start)
         result = evaluate(args.formula, library.catalog(), start, end)

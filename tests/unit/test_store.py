@@ -284,3 +284,22 @@ def test_day_totals_follow_every_write_and_are_made_where_they_are_missing(db):
     left = "SELECT COUNT(*) FROM rollup_charges WHERE data_source_id = ?"
     assert db.execute_sql(left, (ds.id,)).fetchone()[0] == 0
     assert rollup_differences(db) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "--data-source", "Stripe Charges"],
+        ["kpi", "Count(Charges)"],
+        ["sync", "--api-key", "sk_test_neverused00001"],
+    ],
+)
+def test_every_command_opens_the_store_one_way(command, db, app_paths, capsys):
+    """The app and each command open the store with open_store: a database from a newer
+    Ledgerboard is refused in words with exit code 2, before any work (no request, no row)."""
+    from desktop.__main__ import main
+
+    SchemaVersion.create(version=LATEST_VERSION + 1, description="from the future")
+    assert main([*command, "--data-dir", str(app_paths.data_dir)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "newer Ledgerboard" in err and "Traceback" not in err
