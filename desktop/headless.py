@@ -12,14 +12,7 @@ from desktop.catalog import DATA_TYPES
 from desktop.collector import settle_for_imports
 from desktop.paths import AppPaths
 from desktop.services.accounts import AccountsService
-from desktop.services.stripe.client import (
-    STRIPE_READ_LIMITS,
-    RateLimiter,
-    RequestStats,
-    StaticKey,
-    StripeApi,
-    key_is_live,
-)
+from desktop.services.stripe.client import StaticKey, StripeClients, key_is_live
 from desktop.services.sync.engine import SyncEngine, SyncProgress
 from desktop.services.sync.feeds import feeds_for
 from desktop.store.db import StoreError
@@ -92,26 +85,13 @@ def sync_with_key(
         )
     data_sources = accounts.ensure_data_sources(account, types)
     credentials = StaticKey(key)
-    stats = RequestStats()
-    if requests_per_second:
-        limiter = RateLimiter(requests_per_second, start_share=1.0)
-    else:
-        limiter = RateLimiter(STRIPE_READ_LIMITS[live])
-    apis: dict[tuple[int, bool], StripeApi] = {}
-    api_lock = threading.Lock()
-
-    def api_for(account_id: int, mode: bool) -> StripeApi:
-        with api_lock:
-            if (account_id, mode) not in apis:
-                apis[(account_id, mode)] = StripeApi(
-                    credentials, mode, api_base=api_base, limiter=limiter, stats=stats
-                )
-            return apis[(account_id, mode)]
-
+    clients = StripeClients(lambda _account_id: (credentials, api_base))
+    clients.requests_per_second = requests_per_second
+    stats = clients.stats
     writer = StoreWriter(db)
     started = time.monotonic()
     try:
-        results = SyncEngine(writer, api_for).sync_all(feeds_for(data_sources), progress=progress)
+        results = SyncEngine(writer, clients).sync_all(feeds_for(data_sources), progress=progress)
     finally:
         writer.close()
     seconds = time.monotonic() - started

@@ -330,3 +330,54 @@ class StripeApi:
 def _stripe_message(exc: stripe.StripeError) -> str:
     message = getattr(exc, "user_message", None) or str(exc) or exc.__class__.__name__
     return message.strip()
+
+
+class StripeClients:
+    """One StripeApi per account and mode, made when a sync first asks for it (the sync
+    engine's `api_for`), with one rate limiter per account and mode that outlives the client
+    (a reconnect makes a new client under the same limit) and one count of requests.
+
+    `account` gives an account's credentials and API base (None: Stripe's); set
+    `requests_per_second` for a server with no documented limit (the simulator, benchmarks)."""
+
+    def __init__(
+        self,
+        account: Callable[[int], tuple[Credentials, str | None]],
+        *,
+        stats: RequestStats | None = None,
+        gui_first: GuiFirst | None = None,
+    ) -> None:
+        self._account = account
+        self.stats = stats or RequestStats()
+        self.gui_first = gui_first
+        self.requests_per_second: float | None = None
+        self._apis: dict[tuple[int, bool], StripeApi] = {}
+        self._limiters: dict[tuple[int, bool], RateLimiter] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, account_id: int, live: bool) -> StripeApi:
+        with self._lock:
+            key = (account_id, live)
+            if key not in self._apis:
+                credentials, api_base = self._account(account_id)
+                limiter = self._limiters.setdefault(
+                    key,
+                    RateLimiter(self.requests_per_second, start_share=1.0)
+                    if self.requests_per_second
+                    else RateLimiter(STRIPE_READ_LIMITS[live]),
+                )
+                self._apis[key] = StripeApi(
+                    credentials,
+                    live,
+                    api_base=api_base,
+                    limiter=limiter,
+                    stats=self.stats,
+                    gui_first=self.gui_first,
+                )
+            return self._apis[key]
+
+    def forget(self, account_id: int) -> None:
+        """Drop the account's clients after its secrets changed (reconnect)."""
+        with self._lock:
+            for live in (True, False):
+                self._apis.pop((account_id, live), None)

@@ -21,13 +21,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from desktop.services.gui_first import BEAT_MS, GuiFirst
 from desktop.services.secrets import SecretStore, SecretsUnavailable
-from desktop.services.stripe.client import (
-    STRIPE_READ_LIMITS,
-    NeedsReconnect,
-    RateLimiter,
-    RequestStats,
-    StripeApi,
-)
+from desktop.services.stripe.client import NeedsReconnect, StripeClients
 from desktop.services.sync.engine import FeedResult, SyncEngine, SyncProgress
 from desktop.services.sync.feeds import feeds_for
 from desktop.store.models import Account, DataSource
@@ -112,16 +106,11 @@ class SyncService(QObject):
         self.secrets = secrets
         self.refresher = refresher
         self.gui_first = GuiFirst()
-        self.engine = SyncEngine(writer, self._api_for, gui_first=self.gui_first)
-        self._apis: dict[tuple[int, bool], StripeApi] = {}
-        self._limiters: dict[tuple[int, bool], RateLimiter] = {}
-        self._api_lock = threading.Lock()
+        self.clients = StripeClients(self._account, gui_first=self.gui_first)
+        self.engine = SyncEngine(writer, self.clients, gui_first=self.gui_first)
         self._threads: dict[int, _AccountSync] = {}
         self._queued: dict[int, set[int]] = {}
-        self.stats = RequestStats()
-        # None: Stripe's documented read limits. A number: for local servers (the simulator
-        # in demo mode and benchmarks), which have no such limit.
-        self.requests_per_second: float | None = None
+        self.stats = self.clients.stats
         self._stopping = False
         # Workers only note their progress; the GUI thread emits it (see the module's note).
         self._progress_lock = threading.Lock()
@@ -135,27 +124,19 @@ class SyncService(QObject):
         self._beat_timer.setInterval(BEAT_MS)
         self._beat_timer.timeout.connect(self.gui_first.beat)
 
-    def _api_for(self, account_id: int, live: bool) -> StripeApi:
-        with self._api_lock:
-            key = (account_id, live)
-            if key not in self._apis:
-                account = Account.get_by_id(account_id)
-                limiter = self._limiters.setdefault(
-                    key,
-                    RateLimiter(self.requests_per_second, start_share=1.0)
-                    if self.requests_per_second
-                    else RateLimiter(STRIPE_READ_LIMITS[live]),
-                )
-                credentials = AccountCredentials(account, self.secrets, self.refresher)
-                self._apis[key] = StripeApi(
-                    credentials,
-                    live,
-                    api_base=account.api_base,
-                    limiter=limiter,
-                    stats=self.stats,
-                    gui_first=self.gui_first,
-                )
-            return self._apis[key]
+    def _account(self, account_id: int) -> tuple[AccountCredentials, str | None]:
+        account = Account.get_by_id(account_id)
+        return AccountCredentials(account, self.secrets, self.refresher), account.api_base
+
+    @property
+    def requests_per_second(self) -> float | None:
+        """None: Stripe's documented read limits. A number: for local servers (the simulator
+        in demo mode and benchmarks), which have no such limit."""
+        return self.clients.requests_per_second
+
+    @requests_per_second.setter
+    def requests_per_second(self, value: float | None) -> None:
+        self.clients.requests_per_second = value
 
     def note_progress(self, progress: SyncProgress) -> None:
         """Called on worker threads: keep the newest progress of each feed."""
@@ -177,9 +158,7 @@ class SyncService(QObject):
 
     def forget_account(self, account_id: int) -> None:
         """Drop cached clients after the account's secrets changed (reconnect)."""
-        with self._api_lock:
-            for live in (True, False):
-                self._apis.pop((account_id, live), None)
+        self.clients.forget(account_id)
 
     def running(self) -> set[int]:
         return {ds for thread in self._threads.values() for ds in thread.ds_ids}
