@@ -72,8 +72,6 @@ class NewSourceFlow:
                 return "Every data type of this account is imported already."
             if not self.selected:
                 return "Select at least one data type to import."
-            if not self.selected and self.already_imported >= set(DATA_TYPES):
-                return "Every data type of this account is imported already."
             unreadable = [t for t in self.selected if self.readable.get(t) is False]
             if unreadable:
                 names = ", ".join(DATA_TYPES[t].display_name for t in unreadable)

@@ -59,3 +59,18 @@ def test_sample_data_needs_a_way_to_read_it():
     flow.advanced.include_sample_data = True
     flow.set_connected("Key", sample_data_possible=False)
     assert flow.advanced.include_sample_data is False
+
+
+def test_an_account_with_every_type_imported_says_so_rather_than_select_one():
+    from desktop.catalog import DATA_TYPES
+
+    flow = NewSourceFlow()
+    flow.next()
+    flow.set_already_imported(set(DATA_TYPES) - {"refunds"})
+    flow.set_connected("Acme", sample_data_possible=False)
+    flow.next()
+    assert flow.blocker() == "Select at least one data type to import."
+    flow.set_already_imported(set(DATA_TYPES))
+    assert flow.blocker() == "Every data type of this account is imported already."
+    flow.select_all()
+    assert flow.selected == [] and flow.back() is Step.CONNECT
