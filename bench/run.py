@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     print(f"({time.monotonic() - started:.0f} s)")
     print(
         f"host pace: sum(range(100000)) took {pace_before:.2f} ms before and "
-        f"{host_pace():.2f} ms after (a slower host shows a larger figure; see README)"
+        f"{host_pace():.2f} ms after (a slower host shows a larger figure; see bench/README.md)"
     )
     return 0 if all(r.ok for r in results) else 1
 

@@ -27,7 +27,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "dist" / "Ledgerboard" / "Ledgerboard"
-SIZE_LIMIT_MB = 190  # a guard against regressions; the target is lower, see the README
+SIZE_LIMIT_MB = 190  # a guard against regressions; the target is lower (bench/RESULTS.md)
 
 
 @pytest.fixture(scope="module")
