@@ -128,11 +128,7 @@ class Application(QObject):
             raise StartupError(str(exc)) from exc
         self._log_handler = setup_logging(self.paths.log_file)
         log.info("starting %s %s, data folder %s", APP_NAME, __version__, self.paths.data_dir)
-        # The GUI thread takes turns for the GIL with the sync's threads, and asking for it can
-        # take a switch interval for each thread that gets it first. With 1 ms instead of
-        # Python's 5, the longest stall of a 5 ms timer during an unthrottled sync of 200,000
-        # charges went from 51-72 to 35-41 ms, its 99th percentile from 18-22 to 12-17 ms
-        # (bench responsiveness with the writer process: five runs, and three with 5 ms).
+        # The GUI thread waits a switch interval for each sync thread that takes the GIL first.
         sys.setswitchinterval(GUI_SWITCH_INTERVAL)
         self._take_lock()
         self._install_crash_reporter()
@@ -211,8 +207,8 @@ class Application(QObject):
     @property
     def login_profile(self) -> ProviderProfile:
         """The browser login's provider, made when first needed (the wizard, a token refresh):
-        a platform secret the user owns is in the keychain, and finding the keychain took 80 ms
-        before the window could show, longer where it has to be woken."""
+        a platform secret the user owns is in the keychain, and finding the keychain is too slow
+        to hold the window back (longer still where it has to be woken)."""
         with self._profile_lock:
             if self._profile is None:
                 settings = self.settings
@@ -505,7 +501,7 @@ def run_gui(paths: AppPaths, *, demo: bool = False) -> int:
     window.show()
     settle_for_imports()  # what the start made lives as long as the app (desktop.collector)
     app.start_background_work()
-    if os.environ.get("LEDGERBOARD_STARTUP_PROBE"):  # bench/startup_bench.py: shown, then quit
+    if os.environ.get("LEDGERBOARD_STARTUP_PROBE"):  # bench/app_bench.py startup: shown, then quit
         QTimer.singleShot(0, lambda: (print("window shown", flush=True), qt_app.quit()))
     return qt_app.exec()
 

@@ -128,7 +128,7 @@ def run_sync(args) -> int:
         return 2
     paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
     progress = TerminalProgress()
-    settle_for_imports()  # what is loaded is frozen (collections walked it: 1.7% of an import)
+    settle_for_imports()  # what is loaded is frozen, out of the import's collections
     try:
         summary = sync_with_key(key, paths, api_base=args.api_base, types=types, progress=progress)
     except (StoreError, OSError) as exc:

@@ -2,7 +2,7 @@
 
 Python's GIL has no priorities. When its holder lets go, whichever waiting thread the OS wakes
 first takes it, and while a sync's threads read and build pages the GUI thread lost that race
-over and over: a 5 ms timer on it ticked up to 97 ms late (bench/app_bench.py). So while a
+over and over: a 5 ms timer on it ticked tens of milliseconds late. So while a
 sync runs, the GUI thread beats every BEAT_MS, and a background thread that finds the last
 beat late gives way between two pieces of its work: it waits until the GUI thread has had its
 turn, which is the next beat.

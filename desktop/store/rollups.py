@@ -1,8 +1,8 @@
 """Day totals of the usual KPIs, kept by SQLite itself.
 
 A KPI such as Sum(Charges, amount, status = "succeeded" and livemode = true) for this year read
-every one of the year's charges in the aggregation index: 310,000 index entries, 38 ms on a fast
-hour and up to 100 on a slow one. Each type with an aggregation index (models.AGGREGATED_MONEY)
+every one of the year's charges in the aggregation index, hundreds of thousands of entries for a
+busy account. Each type with an aggregation index (models.AGGREGATED_MONEY)
 also has a rollup table: per data source, mode, UTC day, currency and status (or type), how many
 rows and the sum of each amount. Triggers on the registrations table keep it in the same
 transaction as every insert, update and delete, so it can never disagree with the rows.

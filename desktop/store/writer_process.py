@@ -2,7 +2,7 @@
 
 An import spends about a third of its CPU inside SQLite. In the app's process that work takes
 turns with the fetching, parsing and row building for Python's one lock (the GIL); in a
-process of its own it runs beside them, on the other core (README, Performance). Everything
+process of its own it runs beside them, on another core (bench/RESULTS.md). Everything
 else the app writes stays on the writer thread (`desktop.store.writer`), and both open
 their transactions with BEGIN IMMEDIATE, so the one that comes second waits for the lock
 (busy_timeout) instead of failing.
@@ -48,10 +48,7 @@ log = logging.getLogger(__name__)
 
 Statement = tuple[str, Sequence]
 FROZEN_FLAG = "--store-writer"  # the frozen app runs as the child when given this first
-# The child yields the processor to the app's threads, the GUI's among them: on two cores, with
-# the simulator as the third process, the GUI timer's 99th percentile during an unthrottled
-# sync went from 14-18 to 11-12 ms, its maximum from 40-59 to 41-45 ms (bench responsiveness,
-# three runs each, in turns); the ingest did not change.
+# The child yields the processor to the app's threads, so that the GUI's comes first.
 NICENESS = 5
 _PICKLE = pickle.HIGHEST_PROTOCOL
 # Writes made in one transaction at most, when that many are waiting: each is answered only
@@ -239,9 +236,8 @@ class _Channel:
 
 def _widen(pipe) -> None:
     """Let the pipe hold a whole page (100 invoices pickle to about 200 KB), where Linux's
-    default holds 64 KB. Otherwise writing one took turns with the child reading it, chunk by
-    chunk, and every turn made the sending thread wait to take the GIL back, often for a
-    whole switch interval: sending a page took 5 ms, and the child sat idle half the time."""
+    default holds 64 KB. Otherwise writing one takes turns with the child reading it, chunk by
+    chunk, and every turn makes the sending thread wait to take the GIL back."""
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
     if set_size is None:
         return

@@ -50,10 +50,8 @@ def pinned_api_version() -> str:
 # Stripe's documented read limits per second; the limiter starts at 80% of them.
 STRIPE_READ_LIMITS = {True: 100.0, False: 25.0}
 START_SHARE = 0.8
-# Requests the limiter may save up, in seconds of its rate. A thread wakes for its turn a little
-# late; with nothing saved (one request) that lateness was lost for good, and an import held
-# 92–99 requests a second against a limit of 100. A twentieth of a second (5 requests at 100/s)
-# is far inside the one second's burst Stripe's token bucket allows.
+# Requests the limiter may save up, in seconds of its rate: a thread that wakes late for its turn
+# keeps it, and a twentieth of a second is far inside the burst Stripe's token bucket allows.
 SAVED_SECONDS = 0.05
 REQUEST_TIMEOUT = 30  # seconds per request
 

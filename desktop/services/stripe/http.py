@@ -25,9 +25,8 @@ import requests.utils
 import stripe
 import urllib3
 
-# Connections kept per host: as many as a sync may ask at once, eight feeds with up to eight
-# history workers each (sync.WINDOWS). With 16, a fast import discarded connections and
-# opened new ones (urllib3: "Connection pool is full").
+# Connections kept per host: as many as a sync may ask at once (eight feeds with up to WINDOWS
+# history workers each), or a fast import discards connections ("Connection pool is full").
 POOL_SIZE = 64
 
 
