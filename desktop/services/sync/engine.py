@@ -147,8 +147,7 @@ class FeedRun:
         self._apis: list[StripeApi] = []  # the clients this run made requests with
         self.children = [DATA_TYPES[t] for t in feed.targets if DATA_TYPES[t].parent]
         self.reads_lines = any(child.name == "invoice_lines" for child in self.children)
-        # READERS, shared by the import's workers: a pool per page made a server on this
-        # machine take turns among up to 32 threads (4% slower).
+        # READERS, shared by the import's workers: a pool per page would multiply the threads.
         self._readers: ThreadPoolExecutor | None = None
         self._readers_lock = threading.Lock()
         self.parent_target = feed.targets.get(feed.parent.name)

@@ -54,7 +54,7 @@ class Window:
         return self.pages * (self.last - floor) / max(1, self.first - self.last)
 
 
-# What a checkpoint keeps of a window (asdict, which copies deeply, cost 3% of an import).
+# What a checkpoint keeps of a window (asdict copies deeply, too slow for every page).
 _WINDOW_STATE = tuple(f.name for f in fields(Window) if f.name != "busy")
 
 
@@ -134,7 +134,7 @@ class Windows:
 
 
 def _median(values: list[float]) -> float:
-    """The statistics module's median; importing that module took 16 ms of the app's start."""
+    """The statistics module's median, without importing that module at the app's start."""
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
@@ -146,13 +146,13 @@ class Workers:
     last one added did not make answers slower. Stripe answers a page in hundreds of milliseconds
     however many are asked at once, so an import gets all `most`; a server on this machine
     answers one at a time, and more workers would only take turns with the GUI thread for the
-    GIL (eight made its timer's ticks up to 70 ms late, one 20 ms)."""
+    GIL."""
 
     def __init__(self, most: int) -> None:
         self.most = most
         self.count = 1
-        # (round trip, work) of the latest pages since the last worker started; a bounded
-        # window, as a median over every page of a long import cost 5% of its time.
+        # (round trip, work) of the latest pages since the last worker started; bounded, as a
+        # median over every page of a long import grows costly.
         self.timings: collections.deque[tuple[float, float]] = collections.deque(maxlen=16)
         self.alone: float | None = None  # the round trip while one worker asked alone
 
@@ -249,11 +249,9 @@ class HistoryRun:
         )
         round_trip = self.api.last_round_trip()
         objects = page["data"]
-        # Reading invoices' further lines is waiting for answers too, all but the processor
-        # time it takes: with Stripe's round trips, counted as work, it had kept an import of
-        # invoices to two workers where eight were worth it (161 s against 20 for 160,000
-        # rows at 0.2 s an answer). From a server on this machine (engine.slow_answer) it
-        # stays work.
+        # Reading invoices' further lines is waiting for answers too, all but its processor
+        # time: counted as work, Stripe's round trips would keep invoices to too few workers.
+        # From a server on this machine (engine.slow_answer) it stays work.
         processor: list[float] = []
         reading_lines = time.monotonic()
         children = run.full_children(self.api, objects, processor)

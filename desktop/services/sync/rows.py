@@ -61,11 +61,8 @@ class TableRows:
 
     def upsert_statements(self, rows: list[tuple]) -> list[Statement]:
         """The statements that write rows, as many to a statement as MAX_VARIABLES allows (30
-        charges, 52 customers). Measured when the writer was a thread of this process: once a
-        row (executemany) it spent half its time taking turns for the GIL; ten rows a statement
-        took ingest to 15,500 objects/s, the most allowed to 17,200 (three pairs side by side).
-        A whole page to one statement, on a SQLite without the limit, had made the GUI thread
-        wait longer (the timer's ticks up to 90 ms late during a sync)."""
+        charges, 52 customers): one row a statement spends its time taking turns for the GIL,
+        and a whole page to one statement (where SQLite allows it) makes the GUI thread wait."""
         size = self.rows_per_statement
         statements = []
         for start in range(0, len(rows), size):
