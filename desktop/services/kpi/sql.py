@@ -99,8 +99,8 @@ def _bucket_value(agg: BoundAggregate, expression: str, where: str) -> str:
 
 def _per_bucket_sql(agg: BoundAggregate, expression: str, ranges) -> tuple[str, list]:
     """A series of one currency (or none): each bucket read on its own in the index, by a
-    subquery. Grouping a year of days in one query put every row through a temporary B-tree:
-    a daily Sum in USD over a year of a million charges took 253 ms, this way 93 ms."""
+    subquery: grouping a year of days in one query puts every row through a temporary B-tree
+    (bench/RESULTS.md has the figures)."""
     key, key_params = "", []
     if agg.currency_sql == "NULL":
         key = "NULL, "
@@ -114,8 +114,8 @@ def _per_bucket_sql(agg: BoundAggregate, expression: str, ranges) -> tuple[str, 
 
 def _per_bucket_and_currency_sql(agg: BoundAggregate, expression: str, ranges) -> tuple[str, list]:
     """A series per currency of one mode: each bucket of each currency read on its own, the
-    currencies found by a loose index scan (1.4 s → 0.15 s for a year of days over a million
-    charges in six currencies). Rows without a currency make a series of their own."""
+    currencies found by a loose index scan, where grouping would read every row of the mode.
+    Rows without a currency make a series of their own."""
     in_currency = _bucket_value(agg, expression, _ONE_MODE + ' AND "currency" = c')
     without = _bucket_value(agg, expression, _ONE_MODE + ' AND "currency" IS NULL')
     currencies = _currencies_cte('"' + agg.table + '"')
@@ -140,9 +140,9 @@ def _whole_days(period) -> tuple[int, int] | None:
 
 def _rolled_up_sql(agg: BoundAggregate, keys: list[str], period, days) -> tuple[str, list]:
     """A Count or Sum for one period from the rollup's totals of its whole UTC days, and from
-    the rows for the hours before the first and after the last (store.rollups): for this year
-    over a million charges, a few hundred day rows instead of 310,000 index entries. The
-    filter names only columns the rollup has, so it reads the same there."""
+    the rows for the hours before the first and after the last (store.rollups): a few hundred
+    day rows for a year, instead of every index entry. The filter names only columns the
+    rollup has, so it reads the same there."""
     start, end = period
     first, last = days
     total = f"TOTAL({agg.field.sql})" if agg.function == "sum" else None
@@ -177,9 +177,8 @@ def _sum_by_currency_sql(agg: BoundAggregate, expression: str, period) -> tuple[
 
     Grouped in one pass, SQLite reads every row of the mode in the index, whatever the period,
     as the currency comes before the date. Here the currencies are found first, a few index
-    seeks (a loose index scan), and each is then read for the period alone: a Sum for this
-    year over a million charges in ~58 ms instead of ~100. Rows without a currency are summed
-    on their own, as the grouped query would."""
+    seeks (a loose index scan), and each is then read for the period alone. Rows without a
+    currency are summed on their own, as the grouped query would."""
     table, date = f'"{agg.table}"', agg.date_sql
     period_where = f"{date} >= ?3 AND {date} < ?4 AND ({agg.where})"
     sql = (
