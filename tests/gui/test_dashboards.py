@@ -236,8 +236,11 @@ def test_arranging_widgets_moves_and_pushes_and_is_remembered(imported, qtbot):
     assert page.grid.places[b][:2] == (0, 0)
     assert page.grid.places[a][1] >= 2
     page.grid.nudge(b, dw=3)  # wider
-    stored = {w.id: (w.x, w.y, w.w, w.h) for w in Widget.select()}
-    assert stored == page.grid.places
+
+    def stored() -> dict:
+        return {w.id: (w.x, w.y, w.w, w.h) for w in Widget.select()}
+
+    qtbot.waitUntil(lambda: stored() == page.grid.places, timeout=10_000)  # on a worker
     assert page.grid.tiles[b].geometry().width() > page.grid.tiles[a].geometry().width()
 
 
