@@ -88,6 +88,7 @@ def main(argv: list[str]) -> int:
             "ruff",
             "check",
             "desktop",
+            "exchange",
             "tests",
             "bench",
             "packaging",

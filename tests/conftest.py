@@ -121,6 +121,35 @@ def simulator(make_simulator):
 
 
 @pytest.fixture
+def start_exchange(tmp_path: Path):
+    """Start the token-exchange service (`python -m exchange`) as its own process, by default
+    pointed at a simulator with its platform secrets. After the test each is stopped and its
+    whole log is grepped: no `sk_`, `rt_`, `ac_`, nor any code or token the test saw."""
+    from tests.exchange_service import CLIENT_ID, start_exchange
+
+    started = []
+
+    def start(simulator=None, **env: str):
+        if simulator is not None:
+            oauth = simulator.oauth
+            env = {
+                "EXCHANGE_LIVE_SECRET_KEY": oauth.live_secret,
+                "EXCHANGE_TEST_SECRET_KEY": oauth.test_secret,
+                "EXCHANGE_CLIENT_IDS": CLIENT_ID,
+                "EXCHANGE_STRIPE_TOKEN_URL": f"{simulator.base_url}/oauth/token",
+                "EXCHANGE_STRIPE_DEAUTHORIZE_URL": f"{simulator.base_url}/oauth/deauthorize",
+                **env,
+            }
+        service = start_exchange(tmp_path, **env)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.assert_log_keeps_no_secret()
+
+
+@pytest.fixture
 def start_app(qtbot, app_paths: AppPaths) -> Iterator[Callable[..., Application]]:
     """Start the app (as often as a test needs, one at a time); shut down after the test.
 
