@@ -35,15 +35,14 @@ from desktop.services.stripe.oauth import (
     LOGIN_TIMEOUT,
     LoginError,
     ProviderProfile,
+    login_profile,
     simulator_profile,
-    stripe_apps_profile,
-    stripe_connect_profile,
 )
 from desktop.services.sync.engine import SyncProgress
 from desktop.services.sync.scheduler import Scheduler
 from desktop.services.sync.service import SyncService
 from desktop.services.tasks import Runner, TaskRunner
-from desktop.settings import Settings, SettingsStore
+from desktop.settings import Settings, SettingsStore, publisher_login
 from desktop.store.db import StoreError, check_folder_writable
 from desktop.store.models import Account
 from desktop.store.opening import open_store
@@ -97,6 +96,7 @@ class Application(QObject):
         open_url=None,
         demo_size: int = 20_000,
         login_timeout: float | None = None,
+        login: ProviderProfile | None = None,
     ) -> None:
         super().__init__(parent)
         self.paths = paths
@@ -113,7 +113,9 @@ class Application(QObject):
         self.crash_presenter: CrashDialogPresenter | None = None
         self._shut_down = False
         self._back_page = "data_sources"  # where the registrations page's Back goes
-        self._profile: ProviderProfile | None = None  # see login_profile
+        # See login_profile; given: a login other than the settings' (the simulator through
+        # an exchange service, in tests).
+        self._profile: ProviderProfile | None = login
         self._profile_lock = threading.Lock()  # a sync's token refresh may ask first
 
     def start(self) -> MainWindow:
@@ -217,14 +219,11 @@ class Application(QObject):
                     platform = self.secrets.get("oauth-platform") if available else {}
                 except SecretsUnavailable:
                     platform = {}
-                make = (
-                    stripe_apps_profile
-                    if settings.login_provider == "stripe_apps"
-                    else stripe_connect_profile
-                )
-                self._profile = make(
-                    settings.login_client_id,
-                    token_exchange_url=settings.login_token_exchange_url or None,
+                login = settings.login(publisher_login())
+                self._profile = login_profile(
+                    login.provider,
+                    login.client_id,
+                    login.token_exchange_url,
                     live_secret=platform.get("live"),
                     test_secret=platform.get("test"),
                 )

@@ -27,9 +27,19 @@ class Settings:
     default_update_frequency: int = 300  # seconds, for new data sources
     # Log in with Stripe: the app's OAuth client and how its codes become tokens. The
     # platform secret, where the user owns one, lives in the keyring, not here.
+    # Empty: the build's own (resources/publisher.json, see PublisherLogin).
     login_provider: str = "stripe_connect"  # or "stripe_apps"
     login_client_id: str = ""
     login_token_exchange_url: str = ""
+
+    def login(self, publisher: PublisherLogin) -> PublisherLogin:
+        """The browser login in force: the user's own when they set a client id, otherwise
+        the one this build of Ledgerboard ships with."""
+        if self.login_client_id:
+            return PublisherLogin(
+                self.login_provider, self.login_client_id, self.login_token_exchange_url
+            )
+        return publisher
 
     def validated(self) -> Settings:
         zone = self.time_zone if self.time_zone in zone_names() else ""
@@ -52,6 +62,41 @@ class Settings:
             str(self.login_client_id),
             str(self.login_token_exchange_url),
         )
+
+
+PUBLISHER_FILE = "publisher.json"
+
+
+@dataclass(frozen=True)
+class PublisherLogin:
+    """The browser login a build ships with, so that "Log in with Stripe" works with no set-up:
+    whoever builds Ledgerboard writes resources/publisher.json (see README, "Publishing")."""
+
+    provider: str = "stripe_connect"  # or "stripe_apps"
+    client_id: str = ""  # the app's OAuth client id, ca_...
+    token_exchange_url: str = ""  # the publisher's exchange service, https://...
+
+
+def publisher_login(path: Path | None = None) -> PublisherLogin:
+    """The build's login from its publisher file; an empty one when the build has none."""
+    if path is None:
+        from desktop.paths import resources_dir
+
+        path = resources_dir() / PUBLISHER_FILE
+    if not path.exists():
+        return PublisherLogin()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        provider = raw.get("login_provider", "stripe_connect")
+        login = PublisherLogin(
+            provider if provider in ("stripe_connect", "stripe_apps") else "stripe_connect",
+            str(raw.get("login_client_id", "")),
+            str(raw.get("login_token_exchange_url", "")),
+        )
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("the build's login file %s is unreadable (%s); none is used", path, exc)
+        return PublisherLogin()
+    return login
 
 
 @functools.cache

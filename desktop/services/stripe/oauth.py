@@ -7,20 +7,23 @@ cancelled. The code is exchanged for tokens; expiring tokens are refreshed and t
 refresh token is stored. Tokens go to the keyring (secrets.py), never anywhere else.
 
 Stripe's token endpoint wants the publisher's secret key, which a desktop app cannot keep. A
-provider profile therefore names either a token-exchange endpoint run by the publisher, or a
-platform secret the user owns (kept in the keyring). Without either, the wizard says so and
-offers a restricted API key instead.
+provider profile therefore names either a token-exchange service run by the publisher (the
+`exchange` package beside this app: POST {base}/oauth/token and {base}/oauth/deauthorize), or
+a platform secret the user owns (kept in the keyring). Without either, the wizard says so and
+offers a restricted API key instead. Every address that carries a code, a token or a secret
+is HTTPS, except on loopback (the simulator, a local exchange).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING
@@ -58,9 +61,32 @@ class ProviderProfile:
 
     @property
     def configured(self) -> bool:
-        return bool(self.client_id) and bool(
-            self.token_exchange_url or self.live_secret or self.test_secret
+        return (
+            bool(self.client_id)
+            and bool(self.token_exchange_url or self.live_secret or self.test_secret)
+            and self.transport_problem() is None
         )
+
+    def exchange_endpoint(self, name: str) -> str:
+        """An endpoint of the publisher's exchange service: `token` or `deauthorize`."""
+        assert self.token_exchange_url, "only profiles with an exchange service have one"
+        return f"{self.token_exchange_url.rstrip('/')}/oauth/{name}"
+
+    def transport_problem(self) -> str | None:
+        """Why this login would send a code, a token or a secret in the clear; None if not."""
+        for url in (
+            self.authorize_url,
+            self.token_url,
+            self.token_exchange_url,
+            self.deauthorize_url,
+        ):
+            if url and insecure_url(url):
+                return (
+                    f"Log in with {self.display_name} is set up with {url}, which is not an "
+                    "https:// address; Ledgerboard sends logins over plain http:// only to "
+                    "this computer (127.0.0.1)."
+                )
+        return None
 
     @property
     def can_read_sample_data(self) -> bool:
@@ -68,6 +94,8 @@ class ProviderProfile:
         return bool(self.token_exchange_url or (self.live_secret and self.test_secret))
 
     def not_configured_reason(self) -> str:
+        if problem := self.transport_problem():
+            return problem
         if not self.client_id:
             return (
                 f"Log in with {self.display_name} needs the app's client ID, and none is set "
@@ -102,7 +130,15 @@ def stripe_apps_profile(client_id: str = "", **secrets_or_endpoint) -> ProviderP
     )
 
 
-def simulator_profile(base_url: str, live_secret: str, test_secret: str) -> ProviderProfile:
+def simulator_profile(
+    base_url: str,
+    live_secret: str | None = None,
+    test_secret: str | None = None,
+    *,
+    token_exchange_url: str | None = None,
+) -> ProviderProfile:
+    """The simulator's login: with its platform secrets (demo mode), or through an exchange
+    service holding them, as a published build logs in to Stripe."""
     return ProviderProfile(
         name="simulator",
         display_name="the Stripe simulator",
@@ -111,9 +147,27 @@ def simulator_profile(base_url: str, live_secret: str, test_secret: str) -> Prov
         deauthorize_url=f"{base_url}/oauth/deauthorize",
         api_base=base_url,
         client_id="ca_ledgerboard_demo",
+        token_exchange_url=token_exchange_url,
         live_secret=live_secret,
         test_secret=test_secret,
-        pkce=True,
+        pkce=token_exchange_url is None,  # Stripe's token endpoint knows no PKCE
+    )
+
+
+def login_profile(
+    provider: str,
+    client_id: str,
+    token_exchange_url: str | None,
+    live_secret: str | None = None,
+    test_secret: str | None = None,
+) -> ProviderProfile:
+    """The browser login that settings (or the build's defaults) describe."""
+    make = stripe_apps_profile if provider == "stripe_apps" else stripe_connect_profile
+    return make(
+        client_id,
+        token_exchange_url=token_exchange_url or None,
+        live_secret=live_secret,
+        test_secret=test_secret,
     )
 
 
@@ -272,9 +326,10 @@ class LoginAttempt:
 class OAuthClient:
     def __init__(self, profile: ProviderProfile) -> None:
         self.profile = profile
-        if _is_loopback(profile.token_url):
-            # oauthlib insists on HTTPS; the simulator speaks plain HTTP on 127.0.0.1.
-            os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+
+    def _check_transport(self) -> None:
+        if problem := self.profile.transport_problem():
+            raise LoginError(problem)
 
     def begin(self) -> LoginAttempt:
         if not self.profile.configured:
@@ -290,7 +345,8 @@ class OAuthClient:
             state=state,
             pkce="S256" if self.profile.pkce else None,
         )
-        url, _state = session.authorization_url(self.profile.authorize_url)
+        with _insecure_transport_if_loopback(self.profile.authorize_url):
+            url, _state = session.authorization_url(self.profile.authorize_url)
         listener.start()
         return LoginAttempt(url, listener, session)
 
@@ -313,23 +369,24 @@ class OAuthClient:
             raise LoginError(
                 f"Stripe did not connect the account: {result.error_description or result.error}"
             )
+        self._check_transport()
         try:
             if self.profile.token_exchange_url:
-                response = requests.post(
-                    self.profile.token_exchange_url,
-                    timeout=30,
-                    data={"code": result.code, "livemode": str(live).lower()},
+                token = self._exchange(
+                    "token",
+                    {"grant_type": "authorization_code", "code": result.code},
+                    live,
+                    "Stripe refused to exchange the login for a token",
                 )
-                response.raise_for_status()
-                token = response.json()
             else:
-                token = attempt.session.fetch_token(
-                    self.profile.token_url,
-                    code=result.code,
-                    include_client_id=True,
-                    client_secret=self._secret(live),
-                    timeout=30,
-                )
+                with _insecure_transport_if_loopback(self.profile.token_url):
+                    token = attempt.session.fetch_token(
+                        self.profile.token_url,
+                        code=result.code,
+                        include_client_id=True,
+                        client_secret=self._secret(live),
+                        timeout=30,
+                    )
         except (OAuth2Error, requests.RequestException, ValueError) as exc:
             raise LoginError(f"Stripe refused to exchange the login for a token ({exc}).") from exc
         return Tokens.from_response(token)
@@ -340,24 +397,25 @@ class OAuthClient:
         from oauthlib.oauth2 import OAuth2Error
         from requests_oauthlib import OAuth2Session
 
+        self._check_transport()
         try:
             if self.profile.token_exchange_url:
-                response = requests.post(
-                    self.profile.token_exchange_url,
-                    timeout=30,
-                    data={"refresh_token": refresh_token, "livemode": str(live).lower()},
+                token = self._exchange(
+                    "token",
+                    {"grant_type": "refresh_token", "refresh_token": refresh_token},
+                    live,
+                    "Stripe refused to renew the login; reconnect the account",
                 )
-                response.raise_for_status()
-                token = response.json()
             else:
                 session = OAuth2Session(self.profile.client_id)
-                token = session.refresh_token(
-                    self.profile.token_url,
-                    refresh_token=refresh_token,
-                    timeout=30,
-                    client_id=self.profile.client_id,
-                    client_secret=self._secret(live),
-                )
+                with _insecure_transport_if_loopback(self.profile.token_url):
+                    token = session.refresh_token(
+                        self.profile.token_url,
+                        refresh_token=refresh_token,
+                        timeout=30,
+                        client_id=self.profile.client_id,
+                        client_secret=self._secret(live),
+                    )
         except (OAuth2Error, requests.RequestException, ValueError) as exc:
             raise LoginError(
                 f"Stripe refused to renew the login ({exc}); reconnect the account."
@@ -368,18 +426,42 @@ class OAuthClient:
         return tokens
 
     def deauthorize(self, stripe_user_id: str) -> None:
+        """Revoke the app's access to the account, where the provider can."""
         import requests
 
-        if not self.profile.deauthorize_url or not (
-            self.profile.live_secret or self.profile.test_secret
-        ):
+        if not self.profile.deauthorize_url:
             return
-        requests.post(
-            self.profile.deauthorize_url,
-            timeout=30,
-            data={"client_id": self.profile.client_id, "stripe_user_id": stripe_user_id},
-            auth=(self.profile.live_secret or self.profile.test_secret or "", ""),
+        self._check_transport()
+        form = {"client_id": self.profile.client_id, "stripe_user_id": stripe_user_id}
+        if self.profile.token_exchange_url:
+            self._exchange("deauthorize", form, True, "Stripe did not revoke the login")
+            return
+        secret = self.profile.live_secret or self.profile.test_secret
+        if not secret:
+            return
+        response = requests.post(
+            self.profile.deauthorize_url, timeout=30, data=form, auth=(secret, "")
         )
+        if response.status_code != 200:
+            raise LoginError(f"Stripe did not revoke the login ({_described(response)}).")
+
+    def _exchange(self, endpoint: str, form: dict[str, str], live: bool, failed: str) -> dict:
+        """A call to the publisher's exchange service; its errors are Stripe's, in words."""
+        import requests
+
+        response = requests.post(
+            self.profile.exchange_endpoint(endpoint),
+            timeout=30,
+            data={**form, "client_id": self.profile.client_id, "livemode": str(live).lower()},
+        )
+        if response.status_code == 429:
+            raise LoginError("The publisher's login service is busy; wait a minute and try again.")
+        if response.status_code != 200:
+            raise LoginError(f"{failed} ({_described(response)}).")
+        token = response.json()
+        if not isinstance(token, dict):
+            raise LoginError(f"{failed} (the login service answered something else).")
+        return token
 
     def _secret(self, live: bool) -> str | None:
         secret = self.profile.live_secret if live else self.profile.test_secret
@@ -391,5 +473,51 @@ class OAuthClient:
         return secret
 
 
+def _described(response) -> str:
+    """Stripe's OAuth error ({"error", "error_description"}) as a sentence, or the status."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("error"):
+        return str(body.get("error_description") or body["error"])
+    return f"HTTP {response.status_code}"
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 def _is_loopback(url: str) -> bool:
-    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+    return urlsplit(url).hostname in LOOPBACK_HOSTS
+
+
+def insecure_url(url: str) -> bool:
+    """True for an address that may not carry a login: anything but https://, except
+    http:// to this computer."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return False
+    return not (parts.scheme == "http" and _is_loopback(url))
+
+
+_transport_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def _insecure_transport_if_loopback(url: str) -> Iterator[None]:
+    """oauthlib refuses plain http:// unless OAUTHLIB_INSECURE_TRANSPORT is set, and reads it
+    from the process's environment. It is set only around a call to a loopback address, and
+    every oauthlib call takes the same lock, so no other login can run while it is set."""
+    with _transport_lock:
+        if not _is_loopback(url):
+            yield
+            return
+        before = os.environ.get("OAUTHLIB_INSECURE_TRANSPORT")
+        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+        try:
+            yield
+        finally:
+            if before is None:
+                del os.environ["OAUTHLIB_INSECURE_TRANSPORT"]
+            else:
+                os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = before
