@@ -125,11 +125,11 @@ def start_exchange(tmp_path: Path):
     """Start the token-exchange service (`python -m exchange`) as its own process, by default
     pointed at a simulator with its platform secrets. After the test each is stopped and its
     whole log is grepped: no `sk_`, `rt_`, `ac_`, nor any code or token the test saw."""
-    from tests.exchange_service import CLIENT_ID, start_exchange
+    from tests.exchange_service import CLIENT_ID, ROOT, start_exchange
 
     started = []
 
-    def start(simulator=None, **env: str):
+    def start(simulator=None, cwd: Path | None = None, **env: str):
         if simulator is not None:
             oauth = simulator.oauth
             env = {
@@ -140,7 +140,7 @@ def start_exchange(tmp_path: Path):
                 "EXCHANGE_STRIPE_DEAUTHORIZE_URL": f"{simulator.base_url}/oauth/deauthorize",
                 **env,
             }
-        service = start_exchange(tmp_path, **env)
+        service = start_exchange(tmp_path, cwd or ROOT, **env)
         started.append(service)
         return service
 

@@ -60,7 +60,7 @@ class ExchangeService:
         return log
 
 
-def start_exchange(tmp_path: Path, **env: str) -> ExchangeService:
+def start_exchange(tmp_path: Path, cwd: Path = ROOT, **env: str) -> ExchangeService:
     """`python -m exchange` on a free loopback port; waits for its "listening on" line."""
     log_path = tmp_path / f"exchange-{len(list(tmp_path.glob('exchange-*.log')))}.log"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
@@ -68,7 +68,7 @@ def start_exchange(tmp_path: Path, **env: str) -> ExchangeService:
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "exchange"],
-            cwd=ROOT,
+            cwd=cwd,
             env=environ,
             stdout=subprocess.PIPE,
             stderr=log_file,

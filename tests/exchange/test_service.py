@@ -6,6 +6,7 @@ no code or token the test saw)."""
 from __future__ import annotations
 
 import ast
+import shutil
 import socket
 import subprocess
 import sys
@@ -237,6 +238,20 @@ def test_stripe_apps_has_no_deauthorize(simulator, start_exchange):
         "/oauth/deauthorize", {"client_id": CLIENT_ID, "stripe_user_id": "acct_1"}
     )
     assert_stripe_error(answer, 400, "invalid_request")
+
+
+def test_the_service_runs_from_its_own_files_alone(simulator, start_exchange, tmp_path):
+    """What the Dockerfile copies (the package's .py files and its requirements) is all the
+    service needs: nothing of the desktop app or the tests comes along."""
+    image = tmp_path / "srv"
+    (image / "exchange").mkdir(parents=True)
+    for path in [*(ROOT / "exchange").glob("*.py"), ROOT / "exchange" / "requirements.txt"]:
+        shutil.copy(path, image / "exchange" / path.name)
+    dockerfile = (ROOT / "exchange" / "Dockerfile").read_text()
+    assert "COPY *.py exchange/" in dockerfile and 'CMD ["python", "-m", "exchange"]' in dockerfile
+    exchange = start_exchange(simulator, cwd=image)
+    answer = exchange.token(grant_type="authorization_code", code=approve(simulator))
+    assert answer.status_code == 200 and answer.json()["livemode"] is True
 
 
 def test_nothing_in_the_desktop_app_imports_the_service():

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import threading
 import urllib.error
@@ -114,3 +116,52 @@ def test_refresh_stores_the_rotated_refresh_token(db, simulator, profile):
     stored = SecretStore().get(account.keyring_entry)
     assert new_access and stored["live"] == new_access
     assert stored["refresh"] != first_refresh
+
+
+def test_plain_http_is_only_for_the_loopback_call_and_never_elsewhere(profile, monkeypatch):
+    """oauthlib trusts plain http:// while OAUTHLIB_INSECURE_TRANSPORT is set; a loopback
+    login sets it only around its own calls, so a later login elsewhere still needs HTTPS."""
+    from oauthlib.oauth2.rfc6749.errors import InsecureTransportError
+    from requests_oauthlib import OAuth2Session
+
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+    client = OAuthClient(profile)
+    attempt = client.begin()
+    browser_decides(attempt.authorize_url)
+    tokens = client.finish(attempt, timeout=10)
+    client.refresh(tokens.refresh_token, live=True)
+    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
+    with pytest.raises(InsecureTransportError):
+        OAuth2Session("ca_1").fetch_token("http://192.0.2.1/oauth/token", code="x")
+
+
+def test_login_addresses_in_plain_http_are_refused_except_on_loopback():
+    from desktop.services.stripe.oauth import stripe_apps_profile, stripe_connect_profile
+
+    exchange = stripe_connect_profile("ca_1", token_exchange_url="http://login.example.com")
+    assert not exchange.configured
+    assert "not an https:// address" in exchange.not_configured_reason()
+    with pytest.raises(LoginError, match="https://"):
+        OAuthClient(exchange).begin()
+    with pytest.raises(LoginError, match="https://"):
+        OAuthClient(exchange).refresh("rt_x", live=True)
+    for secure in ("https://login.example.com", "http://127.0.0.1:8080", "http://localhost:1"):
+        assert stripe_apps_profile("ca_1", token_exchange_url=secure).configured, secure
+    assert not simulator_profile(
+        "http://192.0.2.7:12111", token_exchange_url="https://login.example.com"
+    ).configured
+
+
+def test_the_exchange_services_errors_reach_the_user_in_words(simulator, start_exchange):
+    exchange = start_exchange(simulator)
+    profile = simulator_profile(simulator.base_url, token_exchange_url=exchange.url)
+    client = OAuthClient(profile)
+    with pytest.raises(LoginError, match="Refresh token is unknown or already used"):
+        client.refresh("rt_never_issued", live=True)
+    exchange.never_logged.append("rt_never_issued")
+    stranger = dataclasses.replace(profile, client_id="ca_not_served")
+    with pytest.raises(LoginError, match="does not serve that client_id"):
+        OAuthClient(stranger).refresh("rt_never_issued", live=True)
+    exchange.stop()
+    with pytest.raises(LoginError, match="refused to renew"):
+        client.refresh("rt_never_issued", live=True)  # the service is gone

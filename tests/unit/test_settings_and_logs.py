@@ -87,3 +87,25 @@ def test_the_log_file_is_redacted(tmp_path, expected_log_warnings):
 def test_resources_are_found_from_a_checkout():
     assert (resources_dir() / "theme.qss").exists()
     assert resource_path("icons", "ledgerboard.svg").stat().st_size > 0
+
+
+def test_a_build_ships_its_login_and_the_users_own_wins(tmp_path, expected_log_warnings):
+    from desktop.services.stripe.oauth import login_profile
+    from desktop.settings import PublisherLogin, publisher_login
+
+    assert publisher_login(tmp_path / "absent.json") == PublisherLogin()
+    path = tmp_path / "publisher.json"
+    path.write_text(
+        '{"login_provider": "stripe_apps", "login_client_id": "ca_pub",'
+        ' "login_token_exchange_url": "https://login.example.com"}'
+    )
+    shipped = publisher_login(path)
+    login = Settings().login(shipped)  # a fresh install: nothing set by the user
+    profile = login_profile(login.provider, login.client_id, login.token_exchange_url)
+    assert profile.name == "stripe_apps" and profile.client_id == "ca_pub"
+    assert profile.configured and profile.can_read_sample_data
+    assert profile.exchange_endpoint("token") == "https://login.example.com/oauth/token"
+    own = Settings(login_client_id="ca_mine", login_token_exchange_url="https://mine.example")
+    assert own.login(shipped) == PublisherLogin("stripe_connect", "ca_mine", "https://mine.example")
+    path.write_text("{not json")
+    assert publisher_login(path) == PublisherLogin()  # said in the log, and no login
