@@ -5,7 +5,8 @@ returned as it came.
     POST /oauth/token        grant_type=authorization_code&code=... or
                              grant_type=refresh_token&refresh_token=...,
                              client_id=ca_..., livemode=true|false (which secret key)
-    POST /oauth/deauthorize  client_id=ca_..., stripe_user_id=acct_..., livemode=true|false
+    POST /oauth/deauthorize  client_id=ca_..., stripe_user_id=acct_..., refresh_token=... (proof
+                             that the caller holds the account's login), livemode=true|false
     GET  /healthz            for a platform's health check
 
 Nothing is kept: no database, no cache, and the log says which endpoint answered what, never
@@ -40,7 +41,7 @@ TOKEN_FIELDS = {
     "authorization_code": {"grant_type", "code", "client_id", "livemode", "code_verifier"},
     "refresh_token": {"grant_type", "refresh_token", "client_id", "livemode"},
 }
-DEAUTHORIZE_FIELDS = {"client_id", "stripe_user_id", "livemode"}
+DEAUTHORIZE_FIELDS = {"client_id", "stripe_user_id", "refresh_token", "livemode"}
 
 
 class OAuthError(Exception):
@@ -227,13 +228,26 @@ class Exchange:
             raise OAuthError(
                 400, "invalid_request", "This Stripe flavour has no deauthorize endpoint."
             )
-        if not form.get("stripe_user_id"):
-            raise OAuthError(400, "invalid_request", "No stripe_user_id was provided.")
+        for needed in ("stripe_user_id", "refresh_token"):
+            if not form.get(needed):
+                raise OAuthError(400, "invalid_request", f"No {needed} was provided.")
         client_id, secret = self._client_and_secret(form)
+        # Anyone can learn an account id; only its own login holds the refresh token. Renewing
+        # it proves the caller holds it, and the account is disconnected right after anyway.
+        proof = {"grant_type": "refresh_token", "refresh_token": form["refresh_token"]}
+        status, body = await self._call(self.config.token_url, proof, secret)
+        if status != 200:
+            return JSONResponse(body, status, headers=NO_STORE)
+        if body.get("stripe_user_id") != form["stripe_user_id"]:
+            raise OAuthError(400, "invalid_grant", "That refresh token belongs to another account.")
         upstream = {"client_id": client_id, "stripe_user_id": form["stripe_user_id"]}
         return await self._forward(self.config.deauthorize_url, upstream, secret)
 
     async def _forward(self, url: str, form: dict[str, str], secret: str) -> Response:
+        status, body = await self._call(url, form, secret)
+        return JSONResponse(body, status, headers=NO_STORE)
+
+    async def _call(self, url: str, form: dict[str, str], secret: str) -> tuple[int, dict]:
         assert self.http is not None, "the lifespan opens the client"
         try:
             answer = await self.http.post(url, data=form, auth=(secret, ""))
@@ -261,7 +275,7 @@ class Exchange:
             f" {str(body.get('error'))[:40]}" if "error" in body else "",
             answer.headers.get("request-id", "-")[:40],
         )
-        return JSONResponse(body, answer.status_code, headers=NO_STORE)
+        return answer.status_code, body
 
 
 async def healthz(_request: Request) -> Response:

@@ -218,15 +218,29 @@ def test_browsers_and_oversized_or_odd_requests_are_refused(simulator, start_exc
     assert requests.get(f"{exchange.url}/healthz", timeout=10).json() == {"status": "ok"}
 
 
-def test_deauthorize_goes_to_stripe_with_the_secret(simulator, start_exchange):
+def test_deauthorize_needs_the_accounts_own_login_then_goes_to_stripe(simulator, start_exchange):
     exchange = start_exchange(simulator)
     tokens = exchange.token(grant_type="authorization_code", code=approve(simulator)).json()
-    account = tokens["stripe_user_id"]
-    wrong = exchange.post(
-        "/oauth/deauthorize", {"client_id": "ca_other", "stripe_user_id": account}
-    )
+    account, refresh = tokens["stripe_user_id"], tokens["refresh_token"]
+
+    def deauthorize(**form) -> requests.Response:
+        return exchange.post("/oauth/deauthorize", {"client_id": CLIENT_ID, **form})
+
+    # Knowing an account id is not enough to disconnect it from the app.
+    assert_stripe_error(deauthorize(stripe_user_id=account), 400, "invalid_request")
+    exchange.never_logged.append("rt_guessed")
+    guessed = deauthorize(stripe_user_id=account, refresh_token="rt_guessed")
+    assert_stripe_error(guessed, 400, "invalid_grant")
+    wrong = deauthorize(client_id="ca_other", stripe_user_id=account, refresh_token=refresh)
     assert_stripe_error(wrong, 400, "invalid_client")
-    done = exchange.post("/oauth/deauthorize", {"client_id": CLIENT_ID, "stripe_user_id": account})
+    assert api(simulator, tokens["access_token"]).v1.balance.retrieve()  # still connected
+
+    other = exchange.token(grant_type="authorization_code", code=approve(simulator)).json()
+    mismatch = deauthorize(stripe_user_id="acct_someone_else", refresh_token=other["refresh_token"])
+    assert_stripe_error(mismatch, 400, "invalid_grant")
+    assert api(simulator, tokens["access_token"]).v1.balance.retrieve()
+
+    done = deauthorize(stripe_user_id=account, refresh_token=refresh)
     assert done.status_code == 200 and done.json() == {"stripe_user_id": account}
     with pytest.raises(stripe.AuthenticationError):
         api(simulator, tokens["access_token"]).v1.balance.retrieve()

@@ -222,7 +222,11 @@ class ConnectionsService:
             profile = self.profiles.get(account.provider or "")
             if profile is not None:
                 try:
-                    OAuthClient(profile).deauthorize(account.stripe_account_id)
+                    with self._refresh_lock:  # a refresh would rotate the token it shows
+                        refresh = self.secrets.get(account.keyring_entry).get("refresh")
+                        OAuthClient(profile).deauthorize(
+                            account.stripe_account_id, refresh, live=account.livemode
+                        )
                 except Exception as exc:  # revoking is a courtesy: the secrets go regardless
                     log.warning("could not deauthorize account %s: %s", account.id, exc)
         self.secrets.delete(account.keyring_entry)

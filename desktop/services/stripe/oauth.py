@@ -425,8 +425,11 @@ class OAuthClient:
             tokens.refresh_token = refresh_token  # Connect keeps the same refresh token
         return tokens
 
-    def deauthorize(self, stripe_user_id: str) -> None:
-        """Revoke the app's access to the account, where the provider can."""
+    def deauthorize(
+        self, stripe_user_id: str, refresh_token: str | None = None, *, live: bool = True
+    ) -> None:
+        """Revoke the app's access to the account, where the provider can. An exchange service
+        wants the login's refresh token, as proof that this is the account's own app."""
         import requests
 
         if not self.profile.deauthorize_url:
@@ -434,7 +437,9 @@ class OAuthClient:
         self._check_transport()
         form = {"client_id": self.profile.client_id, "stripe_user_id": stripe_user_id}
         if self.profile.token_exchange_url:
-            self._exchange("deauthorize", form, True, "Stripe did not revoke the login")
+            if refresh_token:
+                form["refresh_token"] = refresh_token
+                self._exchange("deauthorize", form, live, "Stripe did not revoke the login")
             return
         secret = self.profile.live_secret or self.profile.test_secret
         if not secret:
