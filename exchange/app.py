@@ -38,7 +38,7 @@ log = logging.getLogger("exchange")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 TOKEN_FIELDS = {
-    "authorization_code": {"grant_type", "code", "client_id", "livemode", "code_verifier"},
+    "authorization_code": {"grant_type", "code", "client_id", "livemode"},
     "refresh_token": {"grant_type", "refresh_token", "client_id", "livemode"},
 }
 DEAUTHORIZE_FIELDS = {"client_id", "stripe_user_id", "refresh_token", "livemode"}
@@ -218,8 +218,6 @@ class Exchange:
             raise OAuthError(400, "invalid_request", f"No {needed} was provided.")
         _client_id, secret = self._client_and_secret(form)
         upstream = {"grant_type": grant_type, needed: form[needed]}
-        if form.get("code_verifier"):
-            upstream["code_verifier"] = form["code_verifier"]
         return await self._forward(self.config.token_url, upstream, secret)
 
     async def deauthorize(self, request: Request) -> Response:

@@ -150,7 +150,8 @@ def simulator_profile(
         token_exchange_url=token_exchange_url,
         live_secret=live_secret,
         test_secret=test_secret,
-        pkce=token_exchange_url is None,  # Stripe's token endpoint knows no PKCE
+        # Stripe's token endpoint takes no PKCE verifier, so neither does the exchange service.
+        pkce=token_exchange_url is None,
     )
 
 
