@@ -24,8 +24,11 @@ class ExchangeService:
     log_path: Path
     never_logged: list[str] = field(default_factory=list)  # codes and tokens a test saw
 
+    stdout_after_start: str = ""
+
     def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8")
+        """Everything it wrote: its log (standard error) and any later standard output."""
+        return self.log_path.read_text(encoding="utf-8") + self.stdout_after_start
 
     def post(self, path: str, data: dict | None = None, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", 15)
@@ -49,7 +52,8 @@ class ExchangeService:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=15)
-        if self.process.stdout:
+        if self.process.stdout and not self.process.stdout.closed:
+            self.stdout_after_start = self.process.stdout.read().decode("utf-8", "replace")
             self.process.stdout.close()
         return self.log()
 

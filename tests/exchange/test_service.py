@@ -10,6 +10,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -145,6 +147,34 @@ def test_stripe_down_is_said_in_stripe_format(tmp_path, start_exchange, simulato
         assert_stripe_error(down, 503, "temporarily_unavailable")
     finally:
         closed.close()
+
+
+def test_stripe_answering_an_error_page_is_said_in_stripe_format(simulator, start_exchange):
+    class ErrorPage(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = b"<html><body>502 Bad Gateway</body></html>"
+            self.send_response(500)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    broken = ThreadingHTTPServer(("127.0.0.1", 0), ErrorPage)
+    thread = threading.Thread(target=broken.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{broken.server_address[1]}/oauth/token"
+        exchange = start_exchange(simulator, EXCHANGE_STRIPE_TOKEN_URL=url)
+        answer = exchange.token(grant_type="authorization_code", code=approve(simulator))
+        body = assert_stripe_error(answer, 502, "temporarily_unavailable")
+        assert "500" in body["error_description"]
+    finally:
+        broken.shutdown()
+        broken.server_close()
+        thread.join()
 
 
 def test_a_flood_from_one_address_is_limited_and_others_still_get_through(
