@@ -110,7 +110,7 @@ class GuardMiddleware:
         if request.url.scheme != "https" and not is_loopback(address):
             return oauth_error(403, "invalid_request", "This service only answers over HTTPS.")
         if "origin" in request.headers or request.method == "OPTIONS":
-            # CORS stays closed: the desktop app never sends Origin, a web page always does.
+            # CORS stays closed: the desktop app never sends Origin; a page's fetch or form does.
             return oauth_error(403, "invalid_request", "Web browsers may not call this service.")
         if request.url.path != "/healthz":
             wait = self.limiter.take(address)
