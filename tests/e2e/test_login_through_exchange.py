@@ -63,7 +63,7 @@ def test_login_refresh_and_disconnect_go_through_the_exchange_service(
 
     # Disconnect revokes the grant at Stripe, through the service, and forgets the tokens.
     app.accounts_card.disconnect_requested.emit(account.id)
+    qtbot.waitUntil(lambda: Account.get().status == "disconnected", timeout=15_000)
     assert "POST /oauth/deauthorize 200" in exchange.log()
     assert simulator.oauth.check_token(renewed["live"]) == (True, "revoked")
     assert SecretStore().get(account.keyring_entry) == {}
-    assert Account.get().status == "disconnected"
