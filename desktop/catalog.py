@@ -4,16 +4,25 @@ This module is the only place that knows a data type: where Stripe lists it, wha
 is, how a row gets its id, which date field formulas use by default, its typed fields, and how
 changes reach us. Everything else (store, sync, views, formulas) reads it from here.
 
-Field keys are paths into the Stripe object (``billing_details.address.country``). A field the
-object lacks in a given API version is simply empty. Fields marked ``from_parent`` are not in
-Stripe's schema for the object: the sync copies them from the parent (a fee's balance
-transaction, a line's invoice), which is why the catalog-versus-spec test skips them.
+Field keys are paths into the Stripe object (``billing_details.address.country``), as the API
+version the SDK pins puts them (2026-10-28 today; tests/unit/test_catalog.py walks every path
+through the pinned SDK's typed classes and Stripe's newest fixtures). A field the object lacks is
+simply empty. Fields marked ``from_parent`` are not in Stripe's schema for the object: the sync
+copies them from the parent (a fee's balance transaction, a line's invoice). A ``derived`` field
+keeps a name whose path Stripe removed while its meaning survives elsewhere in the object: its
+value is computed from the paths in ``sources``.
+
+Fields that moved keep working in what users saved: ``DataType.moved`` maps the old key to the
+new one (the filter compiler resolves it, and the store copies old columns over), and
+``DataType.retired`` names those whose concept the pinned version dropped, read from the stored
+JSON of rows imported before.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from enum import StrEnum
@@ -37,6 +46,9 @@ class Field:
     kind: Kind
     choices: tuple[str, ...] = ()
     from_parent: bool = False
+    # A derived field: its value from the object, reading only the paths in `sources`.
+    derive: Callable[[dict], object] | None = None
+    sources: tuple[str, ...] = ()
 
     @property
     def column(self) -> str:
@@ -74,6 +86,10 @@ class DataType:
     # When Stripe's schema has no `livemode`, the mode of the key or token that read the row.
     has_own_livemode: bool = True
     search_fields: tuple[str, ...] = ("id",)
+    # Keys of fields the pinned API version moved: old key -> the key of the field now.
+    moved: Mapping[str, str] = dc_field(default_factory=dict, compare=False)
+    # Fields whose concept the pinned version removed: key -> (label, kind, where it went).
+    retired: Mapping[str, tuple[str, Kind, str]] = dc_field(default_factory=dict, compare=False)
     _by_key: dict[str, Field] = dc_field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +98,9 @@ class DataType:
             raise ValueError(f"{self.name}: default date field {self.default_date_field!r}")
         if self._by_key[self.default_date_field].kind is not Kind.DATETIME:
             raise ValueError(f"{self.name}: default date field must be a datetime field")
+        for old, new in self.moved.items():
+            if new not in self._by_key or old in self._by_key:
+                raise ValueError(f"{self.name}: moved field {old!r} -> {new!r}")
 
     def field(self, key: str) -> Field:
         return self._by_key[key]
@@ -102,6 +121,49 @@ def _f(key: str, label: str, kind: Kind, *choices: str, from_parent: bool = Fals
     return Field(key, label, kind, tuple(choices), from_parent)
 
 
+def _derived(
+    key: str, label: str, kind: Kind, sources: tuple[str, ...], derive, *choices: str
+) -> Field:
+    return Field(key, label, kind, tuple(choices), derive=derive, sources=sources)
+
+
+def _invoice_paid(obj: dict):
+    """Stripe removed `invoice.paid` (2025-03-31.basil): an invoice is paid when its status is."""
+    status = obj.get("status")
+    return None if status is None else status == "paid"
+
+
+def _invoice_tax(obj: dict):
+    """`invoice.tax` became the list `total_taxes` (basil): the tax is the sum of its amounts."""
+    taxes = obj.get("total_taxes")
+    if not isinstance(taxes, list):
+        return None
+    return sum(t.get("amount") or 0 for t in taxes if isinstance(t, dict))
+
+
+_LINE_TYPES = {"subscription_item_details": "subscription", "invoice_item_details": "invoiceitem"}
+
+
+def _line_type(obj: dict):
+    """`line.type` became `parent.type` (basil), named after the details it points to; the
+    values users filter on stay those Stripe used before."""
+    parent = obj.get("parent")
+    kind = parent.get("type") if isinstance(parent, dict) else None
+    return _LINE_TYPES.get(kind, kind)
+
+
+def _line_proration(obj: dict):
+    """`line.proration` moved into the parent's details (basil): whichever the line has."""
+    parent = obj.get("parent")
+    if not isinstance(parent, dict):
+        return None
+    for name in ("subscription_item_details", "invoice_item_details"):
+        details = parent.get(name)
+        if isinstance(details, dict) and details.get("proration") is not None:
+            return details["proration"]
+    return None
+
+
 M, N, T, B, D, E, R = (
     Kind.MONEY,
     Kind.NUMBER,
@@ -112,7 +174,7 @@ M, N, T, B, D, E, R = (
     Kind.REFERENCE,
 )
 
-_BALANCE_TRANSACTION_TYPES = (
+_BALANCE_TRANSACTION_TYPES = (  # the pinned SDK's list
     "adjustment",
     "advance",
     "advance_funding",
@@ -120,32 +182,45 @@ _BALANCE_TRANSACTION_TYPES = (
     "application_fee",
     "application_fee_refund",
     "charge",
+    "climate_order_purchase",
+    "climate_order_refund",
     "connect_collection_transfer",
     "contribution",
+    "fee_credit_funding",
+    "inbound_transfer",
+    "inbound_transfer_reversal",
     "issuing_authorization_hold",
     "issuing_authorization_release",
     "issuing_dispute",
+    "issuing_dispute_provisional_credit",
+    "issuing_dispute_provisional_credit_reversal",
     "issuing_transaction",
-    "obligation_inbound",
     "obligation_outbound",
-    "obligation_payout",
-    "obligation_payout_failure",
     "obligation_reversal_inbound",
-    "obligation_reversal_outbound",
     "payment",
     "payment_failure_refund",
+    "payment_network_reserve_hold",
+    "payment_network_reserve_release",
     "payment_refund",
     "payment_reversal",
+    "payment_unreconciled",
     "payout",
     "payout_cancel",
     "payout_failure",
+    "payout_minimum_balance_hold",
+    "payout_minimum_balance_release",
     "refund",
     "refund_failure",
+    "reserve_hold",
+    "reserve_release",
     "reserve_transaction",
     "reserved_funds",
+    "stripe_balance_payment_debit",
+    "stripe_balance_payment_debit_reversal",
     "stripe_fee",
     "stripe_fx_fee",
     "tax_fee",
+    "tax_fund",
     "topup",
     "topup_reversal",
     "transfer",
@@ -206,6 +281,9 @@ _CATALOG: tuple[DataType, ...] = (
             "charge.updated",
         ),
         search_fields=("id", "description", "receipt_email", "billing_details__name", "customer"),
+        retired=MappingProxyType(
+            {"invoice": ("Invoice", Kind.REFERENCE, "an invoice's payments name its charge")}
+        ),
         fields=(
             _f("id", "ID", T),
             _f("created", "Created", D),
@@ -220,7 +298,6 @@ _CATALOG: tuple[DataType, ...] = (
             _f("disputed", "Disputed", B),
             _f("customer", "Customer", R),
             _f("payment_intent", "Payment intent", R),
-            _f("invoice", "Invoice", R),
             _f("balance_transaction", "Balance transaction", R),
             _f("description", "Description", T),
             _f("receipt_email", "Receipt email", T),
@@ -374,6 +451,7 @@ _CATALOG: tuple[DataType, ...] = (
         change_feed=ChangeFeed.WITH_PARENT,
         event_types=(),
         search_fields=("id", "invoice", "description"),
+        moved=MappingProxyType({"price.id": "pricing.price_details.price"}),
         fields=(
             _f("id", "ID", T),
             _f("invoice", "Invoice", R, from_parent=True),
@@ -382,12 +460,32 @@ _CATALOG: tuple[DataType, ...] = (
             _f("currency", "Currency", T),
             _f("description", "Description", T),
             _f("quantity", "Quantity", N),
-            _f("type", "Type", E, "invoiceitem", "subscription"),
-            _f("proration", "Proration", B),
+            _derived(
+                "type",
+                "Type",
+                E,
+                ("parent.type",),
+                _line_type,
+                "invoiceitem",
+                "subscription",
+            ),
+            _derived(
+                "proration",
+                "Proration",
+                B,
+                (
+                    "parent.subscription_item_details.proration",
+                    "parent.invoice_item_details.proration",
+                ),
+                _line_proration,
+            ),
             _f("discountable", "Discountable", B),
             _f("period.start", "Period start", D),
             _f("period.end", "Period end", D),
-            _f("price.id", "Price", T),
+            _f("pricing.price_details.price", "Price", R),
+            _f("pricing.price_details.product", "Product", R),
+            _f("parent.subscription_item_details.subscription_item", "Subscription item", R),
+            _f("parent.invoice_item_details.invoice_item", "Invoice item", R),
             _f("subscription", "Subscription", R),
         ),
     ),
@@ -417,6 +515,13 @@ _CATALOG: tuple[DataType, ...] = (
         ),
         deletion_events=("invoice.deleted",),
         search_fields=("id", "number", "customer_email", "customer_name", "customer"),
+        moved=MappingProxyType({"subscription": "parent.subscription_details.subscription"}),
+        retired=MappingProxyType(
+            {
+                "charge": ("Charge", Kind.REFERENCE, "the invoice's payments name it"),
+                "payment_intent": ("Payment intent", Kind.REFERENCE, "the invoice's payments"),
+            }
+        ),
         fields=(
             _f("id", "ID", T),
             _f("number", "Number", T),
@@ -430,9 +535,10 @@ _CATALOG: tuple[DataType, ...] = (
             _f("amount_paid", "Amount paid", M),
             _f("amount_remaining", "Amount remaining", M),
             _f("subtotal", "Subtotal", M),
-            _f("tax", "Tax", M),
+            _derived("tax", "Tax", M, ("total_taxes",), _invoice_tax),
             _f("total", "Total", M),
-            _f("paid", "Paid", B),
+            _f("amount_overpaid", "Amount overpaid", M),
+            _derived("paid", "Paid", B, ("status",), _invoice_paid),
             _f("attempted", "Attempted", B),
             _f("attempt_count", "Attempts", N),
             _f(
@@ -454,9 +560,9 @@ _CATALOG: tuple[DataType, ...] = (
             _f("period_start", "Period start", D),
             _f("period_end", "Period end", D),
             _f("status_transitions.paid_at", "Paid at", D),
-            _f("subscription", "Subscription", R),
-            _f("charge", "Charge", R),
-            _f("payment_intent", "Payment intent", R),
+            _f("status_transitions.voided_at", "Voided at", D),
+            _f("status_transitions.marked_uncollectible_at", "Marked uncollectible at", D),
+            _f("parent.subscription_details.subscription", "Subscription", R),
             _f("hosted_invoice_url", "Invoice page", T),
         ),
     ),
@@ -482,6 +588,9 @@ _CATALOG: tuple[DataType, ...] = (
             "payment_intent.succeeded",
         ),
         search_fields=("id", "description", "receipt_email", "customer"),
+        retired=MappingProxyType(
+            {"invoice": ("Invoice", Kind.REFERENCE, "an invoice's payments name the intent")}
+        ),
         fields=(
             _f("id", "ID", T),
             _f("created", "Created", D),
@@ -503,7 +612,6 @@ _CATALOG: tuple[DataType, ...] = (
             ),
             _f("customer", "Customer", R),
             _f("latest_charge", "Latest charge", R),
-            _f("invoice", "Invoice", R),
             _f("description", "Description", T),
             _f("receipt_email", "Receipt email", T),
             _f("capture_method", "Capture method", E, "automatic", "automatic_async", "manual"),
@@ -627,6 +735,8 @@ def field_value(fld: Field, obj: dict):
     Missing fields are None, never an error: Stripe's objects change shape between API
     versions. An expanded object where a reference is expected is reduced to its id.
     """
+    if fld.derive is not None:
+        return convert(fld.kind, fld.derive(obj))
     return convert(fld.kind, extract(obj, fld.key))
 
 
@@ -670,6 +780,11 @@ def compile_extractor(fields: tuple[Field, ...]):
     for it; binding True or False directly costs an adaptation lookup per value."""
     lines = ["def extract_all(prefix, obj):"]
     for number, fld in enumerate(fields):
+        if fld.derive is not None:
+            lines.append(f"    v{number} = convert(KINDS[{number}], DERIVE[{number}](obj))")
+            if fld.kind is Kind.BOOL:
+                lines.append(f"    v{number} = None if v{number} is None else int(v{number})")
+            continue
         parts = _path(fld.key)
         lines.append(f"    v = obj.get({parts[0]!r})")
         for part in parts[1:]:
@@ -684,7 +799,12 @@ def compile_extractor(fields: tuple[Field, ...]):
             )
     values = "".join(f"v{number}, " for number in range(len(fields)))
     lines.append(f"    return (*prefix, {values})")
-    namespace = {"convert": convert, "KINDS": [f.kind for f in fields], "INT64": INT64}
+    namespace = {
+        "convert": convert,
+        "KINDS": [f.kind for f in fields],
+        "DERIVE": [f.derive for f in fields],
+        "INT64": INT64,
+    }
     exec("\n".join(lines), namespace)
     return namespace["extract_all"]
 
