@@ -5,9 +5,18 @@ a million charges costs nothing until a page of it is asked for. All related obj
 from the charge index `i`, which is how they agree with each other:
 
 - charge i and payment intent i; customer chosen among those created before the charge;
-- refund j belongs to charge 10j+7; dispute k to charge 50k+13; invoice j to charge 5j+4;
-- balance transaction slot 3i is charge i's, 3i+1 its refund's, 3i+2 its dispute's;
+- refund j belongs to charge 10j+7; dispute k to charge 50k+13; invoice j to charge 5j+4, and
+  a paid invoice's invoice payment j names that charge's payment intent;
+- balance transaction slots come BT_KINDS to a charge: first the automatic payouts (live,
+  then test) of the funds that became available since the charge before, when a day began
+  since then; then charge i's, its refund's, its dispute's, the reversal of a dispute won
+  three weeks earlier, and a Stripe fee or an adjustment now and then;
 - charge i is a test-mode ("sample") object when i % 8 == 3, and so is everything of it.
+
+The account settles in US dollars: a charge in another currency has its balance transactions
+in dollars, at the day's exchange rate (`exchange_rate`), and its fees are in dollars. Objects
+have the shapes of the API version the SDK pins; versions.py turns them into older ones for
+events marked with an older version.
 
 Time runs on a `Clock`; `Mutations` (the --clock option) creates, updates and deletes objects
 after the start and records the matching events. Those objects are kept in full ("dynamic").
@@ -24,10 +33,11 @@ from dataclasses import dataclass, field
 import orjson
 import stripe
 
+from desktop.simulator.versions import in_version
+
 DAY = 86_400
 SPAN = 400 * DAY  # static history: a bit more than a year, so "previous year" has data
 EVENT_RETENTION = 30 * DAY
-OLD_API_VERSION = "2023-08-16"
 # The account's default version: the one the official SDK pins, so that its events match.
 PINNED_VERSION = stripe.api_version
 
@@ -153,11 +163,26 @@ COUNTRIES = ("US", "US", "US", "GB", "DE", "DK", "FR", "SE", "JP", "CA", "NL", "
 PLANS = ("basic", "pro", "enterprise")
 DISPUTE_REASONS = ("fraudulent", "product_not_received", "duplicate", "general", "unrecognized")
 ZERO_DECIMAL = frozenset({"jpy", "krw", "vnd", "clp"})
+SETTLEMENT_CURRENCY = "usd"
+# Units of the settlement currency one unit of the charge's currency is worth, before the
+# day's small move (see Dataset.exchange_rate).
+EXCHANGE_RATES = {"eur": 1.08, "gbp": 1.27, "jpy": 0.0067, "dkk": 0.145, "sek": 0.095}
+BT_KINDS = 7
+BT_PAYOUT, BT_TEST_PAYOUT, BT_CHARGE, BT_REFUND, BT_DISPUTE, BT_REVERSAL, BT_OTHER = range(7)
+DISPUTE_FEE = 1500  # in the settlement currency's cents
 
 # Shared, never mutated: objects may reference the same constant sub-objects.
 _EMPTY: dict = {}
 _CHECKS = {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"}
-_AUTOMATIC_TAX = {"enabled": False, "status": None}
+_AUTOMATIC_TAX = {
+    "disabled_reason": None,
+    "enabled": False,
+    "liability": None,
+    "provider": None,
+    "status": None,
+}
+_ISSUER = {"type": "self"}
+_REFUND_DESTINATION = {"card": {"reference_status": "available", "type": "refund"}, "type": "card"}
 _PAYMENT_SETTINGS = {
     "default_mandate": None,
     "payment_method_options": None,
@@ -234,6 +259,8 @@ class Dataset:
         self.clock = clock or Clock()
         self.api_version = api_version
         self.account_id = "acct_1Sim" + _code(_mix(seed, 99), 12)
+        self.application_id = "ca_" + _code(seed, 16)
+        self.tax_rate_id = "txr_" + _code(_mix(seed, 98), 24)
         self.anchor = self.clock.now() // 3600 * 3600
         span = max(SPAN, size * 3)  # at least 3 s between charges keeps every order strict
         self.t0 = self.anchor - span
@@ -249,6 +276,9 @@ class Dataset:
         self._text_bytes = 0
         self._warmed: set[str] = set()  # tables whose objects are all kept (see warm)
         self.events: list[dict] = []  # oldest first
+        # Invoices paid after the start: payment intent -> invoice, and its charge.
+        self.paid_invoices: dict[str, str] = {}
+        self.intent_charges: dict[str, str] = {}
         self._event_created: list[int] = []
         self.tables: dict[str, Table] = {}
         self._make_tables()
@@ -326,6 +356,11 @@ class Dataset:
             return lane if lane < self.customer_count else None
         return 8 * (self.h(1, i) % choices) + lane
 
+    @staticmethod
+    def customer_kept(c: int) -> bool:
+        """Whether customer c still exists: one in 41 was deleted, its payments kept."""
+        return c < 8 or c % 41 != 40
+
     def customer_currency(self, c: int) -> str:
         return CURRENCIES[self.h(2, c) % len(CURRENCIES)]
 
@@ -348,8 +383,13 @@ class Dataset:
 
     @_memoized
     def invoice_total(self, j: int) -> int:
+        """Lines and their tax: what the invoice's charge collects."""
         currency = self.charge_currency(5 * j + 4)
-        return sum(self.line_amount(j, k, currency) for k in range(self.invoice_line_count(j)))
+        total = 0
+        for k in range(self.invoice_line_count(j)):
+            amount = self.line_amount(j, k, currency)
+            total += amount + self.invoice_tax(j, k, amount)
+        return total
 
     @_memoized
     def charge_amount(self, i: int) -> int:
@@ -365,26 +405,108 @@ class Dataset:
     def invoice_status(j: int) -> str:
         if j % 23 == 9:
             return "void"
+        if j % 29 == 17:
+            return "uncollectible"
         if j % 11 == 6:
             return "open"
         return "paid"
+
+    def invoice_tax(self, j: int, k: int, amount: int) -> int:
+        """Tax on line k of invoice j: a quarter of it (Danish VAT) on one invoice in four."""
+        return amount // 4 if j % 4 == 1 else 0
 
     def invoice_charge(self, j: int) -> int | None:
         """The charge that paid invoice j; open and void invoices have none."""
         return 5 * j + 4 if self.invoice_status(j) == "paid" else None
 
     def _bt_exists(self, s: int) -> bool:
-        i, kind = divmod(s, 3)
-        if kind == 0:
+        i, kind = divmod(s, BT_KINDS)
+        if kind == BT_CHARGE:
             return not self.charge_failed(i)
-        return self.charge_refunded(i) if kind == 1 else self.charge_disputed(i)
+        if kind == BT_REFUND:
+            return self.charge_refunded(i)
+        if kind == BT_DISPUTE:
+            return self.charge_disputed(i)
+        if kind == BT_REVERSAL:
+            return i >= self.reversal_lag and self.dispute_won_by(i - self.reversal_lag)
+        if kind in (BT_PAYOUT, BT_TEST_PAYOUT):
+            return self.payout_day(i) is not None and self.payout_amount(i, kind == BT_PAYOUT) > 0
+        return i % 97 in (50, 77)
 
     def _bt_created(self, s: int) -> int:
-        i, kind = divmod(s, 3)
-        return self.charge_created(i) + kind * max(1, int(self.step / 3))
+        i, kind = divmod(s, BT_KINDS)
+        created = self.charge_created(i)
+        sub = max(1, int(self.step / BT_KINDS))
+        if kind >= BT_CHARGE:
+            return created + (kind - BT_CHARGE) * sub
+        day = self.payout_day(i)
+        if day is None:
+            return created
+        # After the charge before and all of its own, at the earliest at midnight.
+        after_previous = self.charge_created(i - 1) + (BT_KINDS - BT_CHARGE - 1) * sub + 1
+        return min(created, max(day, after_previous))
+
+    # --- disputes, payouts, exchange rates ---
+
+    def dispute_won_by(self, i: int) -> bool:
+        """Whether charge i's dispute was decided won (its reversal is at charge i + lag)."""
+        return self.charge_disputed(i) and (i - 13) // 50 % 5 in (0, 3)
+
+    def dispute_status(self, k: int) -> str:
+        i = 50 * k + 13
+        if i + self.reversal_lag >= self.size:
+            return ("needs_response", "under_review")[k % 2]  # not decided yet
+        return "won" if self.dispute_won_by(i) else "lost"
+
+    @_memoized
+    def payout_day(self, i: int) -> int | None:
+        """The day (midnight, UTC) of the payout slots before charge i: one that began since
+        the charge before."""
+        if i == 0:
+            return None
+        day = self.charge_created(i) // DAY * DAY
+        return day if self.charge_created(i - 1) < day else None
+
+    def payout_amount(self, i: int, live: bool) -> int:
+        """What the automatic payout before charge i pays: the net of every balance
+        transaction of its mode that became available since the last payout day."""
+        key = (i, live)
+        cache = self._memo.setdefault("payout_amount", {})
+        if key in cache:
+            return cache[key]
+        day, previous = self.payout_day(i), self.charge_created(i - 1) // DAY * DAY
+        # available_on is in (previous, day] for those created in [previous - 1d, day - 1d)
+        count = BT_KINDS * self.size
+        lo = _first_at_or_after(self._bt_created, count, previous - DAY)
+        hi = _first_at_or_after(self._bt_created, count, day - DAY)
+        total = 0
+        for s in range(lo, hi):
+            if s % BT_KINDS < BT_CHARGE or self._bt_live(s) != live:
+                continue
+            if self._bt_exists(s):
+                total += self.balance_transaction_net(s)
+        cache[key] = total
+        return total
+
+    def exchange_rate(self, currency: str, moment: int) -> float | None:
+        """The day's rate from `currency` to the settlement currency; None for no conversion."""
+        base = EXCHANGE_RATES.get(currency)
+        if base is None:
+            return None
+        move = self.h(40, moment // DAY, len(currency) * 31 + ord(currency[0])) % 401 - 200
+        return round(base * (1 + move / 10_000), 6)
+
+    def settle(self, amount: int, currency: str, moment: int) -> tuple[int, float | None]:
+        """An amount in a charge's currency as the balance gets it, and the rate used."""
+        rate = self.exchange_rate(currency, moment)
+        if rate is None:
+            return amount, None
+        units = amount / (1 if currency in ZERO_DECIMAL else 100)
+        return round(units * rate * 100), rate
 
     def _make_tables(self) -> None:
         n = self.size
+        self.reversal_lag = max(1, round(21 * DAY / self.step))  # a dispute is won in 3 weeks
         refunds = (n - 7 + 9) // 10 if n > 7 else 0
         disputes = (n - 13 + 49) // 50 if n > 13 else 0
         invoices = (n - 4 + 4) // 5 if n > 4 else 0
@@ -404,7 +526,7 @@ class Dataset:
                 "customers",
                 "cus",
                 self.customer_count,
-                _always,
+                self.customer_kept,
                 lambda c: c % 8 != 3,
                 self.customer_created,
                 self.customer,
@@ -415,7 +537,7 @@ class Dataset:
                 refunds,
                 _always,
                 lambda j: charge_live(10 * j + 7),
-                lambda j: self._bt_created(3 * (10 * j + 7) + 1),
+                lambda j: self._bt_created(BT_KINDS * (10 * j + 7) + BT_REFUND),
                 self.refund,
             ),
             Table(
@@ -424,7 +546,7 @@ class Dataset:
                 disputes,
                 _always,
                 lambda k: charge_live(50 * k + 13),
-                lambda k: self._bt_created(3 * (50 * k + 13) + 2),
+                lambda k: self._bt_created(BT_KINDS * (50 * k + 13) + BT_DISPUTE),
                 self.dispute,
             ),
             Table(
@@ -437,16 +559,42 @@ class Dataset:
                 self.invoice,
             ),
             Table(
+                "invoice_payments",
+                "inpay",
+                invoices,
+                lambda j: self.invoice_status(j) == "paid",
+                lambda j: charge_live(5 * j + 4),
+                lambda j: self.charge_created(5 * j + 4),
+                self.invoice_payment,
+            ),
+            Table(
                 "balance_transactions",
                 "txn",
-                3 * n,
+                BT_KINDS * n,
                 self._bt_exists,
-                lambda s: charge_live(s // 3),
+                self._bt_live,
                 self._bt_created,
                 self.balance_transaction,
             ),
+            Table(
+                "payouts",
+                "po",
+                BT_KINDS * n,
+                lambda s: s % BT_KINDS in (BT_PAYOUT, BT_TEST_PAYOUT) and self._bt_exists(s),
+                self._bt_live,
+                self._bt_created,
+                self.payout,
+            ),
         ):
             self.tables[table.name] = table
+
+    def _bt_live(self, s: int) -> bool:
+        i, kind = divmod(s, BT_KINDS)
+        if kind in (BT_PAYOUT, BT_TEST_PAYOUT):
+            return kind == BT_PAYOUT
+        if kind == BT_REVERSAL:
+            return self.charge_live(i - self.reversal_lag)
+        return self.charge_live(i)
 
     # --- builders ------------------------------------------------------------------------
 
@@ -538,17 +686,17 @@ class Dataset:
         refunded = self.charge_refunded(i)
         c = self.charge_customer(i)
         customer = self.customer(c) if c is not None else None
-        invoice = self.charge_invoice(i)
+        application_fee = self.application_fee_amount(i, amount, currency)
         obj = {
             "id": self.object_id("ch", i),
             "object": "charge",
             "amount": amount,
             "amount_captured": 0 if failed else amount,
             "amount_refunded": self.refund_amount((i - 7) // 10) if refunded else 0,
-            "application": None,
-            "application_fee": None,
-            "application_fee_amount": None,
-            "balance_transaction": None if failed else self.object_id("txn", 3 * i),
+            "application": self.application_id if application_fee else None,
+            "application_fee": self.object_id("fee", i) if application_fee else None,
+            "application_fee_amount": application_fee,
+            "balance_transaction": None if failed else self.object_id("txn", BT_KINDS * i + BT_CHARGE),
             "billing_details": {
                 "address": {
                     "city": None,
@@ -563,6 +711,7 @@ class Dataset:
                 "email": customer["email"] if customer else None,
                 "name": customer["name"] if customer else None,
                 "phone": None,
+                "tax_id": None,
             },
             "calculated_statement_descriptor": "LEDGERBOARD SIM",
             "captured": not failed,
@@ -575,7 +724,6 @@ class Dataset:
             "failure_code": "card_declined" if failed else None,
             "failure_message": "Your card was declined." if failed else None,
             "fraud_details": _EMPTY,
-            "invoice": invoice,
             "livemode": self.charge_live(i),
             "metadata": self.charge_metadata(i),
             "on_behalf_of": None,
@@ -590,6 +738,7 @@ class Dataset:
             "refunded": refunded and (i - 7) // 10 % 3 != 0,
             "review": None,
             "shipping": None,
+            "source": None,
             "source_transfer": None,
             "statement_descriptor": None,
             "statement_descriptor_suffix": None,
@@ -599,6 +748,11 @@ class Dataset:
         }
         obj.update(overrides)
         return obj
+
+    def application_fee_amount(self, i: int, amount: int, currency: str) -> int | None:
+        """The platform's fee on one charge in six (a marketplace app the business uses), in
+        the charge's currency; its balance transaction shows it in the settlement currency."""
+        return max(1, amount // 100) if i % 6 == 1 else None
 
     def payment_method(self, i: int) -> str:
         return "pm_" + _code(self.h(13, i), 24)
@@ -616,7 +770,9 @@ class Dataset:
             "amount_details": {"tip": _EMPTY},
             "amount_received": 0 if failed else amount,
             "application": None,
-            "application_fee_amount": None,
+            "application_fee_amount": self.application_fee_amount(
+                i, amount, self.charge_currency(i)
+            ),
             "automatic_payment_methods": None,
             "canceled_at": None,
             "cancellation_reason": None,
@@ -626,15 +782,18 @@ class Dataset:
             "created": self.charge_created(i),
             "currency": self.charge_currency(i),
             "customer": customer["id"] if customer else None,
+            "customer_account": None,
             "description": self.charge_description(i),
-            "invoice": self.charge_invoice(i),
+            "excluded_payment_method_types": None,
             "last_payment_error": _DECLINE_ERROR if failed else None,
             "latest_charge": self.object_id("ch", i),
             "livemode": self.charge_live(i),
+            "managed_payments": None,
             "metadata": self.charge_metadata(i),
             "next_action": None,
             "on_behalf_of": None,
             "payment_method": None if failed else self.payment_method(i),
+            "payment_method_configuration_details": None,
             "payment_method_options": _EMPTY,
             "payment_method_types": ["card"],
             "processing": None,
@@ -642,6 +801,7 @@ class Dataset:
             "review": None,
             "setup_future_usage": None,
             "shipping": None,
+            "source": None,
             "statement_descriptor": None,
             "statement_descriptor_suffix": None,
             "status": "requires_payment_method" if failed else "succeeded",
@@ -653,16 +813,21 @@ class Dataset:
 
     def refund(self, j: int) -> dict:
         i = 10 * j + 7
+        c = self.charge_customer(i)
         return {
             "id": self.object_id("re", j),
             "object": "refund",
             "amount": self.refund_amount(j),
-            "balance_transaction": self.object_id("txn", 3 * i + 1),
+            "balance_transaction": self.object_id("txn", BT_KINDS * i + BT_REFUND),
             "charge": self.object_id("ch", i),
-            "created": self._bt_created(3 * i + 1),
+            "created": self._bt_created(BT_KINDS * i + BT_REFUND),
             "currency": self.charge_currency(i),
+            "customer": self.object_id("cus", c) if c is not None else None,
+            "customer_account": None,
+            "destination_details": _REFUND_DESTINATION,
             "metadata": {},
             "payment_intent": self.object_id("pi", i),
+            "payment_method": self.payment_method(i),
             "reason": ("requested_by_customer", "duplicate", None)[j % 3],
             "receipt_number": None,
             "source_transfer_reversal": None,
@@ -672,23 +837,30 @@ class Dataset:
 
     def dispute(self, k: int) -> dict:
         i = 50 * k + 13
-        created = self._bt_created(3 * i + 2)
-        status = ("needs_response", "under_review", "won", "lost", "warning_closed")[k % 5]
+        created = self._bt_created(BT_KINDS * i + BT_DISPUTE)
+        status = self.dispute_status(k)
         h = self.h(14, k)
+        transactions = [self.balance_transaction(BT_KINDS * i + BT_DISPUTE)]
+        if status == "won":
+            transactions.append(
+                self.balance_transaction(BT_KINDS * (i + self.reversal_lag) + BT_REVERSAL)
+            )
         return {
             "id": self.object_id("dp", k),
             "object": "dispute",
             "amount": self.charge_amount(i),
-            "balance_transactions": [self.balance_transaction(3 * i + 2)],
+            "balance_transactions": transactions,
             "charge": self.object_id("ch", i),
             "created": created,
             "currency": self.charge_currency(i),
+            "enhanced_eligibility_types": [],
             "evidence": _EVIDENCE,
             "evidence_details": {
                 "due_by": created + 14 * DAY,
-                "has_evidence": k % 5 > 0,
+                "enhanced_eligibility": _EMPTY,
+                "has_evidence": status != "needs_response",
                 "past_due": False,
-                "submission_count": min(k % 5, 1),
+                "submission_count": 0 if status == "needs_response" else 1,
             },
             "is_charge_refundable": False,
             "livemode": self.charge_live(i),
@@ -697,6 +869,7 @@ class Dataset:
             "payment_method_details": {
                 "card": {
                     "brand": self._card(i, "usd")["card"]["brand"],
+                    "case_type": "chargeback",
                     "network_reason_code": "10.4",
                 },
                 "type": "card",
@@ -708,50 +881,94 @@ class Dataset:
     def available_on(self, created: int) -> int:
         return (created + 2 * DAY) // DAY * DAY
 
+    def balance_transaction_net(self, s: int) -> int:
+        """A balance transaction's net, without building it (payouts sum these)."""
+        bt = self.balance_transaction(s)
+        return bt["net"]
+
     def balance_transaction(self, s: int) -> dict:
-        i, kind = divmod(s, 3)
-        currency = self.charge_currency(i)
+        i, kind = divmod(s, BT_KINDS)
         created = self._bt_created(s)
-        if kind == 0:
-            amount = self.charge_amount(i)
-            fees = self.charge_fees(i, amount, currency)
+        source = None
+        rate = None
+        fees: list[dict] = []
+        if kind == BT_CHARGE:
+            currency = self.charge_currency(i)
+            amount, rate = self.settle(self.charge_amount(i), currency, created)
+            fees = self.charge_fees(i, amount, currency, rate)
             source, kind_name, category = self.object_id("ch", i), "charge", "charge"
             description = self.charge_description(i)
-        elif kind == 1:
-            amount = -self.refund_amount((i - 7) // 10)
-            fees = []
+        elif kind == BT_REFUND:
+            currency = self.charge_currency(i)
+            amount, rate = self.settle(self.refund_amount((i - 7) // 10), currency, created)
+            amount = -amount
             source, kind_name, category = self.object_id("re", (i - 7) // 10), "refund", "refund"
             description = "REFUND FOR CHARGE"
-        else:
-            amount = -self.charge_amount(i)
-            fees = [
-                _fee(
-                    1500 if currency not in ZERO_DECIMAL else 2000,
-                    currency,
-                    "Dispute fee",
-                    "stripe_fee",
-                )
-            ]
-            source, kind_name, category = (
-                self.object_id("dp", (i - 13) // 50),
-                "adjustment",
-                "dispute",
+        elif kind in (BT_DISPUTE, BT_REVERSAL):
+            disputed = i if kind == BT_DISPUTE else i - self.reversal_lag
+            currency = self.charge_currency(disputed)
+            # Both at the rate of the day the funds were withdrawn, as Stripe returns them.
+            moment = self._bt_created(BT_KINDS * disputed + BT_DISPUTE)
+            amount, rate = self.settle(self.charge_amount(disputed), currency, moment)
+            source = self.object_id("dp", (disputed - 13) // 50)
+            kind_name = "adjustment"
+            if kind == BT_DISPUTE:
+                amount = -amount
+                fees = [_fee(DISPUTE_FEE, SETTLEMENT_CURRENCY, "Dispute fee", "stripe_fee")]
+                category, description = "dispute", "Chargeback withdrawal"
+            else:
+                category, description = "dispute_reversal", "Chargeback reversal"
+        elif kind in (BT_PAYOUT, BT_TEST_PAYOUT):
+            amount = -self.payout_amount(i, kind == BT_PAYOUT)
+            source = self.object_id("po", s)
+            kind_name, category, description = "payout", "payout", "STRIPE PAYOUT"
+            bt = self._bt_object(
+                self.object_id("txn", s),
+                amount,
+                [],
+                SETTLEMENT_CURRENCY,
+                created,
+                source,
+                kind_name,
+                category,
+                description,
             )
-            description = "Chargeback withdrawal"
+            bt["available_on"] = created
+            bt["status"] = "available"
+            return bt
+        elif i % 97 == 50:
+            amount = -(200 + self.h(41, i) % 1800)
+            kind_name, category = "stripe_fee", "fee"
+            description = ("Billing - Usage Fee", "Radar for Fraud Teams")[i % 2]
+        else:
+            amount = (-1 if i % 2 else 1) * (100 + self.h(42, i) % 2400)
+            kind_name, category = "adjustment", "other_adjustment"
+            description = "Adjustment for a network cost"
         return self._bt_object(
             self.object_id("txn", s),
             amount,
             fees,
-            currency,
+            SETTLEMENT_CURRENCY,
             created,
             source,
             kind_name,
             category,
             description,
+            rate,
         )
 
     def _bt_object(
-        self, txn_id, amount, fees, currency, created, source, kind, category, description
+        self,
+        txn_id,
+        amount,
+        fees,
+        currency,
+        created,
+        source,
+        kind,
+        category,
+        description,
+        rate=None,
     ) -> dict:
         fee = sum(f["amount"] for f in fees)
         available_on = self.available_on(created)
@@ -760,10 +977,11 @@ class Dataset:
             "object": "balance_transaction",
             "amount": amount,
             "available_on": available_on,
+            "balance_type": "payments",
             "created": created,
             "currency": currency,
             "description": description,
-            "exchange_rate": None,
+            "exchange_rate": rate,
             "fee": fee,
             "fee_details": fees,
             "net": amount - fee,
@@ -773,23 +991,89 @@ class Dataset:
             "type": kind,
         }
 
-    def charge_fees(self, i: int, amount: int, currency: str) -> list[dict]:
-        fees = [
-            _fee(stripe_fee(amount, currency), currency, "Stripe processing fees", "stripe_fee")
-        ]
-        if i % 6 == 1:
+    def charge_fees(self, i: int, settled: int, currency: str, rate: float | None) -> list[dict]:
+        """A charge's fees in the settlement currency: Stripe's (more for a conversion), the
+        platform's application fee, and tax on Stripe's fee where it applies."""
+        base = round(settled * (0.029 if rate is None else 0.039)) + 30
+        fees = [_fee(base, SETTLEMENT_CURRENCY, "Stripe processing fees", "stripe_fee")]
+        application = self.application_fee_amount(i, 0, currency)
+        if application is not None:
             fees.append(
                 _fee(
-                    max(1, amount // 100),
-                    currency,
+                    max(1, settled // 100),
+                    SETTLEMENT_CURRENCY,
                     "Platform fee",
                     "application_fee",
-                    application="ca_" + _code(self.seed, 16),
+                    application=self.application_id,
                 )
             )
         if i % 9 == 2:
-            fees.append(_fee(max(1, fees[0]["amount"] // 4), currency, "VAT", "tax"))
+            fees.append(_fee(max(1, base // 4), SETTLEMENT_CURRENCY, "VAT", "tax"))
         return fees
+
+    def payout(self, s: int) -> dict:
+        """The automatic payout of one day's available funds, to the account's bank."""
+        bt = self.balance_transaction(s)
+        return {
+            **self.payout_template(),
+            "id": bt["source"],
+            "amount": -bt["amount"],
+            "arrival_date": bt["created"] // DAY * DAY + 2 * DAY,
+            "balance_transaction": bt["id"],
+            "created": bt["created"],
+            "livemode": self._bt_live(s),
+            "status": "paid" if bt["created"] + 2 * DAY <= self.clock.now() else "in_transit",
+        }
+
+    def payout_template(self) -> dict:
+        """A payout's fields that do not change from one to the next."""
+        return {
+            "object": "payout",
+            "application_fee": None,
+            "application_fee_amount": None,
+            "automatic": True,
+            "currency": SETTLEMENT_CURRENCY,
+            "description": "STRIPE PAYOUT",
+            "destination": "ba_" + _code(self.h(43, self.seed), 24),
+            "failure_balance_transaction": None,
+            "failure_code": None,
+            "failure_message": None,
+            "metadata": {},
+            "method": "standard",
+            "original_payout": None,
+            "payout_method": None,
+            "reconciliation_status": "completed",
+            "reversed_by": None,
+            "source_type": "card",
+            "statement_descriptor": None,
+            "trace_id": {"status": "supported", "value": None},
+            "type": "bank_account",
+        }
+
+    def invoice_payment(self, j: int) -> dict:
+        """How paid invoice j was paid: the payment intent of its charge."""
+        i = 5 * j + 4
+        total = self.invoice_total(j)
+        paid_at = self.charge_created(i)
+        return {
+            "id": self.object_id("inpay", j),
+            "object": "invoice_payment",
+            "amount_paid": total,
+            "amount_requested": total,
+            "created": self.charge_created(i) - 1,
+            "currency": self.charge_currency(i),
+            "invoice": self.object_id("in", j),
+            "is_default": True,
+            "livemode": self.charge_live(i),
+            "payment": {"payment_intent": self.object_id("pi", i), "type": "payment_intent"},
+            "status": "paid",
+            "status_transitions": {"canceled_at": None, "paid_at": paid_at},
+        }
+
+    @_memoized
+    def invoice_subtotal(self, j: int) -> int:
+        currency = self.charge_currency(5 * j + 4)
+        return sum(self.line_amount(j, k, currency) for k in range(self.invoice_line_count(j)))
 
     def invoice(self, j: int) -> dict:
         i = 5 * j + 4
@@ -798,11 +1082,14 @@ class Dataset:
         customer = self.customer(c) if c is not None else None
         currency = self.charge_currency(i)
         total = self.invoice_total(j)
+        subtotal = self.invoice_subtotal(j)
+        tax = total - subtotal
         created = self.charge_created(i) - 1
         paid = status == "paid"
         invoice_id = self.object_id("in", j)
         line_count = self.invoice_line_count(j)
         lines = [self.invoice_line(j, k) for k in range(min(10, line_count))]
+        subscription = j % 3 != 0
         return {
             "id": invoice_id,
             "object": "invoice",
@@ -810,22 +1097,24 @@ class Dataset:
             "account_name": "Ledgerboard Simulator",
             "account_tax_ids": None,
             "amount_due": total,
+            "amount_overpaid": 0,
             "amount_paid": total if paid else 0,
             "amount_remaining": 0 if paid or status == "void" else total,
             "amount_shipping": 0,
             "application": None,
-            "application_fee_amount": None,
-            "attempt_count": 1 if paid else 0,
-            "attempted": paid,
+            "attempt_count": 1 if paid or status == "uncollectible" else 0,
+            "attempted": paid or status == "uncollectible",
             "auto_advance": status == "open",
             "automatic_tax": _AUTOMATIC_TAX,
-            "billing_reason": "subscription_cycle" if j % 3 else "manual",
-            "charge": self.object_id("ch", i) if paid else None,
+            "automatically_finalizes_at": None,
+            "billing_reason": "subscription_cycle" if subscription else "manual",
             "collection_method": "charge_automatically" if j % 7 else "send_invoice",
+            "confirmation_secret": None,
             "created": created,
             "currency": currency,
             "custom_fields": None,
             "customer": customer["id"] if customer else None,
+            "customer_account": None,
             "customer_address": None,
             "customer_email": customer["email"] if customer else None,
             "customer_name": customer["name"] if customer else None,
@@ -837,7 +1126,6 @@ class Dataset:
             "default_source": None,
             "default_tax_rates": [],
             "description": None,
-            "discount": None,
             "discounts": [],
             "due_date": None if j % 7 else created + 30 * DAY,
             "effective_at": created,
@@ -846,6 +1134,7 @@ class Dataset:
             "from_invoice": None,
             "hosted_invoice_url": f"https://invoice.stripe.com/i/{invoice_id}",
             "invoice_pdf": None,
+            "issuer": _ISSUER,
             "last_finalization_error": None,
             "latest_revision": None,
             "lines": {
@@ -859,40 +1148,61 @@ class Dataset:
             "next_payment_attempt": None,
             "number": f"{_code(self.h(10, c or 0), 8).upper()}-{j % 10000:04d}",
             "on_behalf_of": None,
-            "paid": paid,
-            "paid_out_of_band": False,
-            "payment_intent": self.object_id("pi", i) if paid else None,
+            "parent": {
+                "quote_details": None,
+                "subscription_details": {
+                    "metadata": {},
+                    "subscription": self.subscription_id(c),
+                    "subscription_proration_date": None,
+                },
+                "type": "subscription_details",
+            }
+            if subscription
+            else None,
             "payment_settings": _PAYMENT_SETTINGS,
             "period_end": created,
             "period_start": created - 30 * DAY,
             "post_payment_credit_notes_amount": 0,
             "pre_payment_credit_notes_amount": 0,
-            "quote": None,
             "receipt_number": None,
-            "rendering_options": None,
+            "rendering": None,
             "shipping_cost": None,
             "shipping_details": None,
             "starting_balance": 0,
             "statement_descriptor": None,
             "status": status,
+            "status_details": None,
             "status_transitions": {
                 "finalized_at": created,
-                "marked_uncollectible_at": None,
-                "paid_at": created + 60 if paid else None,
+                "marked_uncollectible_at": created + 15 * DAY
+                if status == "uncollectible"
+                else None,
+                "paid_at": self.charge_created(i) if paid else None,
                 "voided_at": created + 3600 if status == "void" else None,
             },
-            "subscription": ("sub_" + _code(self.h(15, c or 0), 24)) if j % 3 else None,
-            "subscription_details": {"metadata": None},
-            "subtotal": total,
-            "subtotal_excluding_tax": total,
-            "tax": None,
+            "subtotal": subtotal,
+            "subtotal_excluding_tax": subtotal,
             "test_clock": None,
+            "threshold_reason": None,
             "total": total,
             "total_discount_amounts": [],
-            "total_excluding_tax": total,
-            "total_tax_amounts": [],
-            "transfer_data": None,
+            "total_excluding_tax": subtotal,
+            "total_pretax_credit_amounts": [],
+            "total_taxes": [self._tax(tax, subtotal)] if tax else [],
             "webhooks_delivered_at": created,
+        }
+
+    def subscription_id(self, c: int | None) -> str:
+        return "sub_" + _code(self.h(15, c or 0), 24)
+
+    def _tax(self, amount: int, taxable: int) -> dict:
+        return {
+            "amount": amount,
+            "tax_behavior": "exclusive",
+            "tax_rate_details": {"tax_rate": self.tax_rate_id},
+            "taxability_reason": "standard_rated",
+            "taxable_amount": taxable,
+            "type": "tax_rate_details",
         }
 
     def invoice_line(self, j: int, k: int) -> dict:
@@ -902,56 +1212,62 @@ class Dataset:
         created = self.charge_created(i) - 1
         live = self.charge_live(i)
         subscription = j % 3 != 0
-        price_id = f"price_{_code(self.h(16, amount), 24)}"
-        line = {
+        proration = k % 17 == 16
+        tax = self.invoice_tax(j, k, amount)
+        if subscription:
+            parent = {
+                "invoice_item_details": None,
+                "subscription_item_details": {
+                    "invoice_item": None,
+                    "proration": proration,
+                    "proration_details": {"credited_items": None},
+                    "subscription": self.subscription_id(self.charge_customer(i)),
+                    "subscription_item": "si_" + _code(self.h(20, j), 14),
+                },
+                "type": "subscription_item_details",
+            }
+        else:
+            parent = {
+                "invoice_item_details": {
+                    "invoice_item": "ii_" + _code(self.h(18, j, k), 24),
+                    "proration": proration,
+                    "proration_details": {"credited_items": None},
+                    "subscription": None,
+                },
+                "subscription_item_details": None,
+                "type": "invoice_item_details",
+            }
+        return {
             "id": "il_" + _code(j, _INDEX_WIDTH) + _code(k, 3) + _code(self.h(17, j, k), 15),
             "object": "line_item",
             "amount": amount,
-            "amount_excluding_tax": amount,
             "currency": currency,
             "description": f"1 × {PLANS[amount % 3].title()} plan" if subscription else "Setup fee",
             "discount_amounts": [],
             "discountable": True,
             "discounts": [],
+            "invoice": self.object_id("in", j),
             "livemode": live,
             "metadata": {},
+            "parent": parent,
             "period": {"end": created, "start": created - 30 * DAY if subscription else created},
-            "price": {
-                "active": True,
-                "billing_scheme": "per_unit",
-                "created": self.t0,
-                "currency": currency,
-                "custom_unit_amount": None,
-                "id": price_id,
-                "livemode": live,
-                "lookup_key": None,
-                "metadata": {},
-                "nickname": None,
-                "object": "price",
-                "product": "prod_" + _code(self.h(19, amount), 14),
-                "recurring": None,
-                "tax_behavior": "unspecified",
-                "tiers_mode": None,
-                "transform_quantity": None,
-                "type": "one_time",
-                "unit_amount": amount,
+            "pretax_credit_amounts": [],
+            "pricing": {
+                "price_details": {
+                    "price": f"price_{_code(self.h(16, amount), 24)}",
+                    "product": "prod_" + _code(self.h(19, amount), 14),
+                },
+                "type": "price_details",
                 "unit_amount_decimal": str(amount),
             },
-            "proration": k % 17 == 16,
-            "proration_details": {"credited_items": None},
             "quantity": 1,
-            "subscription": ("sub_" + _code(self.h(15, j), 24)) if subscription else None,
-            "tax_amounts": [],
-            "tax_rates": [],
-            "type": "subscription" if subscription else "invoiceitem",
-            "unit_amount_excluding_tax": str(amount),
+            "quantity_decimal": "1",
+            "subscription": parent["subscription_item_details"]["subscription"]
+            if subscription
+            else None,
+            "subtotal": amount,
+            "taxes": [self._tax(tax, amount)] if tax else [],
         }
-        # Stripe leaves these out, rather than null, when they do not apply.
-        if subscription:
-            line["subscription_item"] = "si_" + _code(self.h(20, j), 14)
-        else:
-            line["invoice_item"] = "ii_" + _code(self.h(18, j, k), 24)
-        return line
 
     def invoice_lines(self, invoice_id: str) -> list[dict] | None:
         """Every line of an invoice, in the invoice's order; None for an unknown invoice."""
@@ -999,7 +1315,11 @@ class Dataset:
             if object_id in table.overrides:
                 return self._as_of_now(table.overrides[object_id])
         index = self.parse_id(table.prefix, object_id)
-        if index is None or index >= table.count or not table.exists(index):
+        if index is None or index >= table.count:
+            return None
+        if not table.exists(index):
+            if type_name == "customers":
+                return {"id": object_id, "object": "customer", "deleted": True}
             return None
         return table.build(index)
 
@@ -1142,6 +1462,29 @@ class Dataset:
         """How many objects of one mode exist now (a full scan: for tests, not pages)."""
         return sum(1 for _ in self.iterate(type_name, live))
 
+    # --- links an older API version shows directly (see versions.py) ---
+
+    def invoice_paid_by(self, payment_intent_id: str | None) -> str | None:
+        if payment_intent_id is None:
+            return None
+        with self.lock:
+            if payment_intent_id in self.paid_invoices:
+                return self.paid_invoices[payment_intent_id]
+        i = self.parse_id("pi", payment_intent_id)
+        if i is None or i >= self.size:
+            return None
+        return self.charge_invoice(i)
+
+    def payment_of_invoice(self, invoice_id: str) -> tuple[str | None, str | None]:
+        with self.lock:
+            for intent, invoice in self.paid_invoices.items():
+                if invoice == invoice_id:
+                    return intent, self.intent_charges.get(intent)
+        j = self.parse_id("in", invoice_id)
+        if j is None or j >= self.tables["invoices"].count or self.invoice_charge(j) is None:
+            return None, None
+        return self.object_id("pi", 5 * j + 4), self.object_id("ch", 5 * j + 4)
+
     # --- events --------------------------------------------------------------------------
 
     def add_event(
@@ -1155,11 +1498,7 @@ class Dataset:
         with self.lock:
             n = len(self.events)
             version = api_version or self.api_version
-            public = _public(obj)
-            if version != self.api_version:
-                # The object in an older version's shape: a client that stores it instead of
-                # re-reading the object in its pinned version keeps this marker, visibly.
-                public = dict(public, legacy_shape=version)
+            public = in_version(_public(obj), version, self)
             data: dict = {"object": public}
             if previous:
                 data["previous_attributes"] = previous
@@ -1225,10 +1564,14 @@ def _fee(amount: int, currency: str, description: str, kind: str, application=No
 
 def _first_index_at_or_after(table: Table, moment: int) -> int:
     """The smallest static index whose created time is >= moment (created is monotone)."""
-    lo, hi = 0, table.count
+    return _first_at_or_after(table.created, table.count, moment)
+
+
+def _first_at_or_after(created: Callable[[int], int], count: int, moment: int) -> int:
+    lo, hi = 0, count
     while lo < hi:
         mid = (lo + hi) // 2
-        if table.created(mid) < moment:
+        if created(mid) < moment:
             lo = mid + 1
         else:
             hi = mid

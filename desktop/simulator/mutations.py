@@ -11,11 +11,16 @@ from __future__ import annotations
 import random
 
 from desktop.simulator.dataset import (
+    BT_CHARGE,
+    BT_KINDS,
     DAY,
-    OLD_API_VERSION,
+    DISPUTE_FEE,
+    SETTLEMENT_CURRENCY,
     Dataset,
     _code,
+    _fee,
 )
+from desktop.simulator.versions import OLD_API_VERSION
 
 
 class Mutations:
@@ -23,6 +28,10 @@ class Mutations:
         self.ds = dataset
         self.rng = random.Random(dataset.seed * 1_000_003 + (seed or 0))
         self._event_count = 0
+        # The last day whose funds were paid out: the static history's payouts end there.
+        self.paid_out_through = dataset.charge_created(dataset.size - 1) // DAY * DAY
+        # The first static balance transaction the history's payouts did not pay out.
+        self.static_unpaid = _first_slot_created_at_or_after(dataset, self.paid_out_through - DAY)
 
     # --- the tick ------------------------------------------------------------------------
 
@@ -41,6 +50,10 @@ class Mutations:
                 self.close_dispute()
             if roll() < 0.3:
                 self.pay_invoice()
+            if roll() < 0.1:
+                self.close_invoice()
+            if roll() < 0.15:
+                self.finalize_draft_invoice()
             if roll() < 0.3:
                 self.update_customer()
             if roll() < 0.15:
@@ -49,6 +62,7 @@ class Mutations:
                 self.delete_draft_invoice()
             if roll() < 0.1:
                 self.delete_customer()
+            self.pay_out()
             return self.ds.events[before:]
 
     def run(self, ticks: int, seconds_between: int = 60) -> list[dict]:
@@ -112,42 +126,80 @@ class Mutations:
 
     # --- changes -------------------------------------------------------------------------
 
-    def new_payment(self) -> None:
+    def _settled_bt(self, charge: dict, amount: int, fees, source, kind, category, text):
+        """A new balance transaction in the settlement currency for `amount` in the charge's
+        currency, at today's rate, kept with the charge's mode."""
+        ds, now = self.ds, self.ds.clock.now()
+        _, txn = self._new_id("balance_transactions")
+        settled, rate = ds.settle(abs(amount), charge["currency"], now)
+        settled = settled if amount >= 0 else -settled
+        if fees == "charge":
+            index = ds.parse_id("ch", charge["id"]) or 0
+            fees = ds.charge_fees(index, settled, charge["currency"], rate)
+        bt = ds._bt_object(
+            txn, settled, fees, SETTLEMENT_CURRENCY, now, source, kind, category, text, rate
+        )
+        bt["_live"] = charge["livemode"]
+        self._add("balance_transactions", bt)
+        return bt
+
+    def new_payment(
+        self,
+        description: str | None = None,
+        customer: dict | None = None,
+        amount: int | None = None,
+        currency: str | None = None,
+    ) -> tuple[dict, dict]:
         ds, now = self.ds, self.ds.clock.now()
         charges, intents = ds.tables["charges"], ds.tables["payment_intents"]
         n = charges.next_index
         charges.next_index = intents.next_index = n + 1
         charge = ds.charge(n)
-        failed = charge["status"] == "failed"
-        description = f"Order #{n:07d}"
-        txn = None
-        if not failed:
-            _, txn = self._new_id("balance_transactions")
-            fees = ds.charge_fees(n, charge["amount"], charge["currency"])
-            bt = ds._bt_object(
-                txn,
-                charge["amount"],
-                fees,
-                charge["currency"],
-                now,
-                charge["id"],
-                "charge",
-                "charge",
-                description,
+        intent = ds.payment_intent(n)
+        description = description or f"Order #{n:07d}"
+        if customer is not None:  # paying an invoice: its customer, amount and currency
+            failed = False
+            charge.update(
+                customer=customer["id"],
+                amount=amount,
+                amount_captured=amount,
+                currency=currency,
+                status="succeeded",
+                paid=True,
+                captured=True,
+                failure_code=None,
+                failure_message=None,
+                application=None,
+                application_fee=None,
+                application_fee_amount=None,
+                livemode=customer["livemode"],
             )
-            bt["_live"] = charge["livemode"]
-            self._add("balance_transactions", bt)
+            intent.update(
+                customer=customer["id"],
+                amount=amount,
+                amount_received=amount,
+                currency=currency,
+                status="succeeded",
+                last_payment_error=None,
+                application_fee_amount=None,
+                livemode=customer["livemode"],
+                payment_method=charge["payment_method"],
+            )
+        failed = charge["status"] == "failed"
         charge.update(
             created=now,
             amount_refunded=0,
             refunded=False,
             disputed=False,
-            invoice=None,
             description=description,
-            balance_transaction=txn,
+            balance_transaction=None,
         )
-        intent = ds.payment_intent(n)
-        intent.update(created=now, invoice=None, description=description)
+        if not failed:
+            bt = self._settled_bt(
+                charge, charge["amount"], "charge", charge["id"], "charge", "charge", description
+            )
+            charge["balance_transaction"] = bt["id"]
+        intent.update(created=now, description=description)
         self._add("payment_intents", intent)
         self._emit("payment_intent.created", dict(intent, status="requires_payment_method"))
         self._add("charges", charge)
@@ -157,57 +209,45 @@ class Mutations:
         else:
             self._emit("charge.succeeded", charge)
             self._emit("payment_intent.succeeded", intent)
+        return charge, intent
 
     def refund_charge(self) -> None:
+        """A full refund, or a partial one (a charge may be refunded in parts)."""
         charge = self._pick(
             "charges",
             lambda c: (
                 c["status"] == "succeeded"
-                and not c["refunded"]
                 and not c["disputed"]
-                and c["amount_refunded"] == 0
+                and c["amount_refunded"] < c["amount"]
             ),
         )
         if charge is None:
             return
         ds, now = self.ds, self.ds.clock.now()
         _, refund_id = self._new_id("refunds")
-        _, txn = self._new_id("balance_transactions")
-        full = self.rng.random() < 0.7
-        amount = charge["amount"] if full else max(1, charge["amount"] // 2)
-        refund = {
-            "id": refund_id,
-            "object": "refund",
-            "amount": amount,
-            "balance_transaction": txn,
-            "charge": charge["id"],
-            "created": now,
-            "currency": charge["currency"],
-            "metadata": {},
-            "payment_intent": charge["payment_intent"],
-            "reason": "requested_by_customer",
-            "receipt_number": None,
-            "source_transfer_reversal": None,
-            "status": "succeeded",
-            "transfer_reversal": None,
-            "_live": charge["livemode"],
-        }
-        bt = ds._bt_object(
-            txn,
-            -amount,
-            [],
-            charge["currency"],
-            now,
-            refund_id,
-            "refund",
-            "refund",
-            "REFUND FOR CHARGE",
+        left = charge["amount"] - charge["amount_refunded"]
+        amount = left if self.rng.random() < 0.6 else max(1, left // 3)
+        bt = self._settled_bt(
+            charge, -amount, [], refund_id, "refund", "refund", "REFUND FOR CHARGE"
         )
-        bt["_live"] = charge["livemode"]
-        self._add("balance_transactions", bt)
+        refund = dict(ds.refund(0))
+        refund.update(
+            id=refund_id,
+            amount=amount,
+            balance_transaction=bt["id"],
+            charge=charge["id"],
+            created=now,
+            currency=charge["currency"],
+            customer=charge["customer"],
+            payment_intent=charge["payment_intent"],
+            payment_method=charge["payment_method"],
+            reason="requested_by_customer",
+            _live=charge["livemode"],
+        )
         self._add("refunds", refund)
         previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
-        updated = dict(charge, amount_refunded=amount, refunded=full)
+        refunded = charge["amount_refunded"] + amount
+        updated = dict(charge, amount_refunded=refunded, refunded=refunded == charge["amount"])
         self._store("charges", updated)
         self._emit("charge.refunded", updated, previous)
         self._emit("refund.created", refund)
@@ -220,36 +260,21 @@ class Mutations:
             for c in recent
             if c["status"] == "succeeded" and not c["disputed"] and c["amount_refunded"] == 0
         ]
-        if not candidates:
-            return
-        if not self.ds.tables["disputes"].count:
+        if not candidates or not self.ds.tables["disputes"].count:
             return  # no static dispute to take the evidence fields' shape from
         charge = self.rng.choice(candidates)
         ds, now = self.ds, self.ds.clock.now()
         _, dispute_id = self._new_id("disputes")
-        _, txn = self._new_id("balance_transactions")
-        fee = 1500 if charge["currency"] != "jpy" else 2000
-        bt = ds._bt_object(
-            txn,
+        fee = [_fee(DISPUTE_FEE, SETTLEMENT_CURRENCY, "Dispute fee", "stripe_fee")]
+        bt = self._settled_bt(
+            charge,
             -charge["amount"],
-            [
-                {
-                    "amount": fee,
-                    "application": None,
-                    "currency": charge["currency"],
-                    "description": "Dispute fee",
-                    "type": "stripe_fee",
-                }
-            ],
-            charge["currency"],
-            now,
+            fee,
             dispute_id,
             "adjustment",
             "dispute",
             "Chargeback withdrawal",
         )
-        bt["_live"] = charge["livemode"]
-        self._add("balance_transactions", bt)
         dispute = dict(ds.dispute(0))
         dispute.update(
             id=dispute_id,
@@ -258,16 +283,13 @@ class Mutations:
             charge=charge["id"],
             created=now,
             currency=charge["currency"],
-            evidence_details={
-                "due_by": now + 14 * DAY,
-                "has_evidence": False,
-                "past_due": False,
-                "submission_count": 0,
-            },
-            is_charge_refundable=False,
+            evidence_details=dict(
+                dispute["evidence_details"],
+                due_by=now + 14 * DAY,
+                has_evidence=False,
+                submission_count=0,
+            ),
             livemode=charge["livemode"],
-            metadata={},
-            object="dispute",
             payment_intent=charge["payment_intent"],
             reason="fraudulent",
             status="needs_response",
@@ -279,56 +301,126 @@ class Mutations:
         self._emit("charge.updated", updated, {"disputed": False})
 
     def close_dispute(self) -> None:
+        """Won: the funds come back (a dispute_reversal balance transaction); lost: they
+        stay withdrawn."""
         dispute = self._pick(
             "disputes", lambda d: d["status"] in ("needs_response", "under_review")
         )
         if dispute is None:
             return
-        outcome = "won" if self.rng.random() < 0.5 else "lost"
-        updated = dict(dispute, status=outcome)
+        won = self.rng.random() < 0.5
+        updated = dict(dispute, status="won" if won else "lost")
+        if won:
+            withdrawal = dispute["balance_transactions"][0]
+            ds, now = self.ds, self.ds.clock.now()
+            _, txn = self._new_id("balance_transactions")
+            bt = ds._bt_object(
+                txn,
+                -withdrawal["amount"],
+                [],
+                SETTLEMENT_CURRENCY,
+                now,
+                dispute["id"],
+                "adjustment",
+                "dispute_reversal",
+                "Chargeback reversal",
+                withdrawal["exchange_rate"],
+            )
+            bt["_live"] = dispute["livemode"]
+            self._add("balance_transactions", bt)
+            updated["balance_transactions"] = [withdrawal, _public_copy(bt)]
         self._store("disputes", updated)
+        if won:
+            self._emit("charge.dispute.funds_reinstated", updated)
         self._emit("charge.dispute.closed", updated, {"status": dispute["status"]})
 
     def pay_invoice(self) -> None:
-        invoice = self._pick("invoices", lambda i: i["status"] == "open")
+        """An open invoice paid by a new payment, recorded as an invoice payment."""
+        invoice = self._pick("invoices", lambda i: i["status"] == "open" and i["customer"])
         if invoice is None:
             return
-        now = self.ds.clock.now()
+        ds, now = self.ds, self.ds.clock.now()
+        customer = ds.get("customers", invoice["customer"]) or {}
+        customer = {"id": invoice["customer"], "livemode": invoice["livemode"], **customer}
+        charge, intent = self.new_payment(
+            f"Payment for invoice {invoice['id']}",
+            customer,
+            invoice["amount_due"],
+            invoice["currency"],
+        )
+        _, payment_id = self._new_id("invoice_payments")
+        payment = {
+            "id": payment_id,
+            "object": "invoice_payment",
+            "amount_paid": invoice["amount_due"],
+            "amount_requested": invoice["amount_due"],
+            "created": now,
+            "currency": invoice["currency"],
+            "invoice": invoice["id"],
+            "is_default": True,
+            "livemode": invoice["livemode"],
+            "payment": {"payment_intent": intent["id"], "type": "payment_intent"},
+            "status": "paid",
+            "status_transitions": {"canceled_at": None, "paid_at": now},
+        }
+        self._add("invoice_payments", payment)
+        ds.paid_invoices[intent["id"]] = invoice["id"]
+        ds.intent_charges[intent["id"]] = charge["id"]
         transitions = dict(invoice["status_transitions"], paid_at=now)
         updated = dict(
             invoice,
             status="paid",
-            paid=True,
-            paid_out_of_band=True,
             amount_paid=invoice["amount_due"],
             amount_remaining=0,
             attempted=True,
+            attempt_count=invoice["attempt_count"] + 1,
             status_transitions=transitions,
         )
         self._store("invoices", updated)
-        self._emit("invoice.paid", updated, {"status": "open", "paid": False})
+        self._emit("invoice_payment.paid", payment)
+        self._emit("invoice.paid", updated, {"status": "open"})
+
+    def close_invoice(self) -> None:
+        """An open invoice voided, or marked uncollectible after its attempts failed."""
+        invoice = self._pick("invoices", lambda i: i["status"] == "open")
+        if invoice is None:
+            return
+        now = self.ds.clock.now()
+        if self.rng.random() < 0.5:
+            status, stamp, event = "void", "voided_at", "invoice.voided"
+            changes = {"amount_remaining": 0}
+        else:
+            status, stamp = "uncollectible", "marked_uncollectible_at"
+            event = "invoice.marked_uncollectible"
+            changes = {"attempted": True}
+        transitions = dict(invoice["status_transitions"], **{stamp: now})
+        updated = dict(invoice, status=status, status_transitions=transitions, **changes)
+        self._store("invoices", updated)
+        self._emit(event, updated, {"status": "open"})
 
     def new_draft_invoice(self) -> None:
         customer = self._pick("customers", lambda c: not c.get("deleted"))
-        if customer is None or not self.ds.tables["invoices"].count:
+        if customer is None or self.ds.tables["invoices"].count < 2:
             return
         ds, now = self.ds, self.ds.clock.now()
         _, invoice_id = self._new_id("invoices")
-        template = ds.invoice(0)
+        template = ds.invoice(1)  # a subscription's invoice
         count = self.rng.choice((1, 2, 3, 12, 120))
+        currency = customer.get("currency") or "usd"
         lines = []
         for k in range(count):
-            line = dict(ds.invoice_line(0, k % ds.invoice_line_count(0)))
+            line = dict(ds.invoice_line(1, k % ds.invoice_line_count(1)))
             line["id"] = "il_" + invoice_id[3:] + _code(k, 4)
             line["livemode"] = customer["livemode"]
-            line["currency"] = customer.get("currency") or "usd"
+            line["currency"] = currency
+            line["invoice"] = invoice_id
+            line["taxes"] = []
             lines.append(line)
         total = sum(line["amount"] for line in lines)
         invoice = dict(template)
         invoice.update(
             id=invoice_id,
             status="draft",
-            paid=False,
             attempted=False,
             attempt_count=0,
             amount_due=total,
@@ -338,15 +430,14 @@ class Mutations:
             subtotal_excluding_tax=total,
             total=total,
             total_excluding_tax=total,
+            total_taxes=[],
             created=now,
             effective_at=None,
             customer=customer["id"],
             customer_email=customer.get("email"),
             customer_name=customer.get("name"),
-            currency=customer.get("currency") or "usd",
+            currency=currency,
             livemode=customer["livemode"],
-            charge=None,
-            payment_intent=None,
             number=None,
             hosted_invoice_url=None,
             status_transitions={
@@ -379,6 +470,85 @@ class Mutations:
         table.deleted.add(invoice["id"])
         self._emit("invoice.deleted", invoice)
 
+    def finalize_draft_invoice(self) -> None:
+        table = self.ds.tables["invoices"]
+        drafts = [
+            table.dynamic[i]
+            for i in table.dynamic_order
+            if i not in table.deleted and table.dynamic[i]["status"] == "draft"
+        ]
+        if not drafts:
+            return
+        invoice = self.rng.choice(drafts)
+        now = self.ds.clock.now()
+        transitions = dict(invoice["status_transitions"], finalized_at=now)
+        updated = dict(
+            invoice,
+            status="open",
+            effective_at=now,
+            number=f"SIM-{invoice['id'][-6:].upper()}",
+            hosted_invoice_url=f"https://invoice.stripe.com/i/{invoice['id']}",
+            status_transitions=transitions,
+        )
+        self._store("invoices", updated)
+        self._emit("invoice.finalized", updated, {"status": "draft"})
+
+    def pay_out(self) -> None:
+        """Automatic payouts: each day that began since the last, the funds of each mode that
+        became available that day go to the bank, as a payout and its balance transaction."""
+        ds, now = self.ds, self.ds.clock.now()
+        while self.paid_out_through + DAY <= now:
+            self.paid_out_through += DAY
+            day = self.paid_out_through
+            for live in (True, False):
+                table = ds.tables["balance_transactions"]
+                # Static funds that became available since the history's last payout day
+                # (created up to its end), then those of objects made since.
+                amount = sum(
+                    ds.balance_transaction_net(s)
+                    for s in range(self.static_unpaid, table.count)
+                    if s % BT_KINDS >= BT_CHARGE
+                    and ds._bt_live(s) == live
+                    and ds._bt_exists(s)
+                    and day - DAY < ds.available_on(ds._bt_created(s)) <= day
+                )
+                amount += sum(
+                    bt["net"]
+                    for bt in (table.dynamic[i] for i in table.dynamic_order)
+                    if day - DAY < bt["available_on"] <= day
+                    and bt["type"] != "payout"
+                    and bt["_live"] == live
+                )
+                if amount <= 0:
+                    continue
+                _, payout_id = self._new_id("payouts")
+                _, txn = self._new_id("balance_transactions")
+                bt = ds._bt_object(
+                    txn,
+                    -amount,
+                    [],
+                    SETTLEMENT_CURRENCY,
+                    now,
+                    payout_id,
+                    "payout",
+                    "payout",
+                    "STRIPE PAYOUT",
+                )
+                bt.update(available_on=now, status="available", _live=live)
+                self._add("balance_transactions", bt)
+                payout = dict(
+                    ds.payout_template(),
+                    id=payout_id,
+                    amount=amount,
+                    balance_transaction=txn,
+                    created=now,
+                    arrival_date=day + 2 * DAY,
+                    livemode=live,
+                    status="in_transit",
+                )
+                self._add("payouts", payout)
+                self._emit("payout.created", payout)
+
     def update_customer(self) -> None:
         customer = self._pick("customers", lambda c: not c.get("deleted"))
         if customer is None:
@@ -394,6 +564,18 @@ class Mutations:
             return
         self.ds.tables["customers"].deleted.add(customer["id"])
         self._emit("customer.deleted", customer)
+
+
+def _first_slot_created_at_or_after(ds: Dataset, moment: int) -> int:
+    table = ds.tables["balance_transactions"]
+    lo, hi = 0, table.count
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if table.created(mid) < moment:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _public_copy(obj: dict) -> dict:

@@ -35,10 +35,14 @@ LISTABLE = {
     "customers": ("created", "email", "test_clock"),
     "disputes": ("charge", "created", "payment_intent"),
     "invoices": ("collection_method", "created", "customer", "due_date", "status", "subscription"),
+    "invoice_payments": ("created", "invoice"),
     "payment_intents": ("created", "customer"),
+    "payouts": ("arrival_date", "created", "destination", "status"),
     "refunds": ("charge", "created", "payment_intent"),
 }
 PAGING = ("limit", "starting_after", "ending_before", "expand")
+# List filters whose field the pinned API version keeps elsewhere in the object.
+FILTER_PATHS = {("invoices", "subscription"): ("parent", "subscription_details", "subscription")}
 PREFIXES = {
     "ch": "charges",
     "cus": "customers",
@@ -47,6 +51,8 @@ PREFIXES = {
     "dp": "disputes",
     "in": "invoices",
     "txn": "balance_transactions",
+    "inpay": "invoice_payments",
+    "po": "payouts",
 }
 OBJECT_NAMES = {
     "charges": "charge",
@@ -56,9 +62,16 @@ OBJECT_NAMES = {
     "disputes": "dispute",
     "invoices": "invoice",
     "balance_transactions": "balance_transaction",
+    "invoice_payments": "invoice_payment",
+    "payouts": "payout",
 }
 # What a restricted key needs for each resource the simulator serves.
-PERMISSIONS = {**{t: t for t in LISTABLE}, "events": "events", "balance": "balance"}
+PERMISSIONS = {
+    **{t: t for t in LISTABLE},
+    "invoice_payments": "invoices",
+    "events": "events",
+    "balance": "balance",
+}
 KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[0-9A-Za-z_]{8,}$")
 
 
@@ -529,7 +542,10 @@ class _Handler(BaseHTTPRequestHandler):
             as_json=as_json,
         )
         if filters:
-            objects = (o for o in objects if all(_matches(o.get(k), v) for k, v in filters.items()))
+            paths = {k: FILTER_PATHS.get((type_name, k), (k,)) for k in filters}
+            objects = (
+                o for o in objects if all(_matches(_at(o, paths[k]), v) for k, v in filters.items())
+            )
         page = list(islice(objects, limit + 1))
         has_more = len(page) > limit
         page = page[:limit]
@@ -547,7 +563,9 @@ class _Handler(BaseHTTPRequestHandler):
         if object_id in table.dynamic:
             return object_live(table.dynamic[object_id])
         index = ds.parse_id(table.prefix, object_id)
-        if index is None or index >= table.count or not table.exists(index):
+        if index is None or index >= table.count:
+            return None
+        if not table.exists(index) and type_name != "customers":  # deleted ones are read
             return None
         return table.live(index)
 
@@ -575,6 +593,9 @@ class _Handler(BaseHTTPRequestHandler):
         obj = dict(obj)
         for path in paths:
             head, _, rest = path.partition(".")
+            if head == "payments" and obj.get("object") == "invoice" and not rest:
+                obj[head] = self._invoice_payments(obj["id"], live)  # includable, not in obj
+                continue
             value = obj.get(head)
             if head not in obj or (value is not None and not isinstance(value, str | dict)):
                 raise StripeError(
@@ -591,6 +612,12 @@ class _Handler(BaseHTTPRequestHandler):
                 value = self._expand(value, [rest], live)
             obj[head] = value
         return obj
+
+    def _invoice_payments(self, invoice_id: str, live: bool) -> dict:
+        ds = self.simulator.dataset
+        data = [p for p in ds.iterate("invoice_payments", live) if p["invoice"] == invoice_id]
+        url = f"/v1/invoice_payments?invoice={invoice_id}"
+        return {"object": "list", "data": data, "has_more": False, "url": url}
 
     def _lines(self, invoice_id: str, params: dict, live: bool) -> None:
         self._allow(params, PAGING)
@@ -777,6 +804,12 @@ def _strip_data(paths: list[str]) -> list[str]:
             raise StripeError(400, f"This property cannot be expanded ({path}).", param="expand")
         stripped.append(path[5:])
     return stripped
+
+
+def _at(obj: dict, path: tuple[str, ...]):
+    for part in path:
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
 
 
 def _matches(value, wanted) -> bool:

@@ -140,7 +140,9 @@ def charge_without_currency(model: dict):
     table = registration_model("charges")
     ds = DataSource.get(DataSource.data_type == "charges")
     odd = {**model, "id": "ch_without_currency", "currency": None}
-    columns = {f: odd[f] for f in ("livemode", "amount", "created", "status", "customer")}
+    columns = {
+        f: odd[f] for f in ("livemode", "amount", "created", "status", "customer", "description")
+    }
     table.insert(
         data_source=ds.id, stripe_id=odd["id"], data=json.dumps(odd), generation=1, **columns
     ).execute()
