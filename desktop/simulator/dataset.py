@@ -696,7 +696,9 @@ class Dataset:
             "application": self.application_id if application_fee else None,
             "application_fee": self.object_id("fee", i) if application_fee else None,
             "application_fee_amount": application_fee,
-            "balance_transaction": None if failed else self.object_id("txn", BT_KINDS * i + BT_CHARGE),
+            "balance_transaction": None
+            if failed
+            else self.object_id("txn", BT_KINDS * i + BT_CHARGE),
             "billing_details": {
                 "address": {
                     "city": None,
