@@ -124,7 +124,7 @@ def test_a_wrong_kind_and_unknown_choices_are_caught():
 def test_an_import_of_the_newest_fixtures_fills_every_column_they_carry():
     """Rows made as the sync makes them (its own row builder and derived-row split) from
     Stripe's newest fixture objects: a column is empty only where the fixture has no value."""
-    from desktop.services.sync import child_objects, table_rows
+    from desktop.services.sync.rows import child_objects, table_rows
 
     objects = {schema: fixtures()[schema] for schema in FIXTURE_OBJECTS.values()}
     invoice = dict(
