@@ -292,9 +292,12 @@ def test_the_starter_dashboard_and_the_slideshow(imported, qtbot):
         page.starter_button.click()
     assert page.picker.currentText() == "Stripe overview"
     titles = {t.spec.title for t in page.grid.tiles.values()}
-    # Only what the imported data sources allow: no disputes, invoices or balance here.
-    assert {"Gross volume", "Refunds", "Refund rate", "New customers", "Failed payments"} <= titles
-    assert not {"Disputes", "Paid invoices", "Net volume"} & titles
+    # Only what the imported data sources allow: no disputes, invoices or balance here, so
+    # volumes are of the charges in the main currency, and say so.
+    assert {"Refund rate", "New customers", "Failed payments"} <= titles
+    assert {"Gross volume · USD charges", "Refunds · USD charges"} <= titles
+    assert not [t for t in titles if t.startswith(("Disputes", "Paid invoices", "Net volume"))]
+    assert not [t for t in titles if "settlement currency" in t]
     assert not [r.data for r in page.results.values() if isinstance(r.data, WidgetError)]
 
     second = page.service.create("Second")

@@ -470,6 +470,9 @@ class DashboardsService:
         for widget in template["widgets"]:
             if not all(t in by_type for t in widget["requires"]):
                 continue
+            # A stand-in for when the better source is missing (charge currency, not settled).
+            if any(t in by_type for t in widget.get("only_without", ())):
+                continue
             formula, widget_title = widget["formula"], widget["title"]
             for type_name, ds in by_type.items():
                 formula = formula.replace("{" + type_name + "}", json.dumps(ds.title))
@@ -477,6 +480,7 @@ class DashboardsService:
                 currency = _main_currency(by_type["charges"])
                 formula = formula.replace("{main_currency}", json.dumps(currency))
                 widget_title = widget_title.replace("{MAIN_CURRENCY}", currency.upper())
+            widget = {k: v for k, v in widget.items() if k != "only_without"}
             widgets.append({**widget, "formula": formula, "title": widget_title})
         if not widgets:
             names = ", ".join(DATA_TYPES[t].display_name for t in ("charges", "customers"))
