@@ -118,6 +118,10 @@ class SimulatorConfig:
     latency: float = 0.0
     # Tables whose objects are all encoded before the first answer (see Dataset.warm).
     warm: tuple[str, ...] = ()
+    # Answer as Stripe's mock server (stripe-mock) does where it differs from Stripe: /v1/events
+    # ignores types[], and an id it does not know is answered with an object of the type
+    # asked for, carrying that id. For tests of a client that must not trust either.
+    mock_quirks: bool = False
 
 
 class RateLimiter:
@@ -572,6 +576,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _retrieve(self, type_name: str, object_id: str, live: bool) -> dict:
         mode = self._mode_of(type_name, object_id)
         obj = self.simulator.dataset.get(type_name, object_id) if mode is not None else None
+        if obj is None and self.simulator.config.mock_quirks:
+            some = next(self.simulator.dataset.iterate(type_name, live), None)
+            if some is not None:
+                return dict(some, id=object_id)
         if obj is None or mode != live:
             hint = ""
             if obj is not None:
@@ -667,7 +675,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return False
             if lte is not None and event["created"] > lte:
                 return False
-            if types:
+            if types and not self.simulator.config.mock_quirks:
                 return event["type"] in types
             if pattern:
                 if pattern.endswith("*"):

@@ -115,6 +115,70 @@ def test_events_in_an_older_api_version_are_re_read(simulator, harness_for):
     assert invoices.select().where(invoices.data.contains('"parent":')).count() > 0
 
 
+def test_events_not_asked_for_or_of_another_object_are_skipped(
+    make_simulator, harness_for, expected_log_warnings, caplog
+):
+    """Against a server that ignores types[] (Stripe's mock server does) and answers any id: a
+    plan's events, in an older version so that they would be re-read by id, reach every feed.
+    None is stored under a data type, each reason is logged once, and the store stays exact."""
+    from desktop.simulator.versions import OLD_API_VERSION
+
+    simulator = make_simulator(size=300, seed=7, mock_quirks=True)
+    types = ("charges", "customers", "invoices", "invoice_lines", "refunds")
+    harness = harness_for(simulator, types=types)
+    harness.sync()
+    plan = {"id": "plan_1SimQuirk", "object": "plan", "active": True, "livemode": True}
+    simulator.dataset.add_event("plan.created", plan, api_version=OLD_API_VERSION)
+    simulator.dataset.add_event("charge.updated", plan, api_version=OLD_API_VERSION)
+    simulator.tick(8)
+    caplog.clear()
+    results = harness.sync()
+    assert {r.status for r in results} == {"up_to_date"}, [r.message for r in results]
+    assert store_differences(harness) == []
+    for type_name in types:
+        model = registration_model(type_name)
+        assert model.select().where(model.stripe_id.contains("plan_")).count() == 0, type_name
+    skipped = [r.getMessage() for r in caplog.records if "skipped an event" in r.getMessage()]
+    assert len(skipped) == len(set(skipped))
+    assert any("event type 'plan.created'" in m for m in skipped)
+    assert any("Charges: skipped an event whose object 'plan'" in m for m in skipped)
+
+
+def test_a_catch_up_pass_counts_a_registration_it_read_again_once(make_simulator, harness_for):
+    """Balance transactions have no events: a catch-up pass lists from the newest one the
+    import stored, which it reads again; the run stores it once and says so."""
+    simulator = make_simulator(size=3000)  # the last two days' are pending, and read again
+    harness = harness_for(simulator, types=("balance_transactions",), include_test_data=False)
+    (result,) = harness.sync()
+    bts = registration_model("balance_transactions")
+    pending = [b.created for b in bts.select().where(bts.status == "pending")]
+    assert pending
+    assert result.rows[harness.data_sources[0].id] == bts.select().count()
+    since = bts.select().where(bts.created >= min(pending)).count()
+    simulator.clock.advance(60)
+    (again,) = harness.sync()  # everything since the oldest pending one, read again, once
+    assert again.rows[harness.data_sources[0].id] == since
+
+
+def test_a_storm_of_429s_slows_the_sync_and_it_still_ends_exact(make_simulator, harness_for):
+    """The client starts ten times faster than the simulator allows: most early requests are
+    answered 429. They are retried, the account's limiter comes down towards what the server
+    takes, and the import ends complete; a 429 taken as fatal, or a limiter that does not slow
+    down, fails here."""
+    simulator = make_simulator(size=1500, seed=5, rate_limit=40)
+    types = ("charges", "customers", "invoices", "invoice_lines", "refunds")
+    harness = harness_for(simulator, types=types, rate=400.0)
+    results = harness.sync()
+    assert {r.status for r in results} == {"up_to_date"}, [r.message for r in results]
+    assert harness.stats.throttled >= 10
+    rates = [api.limiter.rate for api in harness.apis.values()]
+    assert rates and max(rates) < 0.6 * 400, rates
+    simulator.tick(10)
+    results = harness.sync()
+    assert {r.status for r in results} == {"up_to_date"}, [r.message for r in results]
+    assert store_differences(harness) == []
+
+
 def test_pending_balance_transactions_are_re_read_until_available(make_simulator, harness_for):
     simulator = make_simulator(size=3000)
     harness = harness_for(simulator, types=("balance_transactions", "fee_details"))

@@ -129,6 +129,10 @@ class SyncEngine:
         return run.execute()
 
 
+# A re-read answered with an object of another type or id: kept out of the store.
+_NOT_OURS: dict = {}
+
+
 class FeedRun:
     def __init__(self, engine: SyncEngine, feed: Feed, progress, cancelled) -> None:
         self.engine = engine
@@ -151,6 +155,11 @@ class FeedRun:
         self._readers: ThreadPoolExecutor | None = None
         self._readers_lock = threading.Lock()
         self.parent_target = feed.targets.get(feed.parent.name)
+        self.event_types = frozenset(feed.event_types)
+        self._skipped: set[tuple[str, object]] = set()
+        # The registrations this run stored, per data source (by hash: a million fit in tens
+        # of megabytes), so that one written twice counts once.
+        self._stored: dict[int, set[int]] = {}
 
     # --- top level ---
 
@@ -365,11 +374,19 @@ class FeedRun:
         actions: dict[str, dict | None] = {}
         stale: set[str] = set()
         pinned = pinned_api_version()
+        asked = self.event_types
         for event in events:
             obj = (event.get("data") or {}).get("object") or {}
             object_id = obj.get("id")
             if not object_id:
                 continue  # invoice.upcoming and the like describe no stored object
+            # A server may send what was not asked for (Stripe's mock server ignores types[]).
+            if event.get("type") not in asked:
+                self._skip_once("event type", event.get("type"))
+                continue
+            if obj.get("object") != self.feed.parent.schema:
+                self._skip_once("object", obj.get("object"))
+                continue
             stale.discard(object_id)
             if event["type"] in self.feed.parent.deletion_events:
                 actions[object_id] = None
@@ -380,7 +397,11 @@ class FeedRun:
                 actions[object_id] = None
         stale_ids = list(stale)
         reread = self._side_by_side(api, lambda object_id: self._reread(api, object_id), stale_ids)
-        actions.update(zip(stale_ids, reread, strict=True))
+        for object_id, obj in zip(stale_ids, reread, strict=True):
+            if obj is _NOT_OURS:
+                del actions[object_id]  # neither stored nor deleted: it is not one of ours
+            else:
+                actions[object_id] = obj
         upserts = [o for o in actions.values() if o is not None]
         deletes = [i for i, o in actions.items() if o is None]
         lines = self.full_children(api, upserts)
@@ -396,7 +417,24 @@ class FeedRun:
             if exc.http_status == 404:
                 return None
             raise
+        if obj.get("id") != object_id or obj.get("object") != self.feed.parent.schema:
+            self._skip_once("re-read answer", f"{obj.get('object')} {obj.get('id')}")
+            return _NOT_OURS
         return None if obj.get("deleted") else obj
+
+    def _skip_once(self, what: str, value) -> None:
+        """Say once a run what the feed passed over, and why."""
+        with self._count_lock:
+            if (what, value) in self._skipped:
+                return
+            self._skipped.add((what, value))
+        log.warning(
+            "%s: skipped an event whose %s %r is not what it asked for (%s)",
+            self.feed.title(),
+            what,
+            value,
+            self.feed.parent.schema,
+        )
 
     def _created_cursor_pass(self, api: StripeApi, live: bool, mode: ModeCheckpoint) -> None:
         """No events: read everything created since the newest known row or the oldest
@@ -575,8 +613,16 @@ class FeedRun:
             self.count(written)
 
     def count(self, written: dict[int, int]) -> None:
+        """Add a committed page's rows to the run's: each registration once."""
+        keys_by_source = getattr(written, "keys_by_source", {})
         with self._count_lock:
             for ds_id, rows in written.items():
+                keys = keys_by_source.get(ds_id)
+                if keys is not None:
+                    seen = self._stored.setdefault(ds_id, set())
+                    before = len(seen)
+                    seen.update(map(hash, keys))
+                    rows = len(seen) - before
                 self.result.rows[ds_id] = self.result.rows.get(ds_id, 0) + rows
                 self.total_rows += rows
         self.report(None)

@@ -28,6 +28,15 @@ def settle_while_stopping(future: Future) -> dict[int, int] | None:
         return None
 
 
+class Written(dict):
+    """Rows written per data source id, and the registrations they were (stripe ids), so that
+    a run counts a registration it wrote twice (read again by a catch-up pass) once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys_by_source: dict[int, list[str]] = {}
+
+
 class PageWrite:
     """One transaction: a page's rows, derived rows and deletions, then its checkpoint.
 
@@ -49,7 +58,7 @@ class PageWrite:
         self.feed = feed
         self.live = live
         self.generation = generation
-        self.written: dict[int, int] = {}  # data source id -> rows written
+        self.written = Written()  # data source id -> rows written
         self.statements: list[Statement] = []
         ids = [o["id"] for o in upserts]
         replaced = ids + deletes  # the parents whose derived rows are written anew
@@ -66,6 +75,7 @@ class PageWrite:
             self.statements += rows.upsert_statements(built)
             self.statements += rows.delete_ids(parent_target, deletes)
             self.written[parent_target] = len(upserts) + len(deletes)
+            self.written.keys_by_source[parent_target] = replaced
         for child in child_types:
             target = feed.targets[child.name]
             rows = table_rows(child.name)
@@ -83,6 +93,7 @@ class PageWrite:
             self.statements += rows.delete_children(target, replaced)
             self.statements += rows.upsert_statements(built)
             self.written[target] = len(built)
+            self.written.keys_by_source[target] = [row[1] for row in built]
         self.sweeps = slice(0)
 
     def checkpointed(self, state_json: str, sweep: bool) -> list[Statement]:
