@@ -99,6 +99,9 @@ def read_fields(data_source: DataSource) -> dict[str, FieldRef]:
         result[f.key] = FieldRef(f.key, f.label, Kind(f.kind), sql)
     for f in data_type.fields:
         result.setdefault(f.key, FieldRef(f.key, f.label, f.kind, f'"{f.column}"'))
+    # Names saved before the pinned API version moved a field still reach it.
+    for old, new in data_type.moved.items():
+        result.setdefault(old, result[new])
     result.setdefault("livemode", FieldRef("livemode", "Livemode", Kind.BOOL, '"livemode"'))
     return result
 

@@ -54,10 +54,88 @@ def _add_saved_formulas(db: pw.Database) -> None:
     db.create_tables([SavedFormula])
 
 
+def _follow_moved_fields(db: pw.Database) -> None:
+    """The API version the SDK pins (2026-10-28) moved some fields (an invoice's subscription
+    under parent.subscription_details, a line's price under pricing.price_details): each data
+    source's field list and saved view name them by their new key, and lists the catalog's new
+    fields (hidden). Formulas and dashboards keep the old names, which the filter compiler
+    resolves (DataType.moved); the columns are copied over by _reconcile_registrations."""
+    q = db.param
+    sources = db.execute_sql('SELECT "id", "data_type", "view_settings" FROM "data_source"')
+    for ds_id, type_name, view_settings in sources.fetchall():
+        data_type = DATA_TYPES.get(type_name)
+        if data_type is None:
+            continue
+        keys = {
+            row[0]
+            for row in db.execute_sql(
+                f'SELECT "key" FROM "data_source_field" WHERE "data_source_id" = {q}', (ds_id,)
+            ).fetchall()
+        }
+        for old, new in data_type.moved.items():
+            if old in keys and new not in keys:
+                db.execute_sql(
+                    f'UPDATE "data_source_field" SET "key" = {q}, "kind" = {q} '
+                    f'WHERE "data_source_id" = {q} AND "key" = {q}',
+                    (new, str(data_type.field(new).kind), ds_id, old),
+                )
+                keys = (keys - {old}) | {new}
+        position = db.execute_sql(
+            'SELECT COALESCE(MAX("position"), 0) FROM "data_source_field" '
+            f'WHERE "data_source_id" = {q}',
+            (ds_id,),
+        ).fetchone()[0]
+        for fld in data_type.fields:
+            if fld.key not in keys:
+                position += 1
+                db.execute_sql(
+                    'INSERT INTO "data_source_field" ("data_source_id", "key", "label", "kind", '
+                    f'"custom", "visible", "position") VALUES ({q}, {q}, {q}, {q}, {q}, {q}, {q})',
+                    (ds_id, fld.key, fld.label, str(fld.kind), False, False, position),
+                )
+        if view_settings and data_type.moved:
+            moved = _moved_view(view_settings, data_type.moved)
+            if moved != view_settings:
+                db.execute_sql(
+                    f'UPDATE "data_source" SET "view_settings" = {q} WHERE "id" = {q}',
+                    (moved, ds_id),
+                )
+
+
+def _moved_view(text: str, moved) -> str:
+    """A data source's saved view settings with moved fields named by their new keys."""
+    try:
+        view = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(view, dict):
+        return text
+
+    def filters(items):
+        if not isinstance(items, list):
+            return items
+        return [
+            {**f, "key": moved.get(f.get("key"), f.get("key"))} if isinstance(f, dict) else f
+            for f in items
+        ]
+
+    if "filters" in view:
+        view["filters"] = filters(view["filters"])
+    if isinstance(view.get("views"), dict):
+        view["views"] = {
+            name: {**v, "filters": filters(v.get("filters"))} if isinstance(v, dict) else v
+            for name, v in view["views"].items()
+        }
+    if isinstance(view.get("widths"), dict):
+        view["widths"] = {moved.get(k, k): w for k, w in view["widths"].items()}
+    return json.dumps(view)
+
+
 # Version 1 is the initial schema; each later change appends a Migration here.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "data sources remember their filters", _add_view_settings),
     Migration(3, "formulas saved by name", _add_saved_formulas),
+    Migration(4, "fields the pinned API version moved keep their meaning", _follow_moved_fields),
 )
 LATEST_VERSION = 1 + len(MIGRATIONS)
 
@@ -168,6 +246,7 @@ def _reconcile_registrations(
             ]
             run_operations(*operations)
             _backfill_columns(db, table, missing)
+            _copy_moved_columns(db, table, data_type, missing, existing)
         log.info("added %d catalog columns to %s", len(missing), table)
     _drop_stale_indexes(db, model)
     model._schema.create_indexes(safe=True)
@@ -175,6 +254,18 @@ def _reconcile_registrations(
         if ensure_rollup(db, data_type):
             log.info("day totals for %s made from its rows", table)
     return [f"{table}.{f.column}" for f in missing]
+
+
+def _copy_moved_columns(db: pw.Database, table: str, data_type: DataType, added, existing):
+    """A moved field's new column takes the old column's values where the stored object has
+    the old shape (rows imported before the catalog followed the pinned version)."""
+    for old, new in data_type.moved.items():
+        old_column, new_column = old.replace(".", "__"), data_type.field(new).column
+        if old_column in existing and any(f.column == new_column for f in added):
+            db.execute_sql(
+                f'UPDATE "{table}" SET "{new_column}" = "{old_column}" '
+                f'WHERE "{new_column}" IS NULL AND "{old_column}" IS NOT NULL'
+            )
 
 
 def _drop_stale_indexes(db: pw.Database, model) -> None:

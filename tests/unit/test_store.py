@@ -303,3 +303,83 @@ def test_every_command_opens_the_store_one_way(command, db, app_paths, capsys):
     assert main([*command, "--data-dir", str(app_paths.data_dir)]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "newer Ledgerboard" in err and "Traceback" not in err
+
+
+RELEASE_DUMP = Path(__file__).resolve().parents[1] / "data" / "ledgerboard-release-v3.sql"
+RELEASE_PRICE = "price_00000000c5d6990196a6dda8"
+
+
+def test_a_store_of_the_release_before_keeps_what_names_moved_fields(tmp_path, app_paths):
+    """A store written by the release whose catalog read Stripe's 2023 shapes (made by it,
+    kept as tests/data/ledgerboard-release-v3.sql): saved formulas, a dashboard, filters and
+    views name an invoice's `subscription` and a line's `price.id` and `type`, which the
+    pinned version moved. After the upgrade each counts what it counted before."""
+    from desktop.services.kpi.dashboards import DashboardsService, GroupsData
+    from desktop.services.kpi.formulas import FormulaLibrary, evaluate
+    from desktop.services.kpi.periods import ALL_TIME, ALL_TIME_RANGE
+    from desktop.services.registrations import Filter, RegistrationQuery
+
+    path = tmp_path / "release.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(RELEASE_DUMP.read_text())
+        # What the release's own columns said.
+        subscribed = con.execute(
+            "SELECT COUNT(*) FROM registrations_invoices WHERE subscription IS NOT NULL"
+        ).fetchone()[0]
+        by_subscription = dict(
+            con.execute(
+                "SELECT subscription, COUNT(*) FROM registrations_invoices GROUP BY subscription"
+            ).fetchall()
+        )
+        price_total = con.execute(
+            "SELECT SUM(amount) FROM registrations_invoice_lines WHERE price__id = ?",
+            (RELEASE_PRICE,),
+        ).fetchone()[0]
+        setup_fees = con.execute(
+            "SELECT COUNT(*) FROM registrations_invoice_lines WHERE type = 'invoiceitem'"
+        ).fetchone()[0]
+    con.close()
+    assert 0 < subscribed < sum(by_subscription.values()) and price_total and setup_fees
+    db = open_database(path)
+    report = migrate(db, backup_dir=app_paths.backup_dir)
+    assert report.from_version == 3 and current_version(db) == LATEST_VERSION
+
+    invoices = registration_model("invoices")
+    moved = invoices.parent__subscription_details__subscription
+    assert invoices.select().where(moved.is_null(False)).count() == subscribed
+    library = FormulaLibrary()
+    catalog = library.catalog()
+    assert evaluate("[Subscription invoices]", catalog, *ALL_TIME_RANGE).value == subscribed
+    value = evaluate("[One price]", catalog, *ALL_TIME_RANGE)
+    assert value.value * 100 == pytest.approx(price_total)
+
+    service = DashboardsService(library)
+    (board,) = service.dashboards()
+    shown = {r.spec.title: r.data for r in service.refresh(board.id, period=ALL_TIME).values()}
+    groups = shown["Invoices by subscription"]
+    assert isinstance(groups, GroupsData)
+    assert {group: count for group, _currency, count in groups.rows} == by_subscription
+    assert shown["Subscriptions"].value.value == subscribed
+    assert shown["Setup fees"].value.value == setup_fees
+
+    for data_source in DataSource.select():
+        keys = {f.key for f in data_source.fields}
+        assert not keys & set(data_source.catalog.moved), data_source.data_type
+        assert {f.key for f in data_source.catalog.fields} <= keys
+        view = json.loads(data_source.view_settings or "{}")
+        query = RegistrationQuery(data_source)
+        query.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view.get("filters", [])]
+        expected = subscribed if data_source.data_type == "invoices" else None
+        if data_source.data_type == "invoice_lines":
+            lines = registration_model("invoice_lines")
+            expected = lines.select().where(lines.pricing__price_details__price == RELEASE_PRICE)
+            expected = expected.count()
+            assert view["filters"][0]["key"] == "pricing.price_details.price"
+        if expected is not None:
+            assert query.count() == expected > 0, data_source.data_type
+    invoices_view = json.loads(DataSource.get(DataSource.data_type == "invoices").view_settings)
+    assert invoices_view["views"]["Subscriptions"]["filters"][0]["key"] == moved.name.replace(
+        "__", "."
+    )
+    assert invoices_view["widths"] == {"parent.subscription_details.subscription": 180}
+    db.close()
