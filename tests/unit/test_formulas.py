@@ -737,3 +737,10 @@ def test_a_chart_of_this_month_leaves_the_days_to_come_empty(store):
 
 def test_a_quote_in_a_metadata_key_stays_inside_the_sql_literal(catalog):
     assert value('Count(Charges, "metadata.it\'s" = "x")', catalog).value == 0
+
+
+def test_a_field_stripe_removed_is_named_with_where_it_went(catalog):
+    with pytest.raises(FormulaError) as removed:
+        check('Count(Charges, invoice = "in_1")', catalog)
+    assert "Stripe's API no longer has 'invoice' (Invoice) on Charges" in str(removed.value)
+    assert "an invoice's payments name its charge" in str(removed.value)

@@ -140,7 +140,18 @@ class Catalog:
         raise FormulaError.unknown("data source", name.text, name.pos, self.source_names())
 
     def find_field(self, data_source: DataSource, name: Name) -> FieldRef:
-        return self.compiler(data_source).field(name)
+        try:
+            return self.compiler(data_source).field(name)
+        except FormulaError:
+            retired = data_source.catalog.retired.get(name.text)
+            if retired is None:
+                raise
+            label, _kind, where = retired
+            raise FormulaError(
+                f"Stripe's API no longer has '{name.text}' ({label}) on "
+                f"{data_source.catalog.display_name} in the version Ledgerboard uses: {where}",
+                name.pos,
+            ) from None
 
     def saved_text(self, name: str) -> str | None:
         return self._saved(name)
