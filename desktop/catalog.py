@@ -14,8 +14,9 @@ value is computed from the paths in ``sources``.
 
 Fields that moved keep working in what users saved: ``DataType.moved`` maps the old key to the
 new one (the filter compiler resolves it, and the store copies old columns over), and
-``DataType.retired`` names those whose concept the pinned version dropped, read from the stored
-JSON of rows imported before.
+``DataType.retired`` names those whose concept the pinned version dropped: a store made before
+keeps them as fields read from its rows' stored JSON, and a formula naming one is told where
+the concept went.
 """
 
 from __future__ import annotations

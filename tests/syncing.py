@@ -46,6 +46,7 @@ class SyncHarness:
         credentials=None,
         rate=5_000.0,
         writer_process=True,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.db = db
         self.simulator = simulator
@@ -64,6 +65,8 @@ class SyncHarness:
         self.stats = RequestStats()
         self.apis: dict[bool, StripeApi] = {}
         self.rate = rate
+        # Quick retries unless a test asks for the app's own (a storm of 429s does).
+        self.retry = retry or RetryPolicy(attempts=12, base_delay=0.01, max_delay=0.2)
         self.writer = StoreWriter(db, own_process=writer_process)
         self.engine = SyncEngine(self.writer, self.api_for, now=simulator.clock.now)
 
@@ -75,7 +78,7 @@ class SyncHarness:
                 api_base=self.simulator.base_url,
                 limiter=RateLimiter(self.rate, start_share=1.0),
                 stats=self.stats,
-                retry=RetryPolicy(attempts=12, base_delay=0.01, max_delay=0.2),
+                retry=self.retry,
             )
         return self.apis[live]
 

@@ -161,18 +161,21 @@ def test_a_catch_up_pass_counts_a_registration_it_read_again_once(make_simulator
 
 
 def test_a_storm_of_429s_slows_the_sync_and_it_still_ends_exact(make_simulator, harness_for):
-    """The client starts ten times faster than the simulator allows: most early requests are
-    answered 429. They are retried, the account's limiter comes down towards what the server
-    takes, and the import ends complete; a 429 taken as fatal, or a limiter that does not slow
-    down, fails here."""
-    simulator = make_simulator(size=1500, seed=5, rate_limit=40)
+    """The client starts five times faster than the simulator allows (8 requests a second, a
+    pace any machine exceeds): requests are answered 429. With the app's own retry policy they
+    are retried, the account's limiter comes down towards what the server takes, and the
+    import ends complete; a 429 taken as fatal, or a limiter that does not slow down, fails."""
+    from desktop.services.stripe.client import RetryPolicy
+
+    simulator = make_simulator(size=300, seed=5, rate_limit=8)
     types = ("charges", "customers", "invoices", "invoice_lines", "refunds")
-    harness = harness_for(simulator, types=types, rate=400.0)
+    harness = harness_for(simulator, types=types, rate=40.0, retry=RetryPolicy())
     results = harness.sync()
     assert {r.status for r in results} == {"up_to_date"}, [r.message for r in results]
-    assert harness.stats.throttled >= 10
+    assert harness.stats.throttled >= 3
+    # Each mode has its limiter; the one that met the 429s came down.
     rates = [api.limiter.rate for api in harness.apis.values()]
-    assert rates and max(rates) < 0.6 * 400, rates
+    assert rates and min(rates) < 0.6 * 40, rates
     simulator.tick(10)
     results = harness.sync()
     assert {r.status for r in results} == {"up_to_date"}, [r.message for r in results]
