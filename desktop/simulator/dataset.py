@@ -264,6 +264,7 @@ class Dataset:
         self.anchor = self.clock.now() // 3600 * 3600
         span = max(SPAN, size * 3)  # at least 3 s between charges keeps every order strict
         self.t0 = self.anchor - span
+        self.first_day = self.t0 // DAY * DAY
         self.step = span / size
         self.customer_count = max(8, (size // 4) // 8 * 8)
         self.customer_t0 = self.t0 - 60 * DAY
@@ -579,10 +580,10 @@ class Dataset:
             Table(
                 "payouts",
                 "po",
-                BT_KINDS * n,
-                lambda s: s % BT_KINDS in (BT_PAYOUT, BT_TEST_PAYOUT) and self._bt_exists(s),
-                self._bt_live,
-                self._bt_created,
+                2 * ((self.anchor - self.first_day) // DAY + 1),
+                lambda p: (slot := self.payout_slot(p)) is not None and self._bt_exists(slot),
+                lambda p: p % 2 == 0,
+                self._payout_created,
                 self.payout,
             ),
         ):
@@ -884,9 +885,24 @@ class Dataset:
         return (created + 2 * DAY) // DAY * DAY
 
     def balance_transaction_net(self, s: int) -> int:
-        """A balance transaction's net, without building it (payouts sum these)."""
-        bt = self.balance_transaction(s)
-        return bt["net"]
+        """A balance transaction's net without building it: payouts sum a day of them, which
+        at a million charges is thousands. Agrees with balance_transaction(s)["net"]."""
+        i, kind = divmod(s, BT_KINDS)
+        if kind == BT_CHARGE:
+            currency = self.charge_currency(i)
+            settled, rate = self.settle(self.charge_amount(i), currency, self._bt_created(s))
+            return settled - sum(self._charge_fee_amounts(i, settled, currency, rate))
+        if kind == BT_REFUND:
+            created = self._bt_created(s)
+            amount = self.refund_amount((i - 7) // 10)
+            return -self.settle(amount, self.charge_currency(i), created)[0]
+        if kind in (BT_DISPUTE, BT_REVERSAL):
+            disputed = i if kind == BT_DISPUTE else i - self.reversal_lag
+            moment = self._bt_created(BT_KINDS * disputed + BT_DISPUTE)
+            currency = self.charge_currency(disputed)
+            settled = self.settle(self.charge_amount(disputed), currency, moment)[0]
+            return -settled - DISPUTE_FEE if kind == BT_DISPUTE else settled
+        return self.balance_transaction(s)["net"]
 
     def balance_transaction(self, s: int) -> dict:
         i, kind = divmod(s, BT_KINDS)
@@ -922,7 +938,9 @@ class Dataset:
                 category, description = "dispute_reversal", "Chargeback reversal"
         elif kind in (BT_PAYOUT, BT_TEST_PAYOUT):
             amount = -self.payout_amount(i, kind == BT_PAYOUT)
-            source = self.object_id("po", s)
+            day = self.payout_day(i)
+            payout_index = 2 * ((day - self.first_day) // DAY) + (kind == BT_TEST_PAYOUT)
+            source = self.object_id("po", payout_index)
             kind_name, category, description = "payout", "payout", "STRIPE PAYOUT"
             bt = self._bt_object(
                 self.object_id("txn", s),
@@ -996,25 +1014,46 @@ class Dataset:
     def charge_fees(self, i: int, settled: int, currency: str, rate: float | None) -> list[dict]:
         """A charge's fees in the settlement currency: Stripe's (more for a conversion), the
         platform's application fee, and tax on Stripe's fee where it applies."""
-        base = round(settled * (0.029 if rate is None else 0.039)) + 30
-        fees = [_fee(base, SETTLEMENT_CURRENCY, "Stripe processing fees", "stripe_fee")]
-        application = self.application_fee_amount(i, 0, currency)
-        if application is not None:
+        stripe, application, tax = self._charge_fee_amounts(i, settled, currency, rate)
+        fees = [_fee(stripe, SETTLEMENT_CURRENCY, "Stripe processing fees", "stripe_fee")]
+        if application:
             fees.append(
                 _fee(
-                    max(1, settled // 100),
+                    application,
                     SETTLEMENT_CURRENCY,
                     "Platform fee",
                     "application_fee",
                     application=self.application_id,
                 )
             )
-        if i % 9 == 2:
-            fees.append(_fee(max(1, base // 4), SETTLEMENT_CURRENCY, "VAT", "tax"))
+        if tax:
+            fees.append(_fee(tax, SETTLEMENT_CURRENCY, "VAT", "tax"))
         return fees
 
-    def payout(self, s: int) -> dict:
+    def _charge_fee_amounts(
+        self, i: int, settled: int, currency: str, rate: float | None
+    ) -> tuple[int, int, int]:
+        """(Stripe's, the application's, tax): 0 where there is none."""
+        base = round(settled * (0.029 if rate is None else 0.039)) + 30
+        application = max(1, settled // 100) if self.application_fee_amount(i, 0, currency) else 0
+        return base, application, max(1, base // 4) if i % 9 == 2 else 0
+
+    def payout_slot(self, p: int) -> int | None:
+        """The balance transaction slot of payout p (two a day from the first day: live,
+        then test), or None when no payout could be made that day."""
+        day = self.first_day + (p // 2) * DAY
+        i = _first_at_or_after(self.charge_created, self.size, day)
+        if i >= self.size or self.payout_day(i) != day:
+            return None
+        return BT_KINDS * i + (BT_TEST_PAYOUT if p % 2 else BT_PAYOUT)
+
+    def _payout_created(self, p: int) -> int:
+        slot = self.payout_slot(p)
+        return self._bt_created(slot) if slot is not None else self.first_day + (p // 2) * DAY
+
+    def payout(self, p: int) -> dict:
         """The automatic payout of one day's available funds, to the account's bank."""
+        s = self.payout_slot(p)
         bt = self.balance_transaction(s)
         return {
             **self.payout_template(),
