@@ -4,11 +4,17 @@ SDK's typed classes with a compatible type, and in Stripe's newest fixtures."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 import stripe
 
 from desktop.catalog import DATA_TYPES, DataType, Field, Kind, extract, field_value
+from desktop.store.models import registration_model
 from tests.sdk_models import SDK_CLASSES, fixture_problem, fixtures, kind_problem, path_alternatives
 
 EXPECTED_SCHEMAS = {
@@ -121,28 +127,23 @@ def test_a_wrong_kind_and_unknown_choices_are_caught():
     ]
 
 
-def test_an_import_of_the_newest_fixtures_fills_every_column_they_carry():
-    """Rows made as the sync makes them (its own row builder and derived-row split) from
-    Stripe's newest fixture objects: a column is empty only where the fixture has no value."""
-    from desktop.services.sync.rows import child_objects, table_rows
-
-    objects = {schema: fixtures()[schema] for schema in FIXTURE_OBJECTS.values()}
-    invoice = dict(
-        objects["invoice"],
-        total_taxes=[
-            {
-                "amount": 80,
-                "tax_behavior": "exclusive",
-                "tax_rate_details": None,
-                "taxability_reason": "standard_rated",
-                "taxable_amount": 1000,
-                "type": "tax_rate_details",
-            }
-        ],
-    )
-    objects["invoice"] = invoice
-    bt = dict(objects["balance_transaction"])
-    bt["fee_details"] = [
+def fixture_objects() -> dict[str, dict]:
+    """Stripe's newest fixture objects per catalog schema, completed where a fixture is sparse
+    about what the catalog reads (an invoice's taxes, a balance transaction's fees, a line's
+    price): values in the shapes the pinned SDK declares."""
+    objects = {schema: dict(fixtures()[schema]) for schema in FIXTURE_OBJECTS.values()}
+    invoice = objects["invoice"]
+    invoice["total_taxes"] = [
+        {
+            "amount": 80,
+            "tax_behavior": "exclusive",
+            "tax_rate_details": None,
+            "taxability_reason": "standard_rated",
+            "taxable_amount": 1000,
+            "type": "tax_rate_details",
+        }
+    ]
+    objects["balance_transaction"]["fee_details"] = [
         {
             "amount": 59,
             "application": None,
@@ -151,31 +152,99 @@ def test_an_import_of_the_newest_fixtures_fills_every_column_they_carry():
             "type": "stripe_fee",
         }
     ]
-    objects["balance_transaction"] = bt
-    line = dict(objects["line_item"])
-    line["pricing"] = dict(line["pricing"], price_details={"price": "price_1", "product": "prod_1"})
+    line = dict(objects["line_item"], id="il_1Pgc6sB7WZ01zgkWFnxLrLCq")
+    line["pricing"] = dict(line["pricing"], price_details={"price": "price_1", "product": "p_1"})
     invoice["lines"] = dict(invoice["lines"], data=[line])
-    by_type = {
+    return objects
+
+
+class _FixtureAccount(ThreadingHTTPServer):
+    """Stripe's newest fixture objects served on 127.0.0.1 as an account holding one of each:
+    its list endpoints, retrieval by id, an invoice's lines, and no events. What a
+    Stripe-compatible server answers (stripe-mock serves these fixtures); not the simulator,
+    whose objects Ledgerboard's own tests shaped."""
+
+    def __init__(self, objects: dict[str, dict]) -> None:
+        by_path = {
+            f"/v1/{name}": objects[schema]
+            for name, schema in EXPECTED_SCHEMAS.items()
+            if schema in objects
+        }
+        by_path["/v1/invoices/" + objects["invoice"]["id"] + "/lines"] = None
+        lines = objects["invoice"]["lines"]["data"]
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                if path in by_path:
+                    data = lines if by_path[path] is None else [by_path[path]]
+                    if "starting_after" in self.path or "created%5Bgte%5D" in self.path:
+                        data = []  # one page; nothing newer than the history
+                    body = {"object": "list", "data": data, "has_more": False, "url": path}
+                elif path == "/v1/events":
+                    body = {"object": "list", "data": [], "has_more": False, "url": path}
+                else:
+                    body = next((o for o in by_path.values() if o and path.endswith(o["id"])), None)
+                raw = json.dumps(body).encode()
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.clock = _Now()
+
+
+class _Now:
+    def now(self) -> int:
+        return int(time.time())
+
+
+def test_an_import_of_the_newest_fixtures_fills_every_column_they_carry(harness_for):
+    """The sync, over HTTP, from an account of Stripe's newest fixture objects: every catalog
+    column the objects carry a value for is filled, and an empty one is one they lack."""
+    objects = fixture_objects()
+    server = _FixtureAccount(objects)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        harness = harness_for(server, include_test_data=False)
+        results = harness.sync()
+        assert {r.status for r in results} == {"up_to_date"}, [r.message for r in results]
+    finally:
+        server.shutdown()
+        server.server_close()
+    from desktop.services.sync.rows import child_objects
+
+    expected = {
         name: [(o["id"], o)]
         for name, schema in EXPECTED_SCHEMAS.items()
         if (o := objects.get(schema)) is not None
     }
-    by_type["fee_details"] = child_objects(DATA_TYPES["fee_details"], bt)
-    by_type["invoice_lines"] = child_objects(DATA_TYPES["invoice_lines"], invoice)
-    for name, items in by_type.items():
+    expected["fee_details"] = child_objects(
+        DATA_TYPES["fee_details"], objects["balance_transaction"]
+    )
+    expected["invoice_lines"] = child_objects(DATA_TYPES["invoice_lines"], objects["invoice"])
+    for name, items in expected.items():
         data_type = DATA_TYPES[name]
-        rows = table_rows(name)
+        model = registration_model(name)
+        rows = {r["stripe_id"]: r for r in model.select().dicts()}
+        assert set(rows) == {stable_id for stable_id, _ in items}, name
         for stable_id, obj in items:
-            row = rows.row(1, stable_id, None, False, 1, obj)
-            values = dict(zip([f.key for f in data_type.fields], row[6:], strict=True))
+            row = rows[stable_id]
             for fld in data_type.fields:
                 carried = fld.derive(obj) if fld.derive else extract(obj, fld.key)
                 if carried is not None and not isinstance(carried, dict | list):
-                    assert values[fld.key] is not None, f"{name}.{fld.key} left empty"
-            empty = [k for k, v in values.items() if v is None]
-            for key in empty:
-                fld = data_type.field(key)
-                assert all(extract(obj, p) is None for p in _paths(fld)), f"{name}.{key}"
+                    assert row[fld.column] is not None, f"{name}.{fld.key} left empty"
+                else:
+                    assert row[fld.column] is None, f"{name}.{fld.key}"
 
 
 def test_moved_and_retired_fields_are_declared_consistently():
