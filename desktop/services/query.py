@@ -106,6 +106,16 @@ def read_fields(data_source: DataSource) -> dict[str, FieldRef]:
     return result
 
 
+def retired_fields(data_source: DataSource) -> dict[str, str]:
+    """What to say of each field of the data source's type that Stripe removed."""
+    data_type = data_source.catalog
+    return {
+        key: f"Stripe's API no longer has '{key}' ({label}) on {data_type.display_name} in the "
+        f"version Ledgerboard uses: {where}"
+        for key, (label, _kind, where) in data_type.retired.items()
+    }
+
+
 def kind_word(kind: Kind) -> str:
     return {
         Kind.TEXT: "text",
@@ -444,8 +454,11 @@ class FilterCompiler:
         time_zone: str = "UTC",
         week_start: int = 0,
         error: type[FilterError] = FilterError,
+        retired: dict[str, str] | None = None,
     ) -> None:
         self.fields = fields
+        # Names of fields Stripe removed, and what to say instead of "unknown field".
+        self.retired = retired or {}
         self.time_zone = time_zone  # dates in the text and periods such as "this month"
         self.week_start = week_start
         self.error = error
@@ -463,6 +476,8 @@ class FilterCompiler:
         if wanted.startswith("metadata.") and len(wanted) > len("metadata.") and plain:
             # Metadata keys work before Update fields has listed them.
             return FieldRef(name.text, name.text, Kind.TEXT, json_extract_sql(name.text))
+        if name.text in self.retired:
+            raise self.error(self.retired[name.text], name.pos)
         raise self.error.unknown("field", name.text, name.pos, list(fields))
 
     def compile(self, node) -> tuple[str, list]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from desktop.services.kpi.formulas import FormulaLibrary
 
 from desktop.services.kpi.dashboards import DashboardsService, NumberData
+from desktop.services.kpi.library import FormulaLibrary
 from desktop.simulator.dataset import SETTLEMENT_CURRENCY
 
 

@@ -314,9 +314,9 @@ def test_a_store_of_the_release_before_keeps_what_names_moved_fields(tmp_path, a
     kept as tests/data/ledgerboard-release-v3.sql): saved formulas, a dashboard, filters and
     views name an invoice's `subscription` and a line's `price.id` and `type`, which the
     pinned version moved. After the upgrade each counts what it counted before."""
-    from desktop.services.kpi.formulas import FormulaLibrary, evaluate
-
     from desktop.services.kpi.dashboards import DashboardsService, GroupsData
+    from desktop.services.kpi.evaluate import evaluate
+    from desktop.services.kpi.library import FormulaLibrary
     from desktop.services.kpi.periods import ALL_TIME, ALL_TIME_RANGE
     from desktop.services.registrations import Filter, RegistrationQuery
 

@@ -20,7 +20,15 @@ from desktop.services.kpi.syntax import (
     Reference,
     parse,
 )
-from desktop.services.query import FieldRef, FilterCompiler, Logic, Name, kind_word, read_fields
+from desktop.services.query import (
+    FieldRef,
+    FilterCompiler,
+    Logic,
+    Name,
+    kind_word,
+    read_fields,
+    retired_fields,
+)
 from desktop.store.models import (
     DataSource,
     aggregation_index,
@@ -105,6 +113,7 @@ class Catalog:
                 time_zone=self.time_zone,
                 week_start=self.week_start,
                 error=FormulaError,
+                retired=retired_fields(data_source),
             )
         return self._compilers[data_source.id]
 
@@ -140,18 +149,7 @@ class Catalog:
         raise FormulaError.unknown("data source", name.text, name.pos, self.source_names())
 
     def find_field(self, data_source: DataSource, name: Name) -> FieldRef:
-        try:
-            return self.compiler(data_source).field(name)
-        except FormulaError:
-            retired = data_source.catalog.retired.get(name.text)
-            if retired is None:
-                raise
-            label, _kind, where = retired
-            raise FormulaError(
-                f"Stripe's API no longer has '{name.text}' ({label}) on "
-                f"{data_source.catalog.display_name} in the version Ledgerboard uses: {where}",
-                name.pos,
-            ) from None
+        return self.compiler(data_source).field(name)
 
     def saved_text(self, name: str) -> str | None:
         return self._saved(name)
