@@ -343,7 +343,7 @@ class Application(QObject):
 
         def save() -> None:
             chosen = dialog.settings()
-            self.runner.run(
+            self.runner.write(
                 lambda _state: self.data_sources.save_settings(ds_id, chosen),
                 lambda _done: self._data_source_changed(ds_id),
                 self._say_failure,
@@ -374,7 +374,7 @@ class Application(QObject):
                 self.sync_service.sync([ds_id])
             self._data_source_changed(ds_id)
 
-        self.runner.run(work, finished, self._say_failure)
+        self.runner.write(work, finished, self._say_failure)
 
     def _data_source_changed(self, ds_id: int) -> None:
         self._refresh_lists()
@@ -413,7 +413,7 @@ class Application(QObject):
             self._refresh_lists()
             self.window.set_status(f"{account.name} is disconnected; its data stays.")
 
-        self.runner.run(
+        self.runner.write(
             lambda _state: self.connections.disconnect(account), disconnected, self._say_failure
         )
 
@@ -452,7 +452,7 @@ class Application(QObject):
             self.window.set_status(f"{account.name} is reconnected; its data sources sync again.")
             self.sync_service.sync([ds.id for ds in account.data_sources])
 
-        self.runner.run(check, accepted, self._say_failure, key=f"replace-key-{account.id}")
+        self.runner.write(check, accepted, self._say_failure, key=f"replace-key-{account.id}")
 
     def _show_counts(self) -> None:
         count = self.data_sources.count()

@@ -90,6 +90,10 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
+        # Changes a user makes one after another reach the store in that order: two writes
+        # on the pool above could overtake each other (a widget moved twice, stored once).
+        self._in_order = QThreadPool(self)
+        self._in_order.setMaxThreadCount(1)
         self._tasks: dict[str, Task] = {}
         self._running: set[Task] = set()
         self._stopping = False
@@ -103,8 +107,10 @@ class TaskRunner(QObject):
         on_error=None,
         on_progress=None,
         expected_errors: tuple[type[BaseException], ...] = (),
+        in_order: bool = False,
     ) -> Task:
         """Run `work` on the pool; its result, failure and progress come back on the GUI thread.
+        With `in_order`, after every work started before it with `in_order` (writes).
 
         With a `key`, the newest work of that key wins: starting it cancels the older, and the
         older's result, failure and progress are dropped even when they are already on their
@@ -136,7 +142,7 @@ class TaskRunner(QObject):
         self._running.add(task)
         if key:
             self._tasks[key] = task
-        self._pool.start(_Runnable(task))
+        (self._in_order if in_order else self._pool).start(_Runnable(task))
         return task
 
     def cancel(self, key: str) -> None:
@@ -159,6 +165,7 @@ class TaskRunner(QObject):
         for task in list(self._running):
             task.cancel()
         self._pool.waitForDone(timeout_ms)
+        self._in_order.waitForDone(timeout_ms)
 
 
 class Runner:
@@ -206,6 +213,24 @@ class Runner:
             on_error=self._while_shown(failed),
             on_progress=self._while_shown(progress),
             expected_errors=self._expected,
+        )
+
+    def write(
+        self,
+        work: Callable[[TaskState], Any],
+        on_success: Callable[[Any], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
+        *,
+        key: str | None = None,
+    ) -> Task:
+        """A change to the store: as `run`, and after every change asked for before it."""
+        return self._tasks.start(
+            work,
+            key=f"{self._scope}{key}" if key else None,
+            on_success=self._while_shown(on_success),
+            on_error=self._while_shown(failed),
+            expected_errors=self._expected,
+            in_order=True,
         )
 
     def _while_shown(self, callback):

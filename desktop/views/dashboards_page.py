@@ -235,7 +235,7 @@ class DashboardsPage(Page):
     def _write(self, work: Callable[[], object], then=None, failed=None) -> None:
         """A change to the store, made on a worker (never on the GUI thread); `then` draws
         what it returned, and a failure is said on the page."""
-        self.runner.run(
+        self.runner.write(
             lambda _state: work(),
             then,
             failed or (lambda exc: self.show_message(f"The change was not saved: {exc}")),

@@ -133,7 +133,7 @@ class SavedFormulasDialog(QDialog):
             self.message.style().polish(self.message)
             self.refused.emit(str(exc))
 
-        self.runner.run(
+        self.runner.write(
             lambda _state: self.library.save(name, text, old_name=old_name), stored, failed
         )
 
@@ -149,7 +149,7 @@ class SavedFormulasDialog(QDialog):
                 self.new()
                 self.reload()
 
-            self.runner.run(lambda _state: self.library.delete(name), deleted, self._say)
+            self.runner.write(lambda _state: self.library.delete(name), deleted, self._say)
 
     def _say(self, error: BaseException) -> None:
         self.message.setText(str(error))

@@ -391,7 +391,7 @@ class NewDataSourceWizard(QDialog):
                 )
                 self._refresh_buttons()
 
-            self.runner.run(
+            self.runner.write(
                 lambda _state: services.connections.connect_with_tokens(
                     services.profile, tokens, name=existing.name, existing=existing
                 ),
@@ -651,7 +651,7 @@ class NewDataSourceWizard(QDialog):
         )
         selected = list(flow.selected)
         self.import_status.setText("Creating the data sources…")
-        self.runner.run(
+        self.runner.write(
             lambda _state: services.accounts.connect_and_create(connect, selected, **options),
             self._created,
             # The keychain or the disk: said in words, nothing half-made.

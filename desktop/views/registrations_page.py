@@ -337,7 +337,7 @@ class RegistrationsPage(Page):
         view = {**self._current_view(), "views": self.saved_views, "widths": self.widths}
         ds_id = self.data_source.id
         # On a worker; a newer save of the same data source's view supersedes this one.
-        self.runner.run(
+        self.runner.write(
             lambda _state: self.save_view(ds_id, view),
             lambda _done: self.view_saved.emit(ds_id),
             self._say,
@@ -619,7 +619,7 @@ class RegistrationsPage(Page):
         """Show these fields in this order (the column chooser and dragging both end here):
         stored on a worker, then the model's columns come in the stored order."""
         data_source = self.data_source
-        self.runner.run(
+        self.runner.write(
             lambda _state: self.registrations.set_columns(data_source, visible_in_order),
             lambda _done: self._fields_changed(data_source),
             self._say,
@@ -666,7 +666,7 @@ class RegistrationsPage(Page):
 
     def rename_field(self, key: str, label: str) -> None:
         data_source = self.data_source
-        self.runner.run(
+        self.runner.write(
             lambda _state: self.registrations.rename_field(data_source, key, label),
             lambda _done: self._fields_changed(data_source),
             self._say,

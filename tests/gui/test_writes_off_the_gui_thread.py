@@ -92,3 +92,28 @@ def test_the_main_flows_never_write_on_the_gui_thread(start_app, qtbot):
     assert [s.data_type for s in app.data_sources.summaries()] == ["charges"]
 
     assert asked_on_gui == []
+
+
+def test_changes_reach_the_store_in_the_order_they_were_made(qtbot):
+    """Two changes made one after the other (a widget moved twice) are written in that
+    order, though each runs on a worker: the second waits for the first."""
+    from desktop.services.tasks import Runner, TaskRunner
+
+    tasks = TaskRunner()
+    runner = Runner(tasks)
+    landed: list[int] = []
+    gate = threading.Event()
+
+    def first(_state) -> None:
+        gate.wait(timeout=1)  # opened by the second, were it to run alongside
+        landed.append(1)
+
+    def second(_state) -> None:
+        landed.append(2)
+        gate.set()
+
+    runner.write(first)
+    with qtbot.waitSignal(runner.write(second).finished, timeout=10_000):
+        pass
+    tasks.shutdown()
+    assert landed == [1, 2]
