@@ -25,6 +25,9 @@ from desktop.store.db import StoreError, sqlite_path
 from desktop.store.models import (
     CORE_MODELS,
     REGISTRATION_MODELS,
+    Alert,
+    AlertFiring,
+    ReportSchedule,
     SavedFormula,
     SchemaVersion,
     build_registration_model,
@@ -131,11 +134,16 @@ def _moved_view(text: str, moved) -> str:
     return json.dumps(view)
 
 
+def _add_alerts_and_reports(db: pw.Database) -> None:
+    db.create_tables([Alert, ReportSchedule, AlertFiring])
+
+
 # Version 1 is the initial schema; each later change appends a Migration here.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "data sources remember their filters", _add_view_settings),
     Migration(3, "formulas saved by name", _add_saved_formulas),
     Migration(4, "fields the pinned API version moved keep their meaning", _follow_moved_fields),
+    Migration(5, "alerts, report schedules and the alerts list", _add_alerts_and_reports),
 )
 LATEST_VERSION = 1 + len(MIGRATIONS)
 

@@ -148,6 +148,64 @@ class SavedFormula(BaseModel):
         table_name = "saved_formula"
 
 
+class Alert(BaseModel):
+    """A condition on a number or on a data source's health, and whether it holds now (v5).
+
+    `active` is the state that makes an alert fire once: it fires when the condition turns
+    true and not again until it has turned false; kept here, it survives a restart."""
+
+    name = pw.TextField()
+    condition = pw.TextField()  # above, below, change (percent either way), sync_failed
+    formula = pw.TextField(default="")  # the number watched (empty for sync_failed)
+    period = pw.TextField(default="today")
+    threshold = pw.DoubleField(default=0)  # the value, the percent, or the minutes
+    data_source = pw.ForeignKeyField(DataSource, null=True, on_delete="CASCADE")
+    widget = pw.ForeignKeyField(Widget, null=True, on_delete="SET NULL")
+    config = pw.TextField(default="{}")  # JSON: number format, e-mail recipients
+    enabled = pw.BooleanField(default=True)
+    active = pw.BooleanField(default=False)
+    last_value = pw.DoubleField(null=True)
+    last_checked_at = pw.DateTimeField(null=True)
+    problem = pw.TextField(null=True)  # why it could not be evaluated, in words
+    created_at = pw.DateTimeField(default=utc_now)
+
+
+class ReportSchedule(BaseModel):
+    """A dashboard sent out on a schedule (v5). The dashboard's title is kept so that a run
+    after the dashboard was deleted can say which one is missing."""
+
+    dashboard = pw.ForeignKeyField(Dashboard, null=True, on_delete="SET NULL")
+    dashboard_title = pw.TextField()
+    period = pw.TextField(default="previous_month")
+    format = pw.TextField(default="pdf")  # pdf, png, csv, xlsx
+    frequency = pw.TextField(default="weekly")  # daily, weekly, monthly
+    at_time = pw.TextField(default="08:00")  # HH:MM in the user's time zone
+    weekday = pw.IntegerField(default=0)  # weekly: 0 = Monday
+    day_of_month = pw.IntegerField(default=1)  # monthly: 1..28
+    folder = pw.TextField(default="")
+    email_to = pw.TextField(default="")  # comma-separated; empty: folder only
+    enabled = pw.BooleanField(default=True)
+    next_run_at = pw.DateTimeField(null=True)  # UTC
+    last_run_at = pw.DateTimeField(null=True)
+    last_status = pw.TextField(null=True)  # sent, failed
+    last_message = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utc_now)
+
+
+class AlertFiring(BaseModel):
+    """One entry of the Alerts list: an alert that fired, or a scheduled report that failed
+    or was sent (v5)."""
+
+    alert = pw.ForeignKeyField(Alert, null=True, on_delete="SET NULL")
+    schedule = pw.ForeignKeyField(ReportSchedule, null=True, on_delete="SET NULL")
+    kind = pw.TextField()  # alert, report_failed, report_sent
+    at = pw.DateTimeField(default=utc_now, index=True)
+    value = pw.DoubleField(null=True)
+    message = pw.TextField()
+    drill = pw.TextField(null=True)  # JSON: the registrations behind the value
+    read = pw.BooleanField(default=False)
+
+
 CORE_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     Account,
@@ -157,6 +215,9 @@ CORE_MODELS: tuple[type[BaseModel], ...] = (
     Dashboard,
     Widget,
     SavedFormula,
+    Alert,
+    ReportSchedule,
+    AlertFiring,
 )
 
 _COLUMN_TYPES = {

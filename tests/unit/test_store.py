@@ -18,7 +18,10 @@ from desktop.store.db import StoreError, check_writable, open_database
 from desktop.store.migrations import LATEST_VERSION, current_version, migrate
 from desktop.store.models import (
     Account,
+    Alert,
+    AlertFiring,
     DataSource,
+    ReportSchedule,
     SavedFormula,
     SchemaVersion,
     build_registration_model,
@@ -51,6 +54,9 @@ def test_a_new_database_has_every_table_at_the_latest_version(db):
         "dashboard",
         "widget",
         "sync_run",
+        "alert",
+        "report_schedule",
+        "alert_firing",
     } <= tables
 
 
@@ -116,6 +122,11 @@ def test_a_version_1_file_is_upgraded_without_losing_rows(tmp_path, app_paths):
     assert {ds.view_settings for ds in DataSource.select()} == {None}  # added by version 2
     assert SavedFormula.select().count() == 0  # the table version 3 adds
     SavedFormula.create(name="Gross", text="Sum(Charges, amount)")
+    # Version 4's tables: an alert on a data source of the old file, its firing, a schedule.
+    alert = Alert.create(name="Sync down", condition="sync_failed", data_source=1, threshold=30)
+    AlertFiring.create(alert=alert, kind="alert", message="fired")
+    ReportSchedule.create(dashboard_title="Gone", folder=str(tmp_path))
+    assert [f.alert.name for f in AlertFiring.select()] == ["Sync down"]
     db.close()
 
 
