@@ -136,6 +136,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kpi.add_argument("--tz", metavar="ZONE", help="time zone (default: the one in Settings)")
     kpi.add_argument("--data-dir", metavar="PATH", help="data folder (default: the per-user one)")
+    report = commands.add_parser(
+        "report",
+        help="render a dashboard for a period to PDF, PNG, CSV or XLSX, without a window",
+        description="Render a saved dashboard (or the starter template, unsaved) for a period "
+        "offscreen, write it to a file, and optionally e-mail it through the SMTP server in "
+        "Settings.",
+    )
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--dashboard", metavar="TITLE", help="a saved dashboard's title")
+    which.add_argument(
+        "--template",
+        choices=["stripe-overview"],
+        help="the starter dashboard over the data sources present, not saved",
+    )
+    report.add_argument(
+        "--period",
+        help="the dashboard's own by default; this_month, last_month, previous_year, "
+        "last_30_days, 2026-01-01..2026-03-31, ...",
+    )
+    report.add_argument("--format", default="pdf", choices=["pdf", "png", "csv", "xlsx"])
+    report.add_argument("--output", required=True, metavar="FILE", help="the file to write")
+    report.add_argument(
+        "--email",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="also send the report to ADDRESS (repeat for more)",
+    )
+    report.add_argument(
+        "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"
+    )
+    alerts = commands.add_parser(
+        "alerts",
+        help="evaluate alerts without a window (for cron and monitoring systems)",
+        description="`alerts check` evaluates every alert once, prints those that fire and "
+        "those still holding, e-mails the firings that ask for it, and exits 1 when one fired.",
+    )
+    alerts.add_argument("action", choices=["check"], help="check: evaluate every alert once")
+    alerts.add_argument(
+        "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"
+    )
     return parser
 
 
@@ -199,6 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.headless import run_kpi
 
         return run_kpi(args)
+    if args.command == "report":
+        from desktop.headless import run_report
+
+        return run_report(args)
+    if args.command == "alerts":
+        from desktop.headless import run_alerts_check
+
+        return run_alerts_check(args)
     if args.command == "sync":
         from desktop.headless import run_sync
 

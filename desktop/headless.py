@@ -246,3 +246,149 @@ def run_kpi(args) -> int:
         db.close()
     print(json.dumps(result.as_json(zone)))
     return 0
+
+
+def _mail_sender(settings):
+    """How headless commands send mail: the SMTP settings, the password from the keyring."""
+    from desktop.services.mail import SECRET_ENTRY, MailError, MailSettings, send_mail
+    from desktop.services.secrets import SecretStore, SecretsUnavailable
+
+    mail = MailSettings.of(settings)
+
+    def send(to, subject, body, attachments) -> None:
+        password = None
+        if mail.username:
+            try:
+                password = SecretStore().get(SECRET_ENTRY).get("password")
+            except SecretsUnavailable as exc:
+                raise MailError(str(exc)) from None
+        send_mail(mail, password, to, subject, body, attachments)
+
+    return send
+
+
+def run_report(args) -> int:
+    """`report`: a dashboard drawn offscreen to a file; exit 2 with the reason in words."""
+    from pathlib import Path
+
+    from desktop.services.kpi.dashboards import DashboardsService
+    from desktop.services.kpi.library import FormulaLibrary
+    from desktop.services.kpi.reports import (
+        FORMATS,
+        ReportError,
+        ReportsService,
+        file_problem,
+        period_name,
+        write_report,
+    )
+    from desktop.services.mail import MailError
+    from desktop.settings import SettingsStore
+
+    paths = _existing_data(args.data_dir)
+    if paths is None:
+        return 2
+    if args.period and period_name(args.period) is None:
+        print(
+            f"report: unknown period {args.period!r}; use this_month, last_month, "
+            "previous_year, last_30_days, all_time or a range such as 2026-01-01..2026-03-31",
+            file=sys.stderr,
+        )
+        return 2
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        print(f"report: the folder {output.parent} does not exist", file=sys.stderr)
+        return 2
+    store = SettingsStore(paths.settings_file)
+    settings = store.load()
+    zone = store.effective_time_zone(settings)
+    try:
+        db = open_store(paths.database, backup_dir=paths.backup_dir)
+    except StoreError as exc:
+        print(f"report cannot run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        library = FormulaLibrary(settings=lambda: (zone, settings.week_start))
+        reports = ReportsService(DashboardsService(library), time_zone=lambda: zone)
+        dashboard_id = reports.dashboard_by_title(args.dashboard) if args.dashboard else None
+        report = reports.prepare(
+            dashboard_id=dashboard_id, template=args.template, period=args.period
+        )
+        draw = None
+        if args.format in ("pdf", "png"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no window, no display needed
+            from desktop.app import create_qt_application
+            from desktop.views.report_render import draw_report
+
+            create_qt_application([])
+            draw = draw_report
+        write_report(report, args.format, output, draw)
+    except ReportError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"report: {file_problem(exc, output.parent)}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print(f"report: {report.title}, {report.period_text}, written to {output}", file=sys.stderr)
+    if args.email:
+        try:
+            _mail_sender(settings)(
+                args.email,
+                f"{report.title}: {report.period_text}",
+                f"{report.title}\n{report.period_text}\nTime zone: {report.time_zone}\n"
+                f"{report.last_sync_text}\n\nThe report is attached ({FORMATS[args.format]}).\n",
+                [output],
+            )
+        except MailError as exc:
+            print(f"report: not e-mailed: {exc}", file=sys.stderr)
+            return 3
+        print(f"report: e-mailed to {', '.join(args.email)}", file=sys.stderr)
+    return 0
+
+
+def run_alerts_check(args) -> int:
+    """`alerts check`: 1 when an alert fired, 0 when none did, 2 when it could not run."""
+    from desktop.services.kpi.alerts import AlertsService
+    from desktop.services.kpi.library import FormulaLibrary
+    from desktop.services.mail import MailError
+    from desktop.settings import SettingsStore
+
+    paths = _existing_data(args.data_dir)
+    if paths is None:
+        return 2
+    store = SettingsStore(paths.settings_file)
+    settings = store.load()
+    zone = store.effective_time_zone(settings)
+    try:
+        db = open_store(paths.database, backup_dir=paths.backup_dir)
+    except StoreError as exc:
+        print(f"alerts check cannot run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        service = AlertsService(FormulaLibrary(settings=lambda: (zone, settings.week_start)))
+        fired = service.evaluate_all()
+        alerts = service.alerts()
+        fired_ids = {f.alert_id for f in fired}
+        for firing in fired:
+            print(f"FIRED {firing.title}: {firing.message}")
+        for alert in alerts:
+            if alert.id in fired_ids:
+                continue
+            if alert.problem:
+                print(f"PROBLEM {alert.name}: {alert.problem}")
+            elif alert.active:
+                print(f"HOLDING {alert.name}: {service.describe(alert)}")
+    finally:
+        db.close()
+    send = _mail_sender(settings)
+    for firing in fired:
+        if firing.email_to:
+            try:
+                send(
+                    list(firing.email_to), f"Ledgerboard alert: {firing.title}", firing.message, []
+                )
+            except MailError as exc:
+                print(f"alerts: {firing.title} not e-mailed: {exc}", file=sys.stderr)
+    print(f"alerts: {len(alerts)} checked, {len(fired)} fired", file=sys.stderr)
+    return 1 if fired else 0

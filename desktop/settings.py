@@ -31,6 +31,13 @@ class Settings:
     login_provider: str = "stripe_connect"  # or "stripe_apps"
     login_client_id: str = ""
     login_token_exchange_url: str = ""
+    # E-mail for reports and alerts: the user's own SMTP server; its password is in the keyring.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls, ssl, none
+    smtp_username: str = ""
+    smtp_sender: str = ""
+    keep_running_in_tray: bool = False  # closing the window leaves alerts running
 
     def login(self, publisher: PublisherLogin) -> PublisherLogin:
         """The browser login in force: the user's own when they set a client id, otherwise
@@ -54,6 +61,7 @@ class Settings:
             if self.login_provider in ("stripe_connect", "stripe_apps")
             else "stripe_connect"
         )
+        port = self.smtp_port if isinstance(self.smtp_port, int) else 587
         return Settings(
             zone,
             week_start,
@@ -61,6 +69,12 @@ class Settings:
             provider,
             str(self.login_client_id),
             str(self.login_token_exchange_url),
+            str(self.smtp_host).strip(),
+            port if 0 < port < 65_536 else 587,
+            self.smtp_security if self.smtp_security in ("starttls", "ssl", "none") else "starttls",
+            str(self.smtp_username).strip(),
+            str(self.smtp_sender).strip(),
+            bool(self.keep_running_in_tray),
         )
 
 

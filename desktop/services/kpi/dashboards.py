@@ -417,28 +417,7 @@ class DashboardsService:
             raise DashboardError(
                 "This dashboard was saved by a newer Ledgerboard; update Ledgerboard to open it."
             )
-        raw_widgets = data.get("widgets", [])
-        if not isinstance(raw_widgets, list):
-            raise DashboardError("The dashboard's widgets are not a list: the file is damaged.")
-        specs = []
-        for n, raw in enumerate(raw_widgets, start=1):
-            if not isinstance(raw, dict):
-                raise DashboardError(f"Widget {n} is not an object: the file is damaged.")
-            try:
-                specs.append(
-                    WidgetSpec.from_parts(
-                        raw.get("kind"),
-                        raw.get("title"),
-                        raw.get("formula"),
-                        raw.get("config"),
-                        raw.get("x", 0),
-                        raw.get("y", 0),
-                        raw.get("w"),
-                        raw.get("h"),
-                    )
-                )
-            except DashboardError as exc:
-                raise DashboardError(f"Widget {n}: {exc}") from None
+        specs = specs_from_json(data.get("widgets", []))
         formulas = data.get("formulas", [])
         formulas = formulas if isinstance(formulas, list) else []
         for item in formulas:
@@ -462,6 +441,10 @@ class DashboardsService:
         """The Stripe overview template, over the data sources that exist (live data only).
 
         Raises DashboardError when no data source it needs has been imported."""
+        return self.import_json(json.dumps(self.starter_json()), title=title)
+
+    def starter_json(self) -> dict:
+        """The Stripe overview as a dashboard file for the data sources that exist, unsaved."""
         template = json.loads(resource_path("templates", "stripe_overview.json").read_text())
         by_type: dict[str, DataSource] = {}
         for ds in DataSource.select().order_by(DataSource.id):
@@ -486,7 +469,7 @@ class DashboardsService:
             names = ", ".join(DATA_TYPES[t].display_name for t in ("charges", "customers"))
             raise DashboardError(f"Import a data source such as {names} first.")
         template["widgets"] = _compact(widgets)
-        return self.import_json(json.dumps(template), title=title)
+        return template
 
     # evaluation
 
@@ -500,10 +483,20 @@ class DashboardsService:
         """Every widget of the dashboard evaluated; one refresh shares identical queries."""
         dashboard = Dashboard.get_by_id(dashboard_id)
         period = period or self.settings(dashboard)["period"]
+        return self.evaluate_all(self.widgets(dashboard_id), period, cancelled=cancelled)
+
+    def evaluate_all(
+        self,
+        specs: list[WidgetSpec],
+        period: str,
+        *,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> dict[int, WidgetResult]:
+        """Widgets evaluated for a period, sharing identical queries; keyed by widget id."""
         catalog = self.library.catalog()
         evaluator = Evaluator(catalog)
         results = {}
-        for spec in self.widgets(dashboard_id):
+        for spec in specs:
             if cancelled():
                 break
             results[spec.id] = self.evaluate(spec, period, catalog=catalog, evaluator=evaluator)
@@ -642,6 +635,32 @@ class DashboardsService:
             params=(*target.params, *params),
             description=" and ".join(p for p in (described, f"{ref.label} {shown}") if p),
         )
+
+
+def specs_from_json(raw_widgets) -> list[WidgetSpec]:
+    """The widgets of a dashboard file, in order; DashboardError says which one is damaged."""
+    if not isinstance(raw_widgets, list):
+        raise DashboardError("The dashboard's widgets are not a list: the file is damaged.")
+    specs = []
+    for n, raw in enumerate(raw_widgets, start=1):
+        if not isinstance(raw, dict):
+            raise DashboardError(f"Widget {n} is not an object: the file is damaged.")
+        try:
+            specs.append(
+                WidgetSpec.from_parts(
+                    raw.get("kind"),
+                    raw.get("title"),
+                    raw.get("formula"),
+                    raw.get("config"),
+                    raw.get("x", 0),
+                    raw.get("y", 0),
+                    raw.get("w"),
+                    raw.get("h"),
+                )
+            )
+        except DashboardError as exc:
+            raise DashboardError(f"Widget {n}: {exc}") from None
+    return specs
 
 
 def _main_currency(charges: DataSource) -> str:
