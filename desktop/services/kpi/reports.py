@@ -245,11 +245,15 @@ class ReportsService:
             schedule = ReportSchedule.get_or_none(ReportSchedule.id == schedule_id)
             if schedule is None:
                 return
+            # Past the slot this run served, even when it ran early (Run now) or late.
+            after = self.now()
+            if schedule.next_run_at is not None:
+                after = max(after, schedule.next_run_at.replace(tzinfo=dt.UTC))
             ReportSchedule.update(
                 last_run_at=utc_now(),
                 last_status=status,
                 last_message=message,
-                next_run_at=next_run(schedule, self.now(), self.time_zone()),
+                next_run_at=next_run(schedule, after, self.time_zone()),
             ).where(ReportSchedule.id == schedule_id).execute()
 
         write_with(self.writer, write)
