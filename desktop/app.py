@@ -22,10 +22,20 @@ from desktop.logs import setup_logging
 from desktop.paths import AppPaths, resource_path, resources_dir
 from desktop.services.accounts import AccountsService
 from desktop.services.data_sources import DataSourcesService
+from desktop.services.kpi.alerts import AlertError, AlertsService, Firing
 from desktop.services.kpi.binder import DrillDown
 from desktop.services.kpi.dashboards import DashboardError, DashboardsService
 from desktop.services.kpi.library import FormulaLibrary
+from desktop.services.kpi.reports import (
+    ReportError,
+    ReportsService,
+    deliver_run,
+    finish,
+    prepare_run,
+    render_run,
+)
 from desktop.services.kpi.syntax import FormulaError
+from desktop.services.mail import MailError
 from desktop.services.query import FilterError
 from desktop.services.registrations import RegistrationsService
 from desktop.services.secrets import SecretStore, SecretsUnavailable
@@ -48,18 +58,24 @@ from desktop.store.models import Account
 from desktop.store.opening import open_store
 from desktop.store.writer import StoreWriter
 from desktop.views.accounts_card import AccountsCard
+from desktop.views.alert_dialogs import AlertDialog, ScheduleDialog
+from desktop.views.alerts_page import AlertsPage
 from desktop.views.crash_dialog import CrashDialogPresenter
 from desktop.views.dashboards_page import DashboardsPage
 from desktop.views.data_source_settings import DataSourceSettingsDialog
 from desktop.views.data_sources_page import DataSourcesPage
 from desktop.views.icons import app_icon
+from desktop.views.mail_settings_card import MailSettingsCard
 from desktop.views.main_window import MainWindow
 from desktop.views.new_source_wizard import NewDataSourceWizard, WizardServices
 from desktop.views.registrations_page import RegistrationsPage
+from desktop.views.report_render import draw_report
 from desktop.views.settings_page import SettingsPage
+from desktop.views.tray import AlertsTray
 
 log = logging.getLogger(__name__)
 GUI_SWITCH_INTERVAL = 0.001  # seconds; see Application.start
+ALERTS_INTERVAL_MS = 60_000  # alerts between syncs (periods roll over) and due schedules
 
 
 class StartupError(Exception):
@@ -153,6 +169,12 @@ class Application(QObject):
             ),
         )
         self.dashboards = DashboardsService(self.formulas, self.writer)
+        self.alerts = AlertsService(self.formulas, self.writer)
+        self.reports = ReportsService(
+            self.dashboards,
+            self.writer,
+            time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
+        )
         self.secrets = SecretStore()
         self.tasks = TaskRunner(parent=self)
         # Failures a view shows itself are the user's to read, not bugs to log.
@@ -163,6 +185,9 @@ class Application(QObject):
                 FilterError,
                 FormulaError,
                 DashboardError,
+                AlertError,
+                ReportError,
+                MailError,
                 ConnectionError_,
                 LoginError,
                 SecretsUnavailable,
@@ -192,6 +217,17 @@ class Application(QObject):
         self.sync_service.progress.connect(self._sync_progress)
         self.sync_service.finished.connect(self._sync_finished)
         self.sync_service.problem.connect(self.window.set_status)
+        self.dashboards_page.refreshed.connect(lambda _id: self.check_alerts())
+        self.tray = AlertsTray(app_icon(), self)
+        self.tray.open_requested.connect(self.show_window)
+        self.tray.message_clicked.connect(lambda: self.show_window("alerts"))
+        self.tray.quit_requested.connect(self.quit)
+        self.window.installEventFilter(self)
+        self.alerts_timer = QTimer(self)
+        self.alerts_timer.timeout.connect(self.check_alerts)
+        self.alerts_timer.timeout.connect(self.run_due_schedules)
+        self.shutting_down.connect(self.alerts_timer.stop)
+        self.shutting_down.connect(self.tray.hide)
         log.info("main window built")
         return self.window
 
@@ -253,8 +289,11 @@ class Application(QObject):
         return wizard
 
     def start_background_work(self, first_check_ms: int = 1_500) -> None:
-        """Scheduled syncs: a catch-up soon after start, then at each update frequency."""
+        """Scheduled syncs: a catch-up soon after start, then at each update frequency; alerts
+        and scheduled reports every minute."""
         self.scheduler.start(first_check_ms)
+        self.alerts_timer.start(ALERTS_INTERVAL_MS)
+        QTimer.singleShot(first_check_ms, self.run_due_schedules)
 
     def _sync_progress(self, progress: SyncProgress) -> None:
         text = f"{progress.phase}… {progress.rows:,} rows"
@@ -262,6 +301,7 @@ class Application(QObject):
         self.data_sources_page.model.set_progress(progress.data_source_ids, text)
 
     def _sync_finished(self, ids: list[int]) -> None:
+        self.check_alerts()
         self._refresh_lists()  # and the counts in the status bar, once nothing syncs
         self.dashboards_page.refresh()
         shown = self.registrations_page.data_source
@@ -298,11 +338,30 @@ class Application(QObject):
             time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
         )
         self.dashboards_page.drill_requested.connect(self.open_drill_down)
+        self.alerts_page = AlertsPage(
+            self.alerts,
+            self.reports,
+            runner=self.runner,
+            time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
+        )
+        self.alerts_page.drill_requested.connect(self.open_drill_down)
+        self.alerts_page.new_alert_requested.connect(lambda: self.open_alert_editor())
+        self.alerts_page.edit_alert_requested.connect(self.open_alert_editor)
+        self.alerts_page.new_schedule_requested.connect(self.open_schedule_editor)
+        self.alerts_page.run_schedule_requested.connect(self.run_schedule)
+        self.mail_card = MailSettingsCard(self.settings, has_password=self._has_mail_password())
+        self.mail_card.changed.connect(self._mail_settings_changed)
+        self.mail_card.password_entered.connect(self._save_mail_password)
+        self.mail_card.test_requested.connect(self.send_test_mail)
         self.accounts_card = AccountsCard()
         self.accounts_card.disconnect_requested.connect(self._disconnect_account)
         self.accounts_card.reconnect_requested.connect(self._reconnect_account)
         self.settings_page = SettingsPage(
-            self.settings, self.paths.data_dir, self.paths.log_dir, accounts_card=self.accounts_card
+            self.settings,
+            self.paths.data_dir,
+            self.paths.log_dir,
+            accounts_card=self.accounts_card,
+            more_cards=(self.mail_card,),
         )
         self.settings_page.settings_changed.connect(self._save_settings)
         self.registrations_page = RegistrationsPage(
@@ -324,6 +383,7 @@ class Application(QObject):
         pages = {
             "data_sources": self.data_sources_page,
             "dashboards": self.dashboards_page,
+            "alerts": self.alerts_page,
             "settings": self.settings_page,
         }
         window = MainWindow(pages, window_state, self.paths.data_dir, self.paths.log_dir)
@@ -464,6 +524,234 @@ class Application(QObject):
         self.settings = settings
         self.settings_store.save(settings)
         log.info("settings saved")
+
+    # --- alerts and reports ---------------------------------------------------------------
+
+    def check_alerts(self) -> None:
+        """Evaluate every alert in the background; a newer check replaces one on its way."""
+        if self._shut_down:
+            return
+        self.runner.run(
+            lambda state: self.alerts.evaluate_all(state.cancelled),
+            self._deliver_firings,
+            key="alerts-check",
+        )
+
+    def _deliver_firings(self, firings: list[Firing]) -> None:
+        if not firings or self._shut_down:
+            return
+        for firing in firings[:5]:
+            self.tray.notify(f"Ledgerboard: {firing.title}", firing.message)
+        if len(firings) > 5:
+            self.tray.notify("Ledgerboard", f"{len(firings) - 5} more alerts fired.")
+        self.window.set_status(f"Alert: {firings[0].message}")
+        self.alerts_page.reload()
+        for firing in firings:
+            if firing.email_to:
+                self._mail_in_background(
+                    list(firing.email_to),
+                    f"Ledgerboard alert: {firing.title}",
+                    f"{firing.message}\n\nSent by Ledgerboard.\n",
+                    [],
+                    what=f"the alert {firing.title!r}",
+                )
+
+    def _mail_password(self) -> str | None:
+        try:
+            return self.secrets.get("smtp").get("password") if self.secrets.available() else None
+        except SecretsUnavailable:
+            return None
+
+    def _has_mail_password(self) -> bool:
+        """Asked only when the user set a mail login: the keychain is slow to wake."""
+        return bool(self.settings.smtp_username) and bool(self._mail_password())
+
+    def send_mail(self, to, subject, body, attachments) -> None:
+        """Mail through the user's SMTP server (any thread); MailError says what failed."""
+        from desktop.services.mail import MailSettings, send_mail
+
+        mail = MailSettings.of(self.settings)
+        password = self._mail_password() if mail.username else None
+        send_mail(mail, password, to, subject, body, attachments)
+
+    def _mail_in_background(self, to, subject, body, attachments, *, what: str) -> None:
+        def work(_state) -> bool:
+            try:
+                self.send_mail(to, subject, body, attachments)
+            except MailError as exc:
+                message = f"E-mail about {what} was not sent: {exc}"
+                log.warning("%s", message)
+                self.alerts.note("report_failed", message)
+                return False
+            return True
+
+        self.runner.run(work, lambda sent: None if sent else self.alerts_page.reload())
+
+    def _mail_settings_changed(self, changes: dict) -> None:
+        import dataclasses
+
+        self._save_settings(dataclasses.replace(self.settings, **changes).validated())
+        self.settings_page.update_settings(self.settings)
+
+    def _save_mail_password(self, password: str) -> None:
+        def failed(exc: BaseException) -> None:
+            self.mail_card.show_test_result(str(exc), False)
+            self.mail_card.set_has_password(False)
+
+        self.runner.run(
+            lambda _state: self.secrets.put("smtp", {"password": password}),
+            None,
+            failed,
+            key="mail-password",
+        )
+
+    def send_test_mail(self, to: str, password: str = "") -> None:
+        if not to:
+            self.mail_card.show_test_result("Give an address to send the test to.", False)
+            return
+
+        def work(_state) -> None:
+            if password:  # typed with the click: kept before it is used
+                self.secrets.put("smtp", {"password": password})
+            self.send_mail(
+                [to],
+                "Ledgerboard test message",
+                "This is a test from Ledgerboard: alerts and reports can reach you by e-mail.\n",
+                [],
+            )
+
+        self.runner.run(
+            work,
+            lambda _r: self.mail_card.show_test_result(
+                f"Sent to {to}. Check that it arrived.", True
+            ),
+            lambda exc: self.mail_card.show_test_result(str(exc), False),
+            key="mail-test",
+        )
+
+    def open_alert_editor(self, alert_id: int | None = None, initial: dict | None = None):
+        if alert_id is not None:
+            initial = {**self.alerts.settings_of(alert_id), "id": alert_id}
+
+        def save(values: dict) -> None:  # on a worker
+            if alert_id is None:
+                self.alerts.create(**values)
+            else:
+                self.alerts.update(alert_id, **values)
+
+        dialog = AlertDialog(
+            save,
+            self.runner,
+            self.alerts.data_sources(),
+            initial,
+            has_mail=bool(self.settings.smtp_host),
+            parent=self.window,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_schedule_editor(self) -> ScheduleDialog | None:
+        dashboards = [(d.id, d.title) for d in self.dashboards.dashboards()]
+        if not dashboards:
+            self.window.set_status("Make a dashboard first; a report sends a dashboard.")
+            return None
+
+        def save(values: dict) -> None:  # on a worker
+            self.reports.create_schedule(values.pop("dashboard_id"), **values)
+
+        dialog = ScheduleDialog(
+            save,
+            self.runner,
+            dashboards,
+            time_zone=self.settings_store.effective_time_zone(self.settings),
+            has_mail=bool(self.settings.smtp_host),
+            parent=self.window,
+        )
+        dialog.saved.connect(self.alerts_page.reload)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def run_due_schedules(self) -> None:
+        if self._shut_down:
+            return
+        for schedule in self.reports.due():
+            self.run_schedule(schedule.id)
+
+    def run_schedule(self, schedule_id: int) -> None:
+        """Evaluate on a worker, draw on the GUI thread (widgets live there), deliver on a
+        worker again; every outcome, and every write, ends in the Alerts list off this thread."""
+        workspace = self.paths.data_dir / "reports-in-progress"
+
+        def note(kind: str, message: str, sid: int) -> None:
+            self.alerts.note(kind, message, schedule_id=sid)
+
+        def ended(outcome) -> None:
+            self.alerts_page.reload()
+            if not outcome.ok:
+                self.tray.notify("Ledgerboard: a scheduled report failed", outcome.message)
+                self.window.set_status(outcome.message)
+
+        def failed(exc: BaseException) -> None:
+            message = str(exc) if isinstance(exc, ReportError) else f"The report failed: {exc}"
+            self.runner.run(
+                lambda _state: finish(self.reports, schedule_id, False, message, [], note), ended
+            )
+
+        def prepared(prepared_run) -> None:
+            schedule, report = prepared_run
+            try:
+                rendered = render_run(schedule, report, draw_report, workspace)
+            except (ReportError, OSError) as exc:
+                failed(ReportError(f"The scheduled report could not be drawn: {exc}"))
+                return
+            self.runner.run(
+                lambda _state: deliver_run(
+                    self.reports, schedule, report, rendered, self.send_mail, note
+                ),
+                ended,
+            )
+
+        self.runner.run(
+            lambda _state: prepare_run(self.reports, schedule_id),
+            prepared,
+            failed,
+            key=f"schedule-{schedule_id}",
+        )
+
+    # --- the window and the tray ----------------------------------------------------------
+
+    def eventFilter(self, watched, event) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if (
+            watched is self.window
+            and event.type() == QEvent.Type.Close
+            and self.settings.keep_running_in_tray
+            and self.tray.available
+            and not self._shut_down
+        ):
+            event.ignore()
+            self.window.save_state()
+            self.window.hide()
+            self.tray.notify(
+                "Ledgerboard keeps running",
+                "Alerts and scheduled reports go on. Quit from the icon's menu.",
+            )
+            return True
+        return super().eventFilter(watched, event)
+
+    def show_window(self, page: str | None = None) -> None:
+        self.window.show()
+        self.window.raise_()
+        self.window.activateWindow()
+        if page:
+            self.window.show_page(page)
+
+    def quit(self) -> None:
+        self.shutdown()
+        QApplication.quit()
 
     def shutdown(self) -> None:
         """Stop everything, once: services first, then the store, then the log."""

@@ -18,11 +18,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 SECRET_ENTRY = "smtp"
-SECURITY = {
-    "starttls": "STARTTLS (port 587)",
-    "ssl": "TLS from the start (port 465)",
-    "none": "None (a relay on this computer or network)",
-}
+SECURITY = {"starttls": "STARTTLS", "ssl": "TLS from the start (SSL)", "none": "None"}
 
 
 class MailError(Exception):

@@ -94,7 +94,13 @@ class MainWindow(QMainWindow):
         self.navigation.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         for section, entries in (
             ("DATA MANAGEMENT", [("data_sources", "Data sources", "data-sources")]),
-            ("VISUALIZATION", [("dashboards", "Dashboards", "dashboards")]),
+            (
+                "VISUALIZATION",
+                [
+                    ("dashboards", "Dashboards", "dashboards"),
+                    ("alerts", "Alerts & reports", "bell"),
+                ],
+            ),
             ("GENERAL", [("settings", "Settings", "settings")]),
         ):
             header = QListWidgetItem(section)

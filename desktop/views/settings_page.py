@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -54,6 +55,7 @@ class SettingsPage(Page):
         log_dir: Path,
         parent: QWidget | None = None,
         accounts_card: QWidget | None = None,
+        more_cards: tuple[QWidget, ...] = (),
     ) -> None:
         super().__init__("Settings", "Changes are saved as you make them", parent)
         self._settings = settings
@@ -94,6 +96,8 @@ class SettingsPage(Page):
 
         if accounts_card is not None:
             column.addWidget(accounts_card)
+        for card in more_cards:
+            column.addWidget(card)
 
         storage, form = self._card(
             "Your data",
@@ -155,12 +159,18 @@ class SettingsPage(Page):
         )
 
     def _changed(self) -> None:
-        self._settings = Settings(
+        # Only what this page shows changes: the other cards' settings stay as they are.
+        self._settings = dataclasses.replace(
+            self._settings,
             time_zone=self.time_zone.currentData() or "",
             week_start=self.week_start.currentIndex(),
             default_update_frequency=self.update_frequency.currentData(),
         )
         self.settings_changed.emit(self._settings)
+
+    def update_settings(self, settings: Settings) -> None:
+        """Settings changed elsewhere (another card): kept, without showing or emitting."""
+        self._settings = settings
 
     @property
     def settings(self) -> Settings:

@@ -68,9 +68,7 @@ def test_the_main_flows_never_write_on_the_gui_thread(start_app, qtbot):
     editor = dashboards.edit_widget(None)
     editor.title.setText("All charges")
     editor.formula.setText("Count(Charges)")
-    qtbot.waitUntil(
-        lambda: editor.buttons.button(QDialogButtonBox.StandardButton.Save).isEnabled()
-    )
+    qtbot.waitUntil(lambda: editor.buttons.button(QDialogButtonBox.StandardButton.Save).isEnabled())
     with qtbot.waitSignal(dashboards.refreshed, timeout=30_000):
         editor.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     formulas = dashboards.open_saved_formulas()

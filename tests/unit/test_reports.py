@@ -181,3 +181,25 @@ def test_a_report_into_a_folder_that_is_gone_is_refused_in_words(synced, tmp_pat
     )
     assert result.returncode == 2
     assert "does not exist" in result.stderr
+
+
+def test_alerts_check_exits_1_when_an_alert_fires_and_0_while_it_only_holds(synced):
+    from desktop.services.kpi.alerts import AlertsService
+
+    db = open_database(synced.database)
+    try:
+        migrate(db)
+        service = AlertsService(FormulaLibrary(settings=lambda: ("UTC", 0)))
+        service.create("Any charges", "above", formula="Count(Charges)", period="all_time")
+        service.create("Huge", "above", formula="Count(Charges)", period="all_time", threshold=1e9)
+    finally:
+        db.close()
+    data_dir = str(synced.data_dir)
+    first = cli("alerts", "check", "--data-dir", data_dir)
+    assert first.returncode == 1, first.stderr
+    assert first.stdout.startswith("FIRED Any charges: Any charges (all time) is ")
+    assert "Huge" not in first.stdout
+    second = cli("alerts", "check", "--data-dir", data_dir)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("HOLDING Any charges: Count(Charges) (All time) goes above 0")
+    assert "2 checked, 0 fired" in second.stderr

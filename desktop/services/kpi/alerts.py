@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-from desktop.services.kpi.binder import DrillDown, check, drill_downs
+from desktop.services.kpi.binder import Checked, DrillDown, check, drill_downs
 from desktop.services.kpi.dashboards import Format
 from desktop.services.kpi.evaluate import Evaluator, KpiValue, Slots
 from desktop.services.kpi.library import FormulaLibrary
@@ -61,6 +61,20 @@ class Firing:
     drill: DrillDown | None
     email_to: tuple[str, ...] = ()
     alert_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert as the Alerts page lists it."""
+
+    id: int
+    name: str
+    rule: str
+    state: str  # in words: "Holding since the last check", "Clear", a problem
+    holding: bool
+    problem: str | None
+    email_to: tuple[str, ...]
+    enabled: bool
 
 
 @dataclass(frozen=True)
@@ -185,6 +199,50 @@ class AlertsService:
             "config": json.dumps(config),
         }
 
+    def rows(self) -> list[AlertRow]:
+        rows = []
+        for alert in Alert.select(Alert, DataSource).join(DataSource, pw.JOIN.LEFT_OUTER):
+            config = _config(alert)
+            if not alert.enabled:
+                state = "Switched off"
+            elif alert.problem:
+                state = alert.problem
+            elif alert.last_checked_at is None:
+                state = "Not checked yet"
+            else:
+                state = "Holding: fired, waits to clear" if alert.active else "Clear"
+            rows.append(
+                AlertRow(
+                    alert.id,
+                    alert.name,
+                    self.describe(alert),
+                    state,
+                    bool(alert.active),
+                    alert.problem,
+                    tuple(config.get("email_to", [])),
+                    bool(alert.enabled),
+                )
+            )
+        return sorted(rows, key=lambda r: (r.name.lower(), r.id))
+
+    def settings_of(self, alert_id: int) -> dict:
+        """An alert's settings, as create() takes them (the editor's starting point)."""
+        alert = Alert.get_by_id(alert_id)
+        config = _config(alert)
+        return {
+            "name": alert.name,
+            "condition": alert.condition,
+            "formula": alert.formula,
+            "period": alert.period,
+            "threshold": alert.threshold,
+            "data_source_id": alert.data_source_id,
+            "email_to": list(config.get("email_to", [])),
+        }
+
+    @staticmethod
+    def data_sources() -> list[tuple[int, str]]:
+        return [(d.id, d.title) for d in DataSource.select().order_by(DataSource.title)]
+
     def describe(self, alert: Alert) -> str:
         """The rule in words: 'Gross volume (Today) goes above 1,000.00'."""
         fmt = Format.from_json(_config(alert).get("format"))
@@ -205,12 +263,13 @@ class AlertsService:
             return []
         catalog = self.library.catalog()
         evaluator = Evaluator(catalog)
+        checked: dict[str, Checked | FormulaError] = {}  # alerts on one number check it once
         readings: dict[int, Reading | str] = {}
         for alert in alerts:
             if cancelled():
                 return []
             try:
-                readings[alert.id] = self._read(alert, catalog, evaluator)
+                readings[alert.id] = self._read(alert, catalog, evaluator, checked)
             except FormulaError as exc:
                 readings[alert.id] = f"The formula cannot be evaluated: {exc}"
         now = self.now()
@@ -218,21 +277,40 @@ class AlertsService:
 
     def _record(self, alerts, readings, now: dt.datetime) -> list[Firing]:
         stamp = now.astimezone(dt.UTC).replace(tzinfo=None)
+        # Read again inside the write: another evaluation may have fired one meanwhile.
+        states = dict(
+            Alert.select(Alert.id, Alert.active)
+            .where(Alert.id.in_([a.id for a in alerts]))
+            .tuples()
+        )
+        # One prepared statement for all: fifty peewee updates cost more than the queries.
+        db = Alert._meta.database
+        table = Alert._meta.table_name
+        p = db.param
+        checked_at = Alert.last_checked_at.db_value(stamp)
+        db.cursor().executemany(
+            f'UPDATE "{table}" SET "problem" = {p}, "last_checked_at" = {p} WHERE "id" = {p}',
+            [
+                (reading, checked_at, alert_id)
+                for alert_id, reading in readings.items()
+                if isinstance(reading, str) and alert_id in states
+            ],
+        )
+        db.cursor().executemany(
+            f'UPDATE "{table}" SET "active" = {p}, "last_value" = {p}, '
+            f'"last_checked_at" = {p}, "problem" = NULL WHERE "id" = {p}',
+            [
+                (reading.holds, reading.value, checked_at, alert_id)
+                for alert_id, reading in readings.items()
+                if not isinstance(reading, str) and alert_id in states
+            ],
+        )
         fired = []
         for alert in alerts:
             reading = readings[alert.id]
-            # Read again inside the write: another evaluation may have fired it meanwhile.
-            active = Alert.select(Alert.active).where(Alert.id == alert.id).scalar()
-            if active is None:
-                continue  # deleted while it was evaluated
-            if isinstance(reading, str):
-                Alert.update(problem=reading, last_checked_at=stamp).where(
-                    Alert.id == alert.id
-                ).execute()
-                continue
-            Alert.update(
-                active=reading.holds, last_value=reading.value, last_checked_at=stamp, problem=None
-            ).where(Alert.id == alert.id).execute()
+            active = states.get(alert.id)
+            if active is None or isinstance(reading, str):
+                continue  # deleted while it was evaluated, or it could not be
             if reading.holds and not active:
                 drill = json.dumps(_drill_json(reading.drill)) if reading.drill else None
                 row = AlertFiring.create(
@@ -260,16 +338,23 @@ class AlertsService:
                 log.info("alert %r fired: %s", alert.name, reading.message)
         return fired
 
-    def _read(self, alert: Alert, catalog, evaluator: Evaluator) -> Reading:
+    def _read(self, alert: Alert, catalog, evaluator: Evaluator, checked: dict) -> Reading:
         if alert.condition == "sync_failed":
             return self._read_sync(alert)
         fmt = Format.from_json(_config(alert).get("format"))
         now = self.now()
         zone, week_start = catalog.time_zone, catalog.week_start
         start, end = period_range(alert.period, zone, week_start=week_start, now=now)
-        checked = check(alert.formula, catalog)
-        current = _value(evaluator, checked, start, end)
-        drills = drill_downs(checked, start, end)
+        if alert.formula not in checked:
+            try:
+                checked[alert.formula] = check(alert.formula, catalog)
+            except FormulaError as exc:
+                checked[alert.formula] = exc
+        formula = checked[alert.formula]
+        if isinstance(formula, FormulaError):
+            raise formula
+        current = _value(evaluator, formula, start, end)
+        drills = drill_downs(formula, start, end)
         drill = drills[0] if drills else None
         label = f"{alert.name} ({period_label(alert.period).lower()})"
         if current.value is None:
@@ -289,7 +374,7 @@ class AlertsService:
         before = previous_range(alert.period, zone, week_start=week_start, now=now)
         if before is None:
             raise FormulaError(f"{period_label(alert.period)} has no previous period to compare")
-        previous = _value(evaluator, checked, *before)
+        previous = _value(evaluator, formula, *before)
         if previous.value in (None, 0):
             return Reading(False, current.value, f"{label} is {shown}; no previous value", drill)
         change = (current.value - previous.value) / abs(previous.value) * 100

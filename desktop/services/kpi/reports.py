@@ -49,6 +49,7 @@ PERIOD_ALIASES = {
     "last_year": "previous_year",
 }
 TEMPLATES = ("stripe-overview",)
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class ReportError(Exception):
@@ -101,6 +102,20 @@ class ReportData:
         made = self.made_at.astimezone(ZoneInfo(self.time_zone)).strftime("%Y-%m-%d")
         text = f"{self.title} - {period_label(self.period)} - {made}"
         return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(" .") or "report"
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """A schedule as the Alerts page lists it."""
+
+    id: int
+    dashboard: str
+    when: str  # "Every Monday at 08:00"
+    format: str
+    delivers_to: str
+    next_run: dt.datetime | None  # naive UTC
+    last: str  # the last run in words, or ""
+    failed: bool
 
 
 Draw = Callable[[ReportData, str, Path], None]  # (report, "pdf" or "png", path)
@@ -219,6 +234,32 @@ class ReportsService:
         probe = ReportSchedule(**fields)
         fields["next_run_at"] = next_run(probe, self.now(), self.time_zone())
         return write_with(self.writer, lambda: ReportSchedule.create(**fields).id)
+
+    def schedule_rows(self) -> list[ScheduleRow]:
+        rows = []
+        for s in self.schedules():
+            if s.frequency == "daily":
+                when = f"Every day at {s.at_time}"
+            elif s.frequency == "weekly":
+                when = f"Every {WEEKDAY_NAMES[s.weekday]} at {s.at_time}"
+            else:
+                when = f"Every month on day {s.day_of_month} at {s.at_time}"
+            when += f", {period_label(s.period).lower()}"
+            targets = [t for t in (s.folder, s.email_to) if t]
+            title = s.dashboard_title if s.dashboard_id else f"{s.dashboard_title} (deleted)"
+            rows.append(
+                ScheduleRow(
+                    s.id,
+                    title,
+                    when,
+                    FORMATS.get(s.format, s.format),
+                    "; ".join(targets),
+                    s.next_run_at,
+                    s.last_message or "",
+                    s.last_status == "failed",
+                )
+            )
+        return rows
 
     def delete_schedule(self, schedule_id: int) -> None:
         write_with(

@@ -1,0 +1,152 @@
+"""Alerts and reports in the real window: an alert made in its editor fires into the tray and
+the Alerts list once, and opens the registrations behind it; Send test says what failed;
+a scheduled report runs from the list."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from PySide6.QtWidgets import QDialogButtonBox
+
+from desktop.store.models import Alert
+from tests.syncing import import_into
+from tests.unit.test_mail_and_schedules import (
+    PASSWORD,
+    USER,
+    Inbox,
+    authenticator,
+    free_port,
+)
+
+SHOTS = os.environ.get("LEDGERBOARD_SCREENSHOTS")  # a folder: the pages saved as PNG there
+
+
+@pytest.fixture
+def app(start_app, make_simulator):
+    app = start_app()
+    simulator = make_simulator(size=300, seed=9)
+    import_into(app._db, simulator, ("charges", "refunds"))
+    app._refresh_lists()
+    return app
+
+
+def save_alert(qtbot, dialog, *, outcome: str = "saved", **fields):
+    dialog.name.setText(fields.get("name", ""))
+    dialog.condition.setCurrentIndex(dialog.condition.findData(fields["condition"]))
+    dialog.formula.setText(fields.get("formula", ""))
+    dialog.period.setCurrentIndex(dialog.period.findData(fields.get("period", "all_time")))
+    dialog.threshold.setValue(fields.get("threshold", 0))
+    with qtbot.waitSignal(getattr(dialog, outcome), timeout=10_000):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+
+
+def test_an_alert_made_in_the_editor_fires_once_into_the_tray_and_the_list(app, qtbot):
+    page = app.alerts_page
+    app.window.show_page("alerts")
+    dialog = app.open_alert_editor()
+    save_alert(
+        qtbot,
+        dialog,
+        name="Too many",
+        condition="above",
+        formula="Count(Nothing)",
+        outcome="refused",
+    )
+    assert dialog.isVisible()
+    assert "The formula cannot be used" in dialog.message.text()
+    save_alert(
+        qtbot, dialog, name="Many charges", condition="above", formula="Count(Charges)", threshold=5
+    )
+    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: len(app.tray.shown) == 1, timeout=20_000)
+    title, message = app.tray.shown[0]
+    assert title == "Ledgerboard: Many charges"
+    assert message.startswith("Many charges (all time) is ")
+    qtbot.waitUntil(lambda: page.recent.rowCount() == 1, timeout=10_000)
+    assert page.recent.item(0, 2).text() == "Many charges"
+    assert page.alert_table.item(0, 2).text() == "Holding: fired, waits to clear"
+
+    # Checked again (a sync, the timer): it holds, so it stays quiet.
+    checked = Alert.get().last_checked_at
+    app.check_alerts()
+    qtbot.waitUntil(lambda: Alert.get().last_checked_at != checked, timeout=10_000)
+    qtbot.waitUntil(lambda: not app.runner.busy("alerts-check"), timeout=10_000)
+    assert len(app.tray.shown) == 1
+    assert page.recent.rowCount() == 1
+
+    page.open_firing(0)
+    assert app.window.stack.currentWidget() is app.registrations_page
+    assert app.registrations_page.data_source.data_type == "charges"
+    if SHOTS:
+        for size in ((1024, 700), (1920, 1080)):
+            app.window.resize(*size)
+            app.window.show_page("alerts")
+            app.window.grab().save(os.path.join(SHOTS, f"alerts-{size[0]}.png"))
+
+
+@pytest.fixture
+def smtp():
+    import logging
+
+    from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def test_send_test_says_in_words_what_failed_then_sends(app, qtbot, smtp, memory_keyring):
+    inbox, port = smtp
+    card = app.mail_card
+    app.window.show_page("settings")
+    card.host.setText("127.0.0.1")
+    card.host.editingFinished.emit()
+    card.security.setCurrentIndex(card.security.findData("none"))
+    card.port.setValue(port)
+    card.username.setText(USER)
+    card.username.editingFinished.emit()
+    card.password.setText("not it")
+    card.password.editingFinished.emit()
+    assert card.password.text() == ""  # handed to the keychain, not kept in the field
+    qtbot.waitUntil(lambda: ("Ledgerboard", "smtp") in memory_keyring.secrets, timeout=5_000)
+    assert app.settings_store.load().smtp_port == port
+    card.test_to.setText("me@example.com")
+    card.test_button.click()
+    qtbot.waitUntil(lambda: card.test_button.isEnabled(), timeout=20_000)
+    assert "refused the user name or password" in card.test_result.text()
+    card.password.setText(PASSWORD)
+    card.test_button.click()
+    qtbot.waitUntil(lambda: card.test_button.isEnabled(), timeout=20_000)
+    assert card.test_result.text() == "Sent to me@example.com. Check that it arrived."
+    assert [m["Subject"] for m in inbox.messages] == ["Ledgerboard test message"]
+    assert PASSWORD not in app.paths.settings_file.read_text()
+    if SHOTS:
+        from PySide6.QtWidgets import QScrollArea
+
+        for size in ((1024, 700), (1920, 1080)):
+            app.window.resize(*size)
+            app.settings_page.findChild(QScrollArea).ensureWidgetVisible(card)
+            app.window.grab().save(os.path.join(SHOTS, f"settings-{size[0]}.png"))
+
+
+def test_a_scheduled_report_runs_from_the_list_into_a_folder(app, qtbot, tmp_path):
+    dashboard_id = app.dashboards.create_starter()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    app.reports.create_schedule(dashboard_id, folder=str(folder), period="all_time")
+    app.window.show_page("alerts")
+    page = app.alerts_page
+    qtbot.waitUntil(lambda: page.schedule_table.rowCount() == 1, timeout=10_000)
+    page.schedule_table.selectRow(0)
+    page._run_now()
+    qtbot.waitUntil(lambda: any(folder.iterdir()), timeout=30_000)
+    (report,) = folder.iterdir()
+    assert report.name.startswith("Stripe overview - All time - ") and report.suffix == ".pdf"
+    qtbot.waitUntil(lambda: page.recent.rowCount() == 1, timeout=10_000)
+    assert page.recent.item(0, 1).text() == "Report sent"
