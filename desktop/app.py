@@ -338,6 +338,7 @@ class Application(QObject):
             time_zone=lambda: self.settings_store.effective_time_zone(self.settings),
         )
         self.dashboards_page.drill_requested.connect(self.open_drill_down)
+        self.dashboards_page.alert_requested.connect(self.open_alert_for_widget)
         self.alerts_page = AlertsPage(
             self.alerts,
             self.reports,
@@ -629,12 +630,16 @@ class Application(QObject):
             key="mail-test",
         )
 
-    def open_alert_editor(self, alert_id: int | None = None, initial: dict | None = None):
+    def open_alert_editor(
+        self, alert_id: int | None = None, initial: dict | None = None, widget=None
+    ):
         if alert_id is not None:
             initial = {**self.alerts.settings_of(alert_id), "id": alert_id}
 
         def save(values: dict) -> None:  # on a worker
             if alert_id is None:
+                if widget is not None:  # the number's format, and where it came from
+                    values.update(widget_id=widget.id, format=widget.format)
                 self.alerts.create(**values)
             else:
                 self.alerts.update(alert_id, **values)
@@ -650,6 +655,17 @@ class Application(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
+
+    def open_alert_for_widget(self, spec, period: str):
+        """An alert on a dashboard's number: its formula, its period, its current value."""
+        initial = {
+            "name": spec.title,
+            "condition": "above",
+            "formula": spec.formula,
+            "period": spec.period or period,
+            "threshold": spec.target or 0,
+        }
+        return self.open_alert_editor(initial=initial, widget=spec)
 
     def open_schedule_editor(self) -> ScheduleDialog | None:
         dashboards = [(d.id, d.title) for d in self.dashboards.dashboards()]

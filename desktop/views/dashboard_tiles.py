@@ -51,6 +51,7 @@ class Tile(QFrame):
 
     edit_requested = Signal(int)
     remove_requested = Signal(int)
+    alert_requested = Signal(int)  # widget id: watch this number
     drill_requested = Signal(int, object)  # widget id, bucket index or group (None: all)
     move_started = Signal(object, QPointF)  # the tile, the press position in the grid
     resize_started = Signal(object, QPointF)
@@ -133,6 +134,10 @@ class Tile(QFrame):
             "Open registrations", lambda: self.drill_requested.emit(self.spec.id, None)
         )
         drill.setEnabled(bool(self.result and self.result.drill))
+        if self.spec.kind in ("number", "gauge"):
+            self.menu.addAction(
+                "Alert me when it moves…", lambda: self.alert_requested.emit(self.spec.id)
+            )
         if self.can_export:
             self.menu.addAction("Save as PNG…", lambda: self.export_requested())
         if self.grip.isVisibleTo(self):

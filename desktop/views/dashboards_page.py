@@ -58,6 +58,7 @@ class DashboardsPage(Page):
     new_dashboard_requested = Signal()
     drill_requested = Signal(object)  # a DrillDown
     refreshed = Signal(int)  # dashboard id, after its widgets show new values
+    alert_requested = Signal(object, str)  # a number's WidgetSpec, the dashboard's period
 
     def __init__(
         self,
@@ -225,12 +226,19 @@ class DashboardsPage(Page):
             tile.edit_requested.connect(self._edit_by_id)
             tile.remove_requested.connect(self.remove_widget)
             tile.drill_requested.connect(self.drill)
+            tile.alert_requested.connect(self._alert_on)
             tiles.append(tile)
             if spec.id in self.results:
                 tile.set_result(replace(self.results[spec.id], spec=spec))
         self.grid.set_tiles(tiles)
         self.no_widgets.setVisible(not specs)
         self.scroll.setVisible(bool(specs))
+
+    def _alert_on(self, widget_id: int) -> None:
+        tile = self.grid.tiles.get(widget_id)
+        if tile is not None:
+            period = self.period.currentData()
+            self.alert_requested.emit(tile.spec, period if period != CUSTOM else "this_month")
 
     def _write(self, work: Callable[[], object], then=None, failed=None) -> None:
         """A change to the store, made on a worker (never on the GUI thread); `then` draws

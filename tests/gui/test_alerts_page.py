@@ -150,3 +150,26 @@ def test_a_scheduled_report_runs_from_the_list_into_a_folder(app, qtbot, tmp_pat
     assert report.name.startswith("Stripe overview - All time - ") and report.suffix == ".pdf"
     qtbot.waitUntil(lambda: page.recent.rowCount() == 1, timeout=10_000)
     assert page.recent.item(0, 1).text() == "Report sent"
+
+
+def test_alert_me_on_a_dashboard_number_starts_from_its_formula_and_period(app, qtbot):
+    from desktop.views.alert_dialogs import AlertDialog
+
+    page = app.dashboards_page
+    dashboard_id = app.dashboards.create_starter()  # a test's setup, not the GUI's write
+    app.window.show_page("dashboards")
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(dashboard_id)
+    tile = next(t for t in page.grid.tiles.values() if t.spec.title == "Failed payments")
+    tile._fill_menu()
+    action = next(a for a in tile.menu.actions() if a.text() == "Alert me when it moves…")
+    action.trigger()
+    dialog = app.window.findChild(AlertDialog)
+    assert dialog.formula.text() == tile.spec.formula
+    assert dialog.period.currentData() == page.period.currentData()
+    assert dialog.name.text() == "Failed payments"
+    dialog.threshold.setValue(3)
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    alert = Alert.get()
+    assert (alert.widget_id, alert.formula, alert.threshold) == (tile.spec.id, tile.spec.formula, 3)
