@@ -652,6 +652,8 @@ class Application(QObject):
             has_mail=bool(self.settings.smtp_host),
             parent=self.window,
         )
+        dialog.saved.connect(self.alerts_page.reload)
+        dialog.saved.connect(self.check_alerts)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop.store.models import Alert
+from tests.gui.test_writes_off_the_gui_thread import watch_the_writer
 from tests.syncing import import_into
 from tests.unit.test_mail_and_schedules import (
     PASSWORD,
@@ -43,6 +44,7 @@ def save_alert(qtbot, dialog, *, outcome: str = "saved", **fields):
 
 def test_an_alert_made_in_the_editor_fires_once_into_the_tray_and_the_list(app, qtbot):
     page = app.alerts_page
+    asked_on_gui = watch_the_writer(app)
     app.window.show_page("alerts")
     dialog = app.open_alert_editor()
     save_alert(
@@ -78,6 +80,7 @@ def test_an_alert_made_in_the_editor_fires_once_into_the_tray_and_the_list(app, 
     page.open_firing(0)
     assert app.window.stack.currentWidget() is app.registrations_page
     assert app.registrations_page.data_source.data_type == "charges"
+    assert asked_on_gui == []
     if SHOTS:
         for size in ((1024, 700), (1920, 1080)):
             app.window.resize(*size)
@@ -103,6 +106,7 @@ def smtp():
 
 def test_send_test_says_in_words_what_failed_then_sends(app, qtbot, smtp, memory_keyring):
     inbox, port = smtp
+    asked_on_gui = watch_the_writer(app)
     card = app.mail_card
     app.window.show_page("settings")
     card.host.setText("127.0.0.1")
@@ -126,6 +130,7 @@ def test_send_test_says_in_words_what_failed_then_sends(app, qtbot, smtp, memory
     assert card.test_result.text() == "Sent to me@example.com. Check that it arrived."
     assert [m["Subject"] for m in inbox.messages] == ["Ledgerboard test message"]
     assert PASSWORD not in app.paths.settings_file.read_text()
+    assert asked_on_gui == []
     if SHOTS:
         from PySide6.QtWidgets import QScrollArea
 
@@ -140,6 +145,7 @@ def test_a_scheduled_report_runs_from_the_list_into_a_folder(app, qtbot, tmp_pat
     folder = tmp_path / "out"
     folder.mkdir()
     app.reports.create_schedule(dashboard_id, folder=str(folder), period="all_time")
+    asked_on_gui = watch_the_writer(app)
     app.window.show_page("alerts")
     page = app.alerts_page
     qtbot.waitUntil(lambda: page.schedule_table.rowCount() == 1, timeout=10_000)
@@ -150,6 +156,7 @@ def test_a_scheduled_report_runs_from_the_list_into_a_folder(app, qtbot, tmp_pat
     assert report.name.startswith("Stripe overview - All time - ") and report.suffix == ".pdf"
     qtbot.waitUntil(lambda: page.recent.rowCount() == 1, timeout=10_000)
     assert page.recent.item(0, 1).text() == "Report sent"
+    assert asked_on_gui == []
 
 
 def test_alert_me_on_a_dashboard_number_starts_from_its_formula_and_period(app, qtbot):
@@ -161,6 +168,7 @@ def test_alert_me_on_a_dashboard_number_starts_from_its_formula_and_period(app, 
     with qtbot.waitSignal(page.refreshed, timeout=20_000):
         page.reload(dashboard_id)
     tile = next(t for t in page.grid.tiles.values() if t.spec.title == "Failed payments")
+    asked_on_gui = watch_the_writer(app)
     tile._fill_menu()
     action = next(a for a in tile.menu.actions() if a.text() == "Alert me when it moves…")
     action.trigger()
@@ -173,3 +181,4 @@ def test_alert_me_on_a_dashboard_number_starts_from_its_formula_and_period(app, 
         dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     alert = Alert.get()
     assert (alert.widget_id, alert.formula, alert.threshold) == (tile.spec.id, tile.spec.formula, 3)
+    assert asked_on_gui == []
