@@ -182,3 +182,17 @@ def test_alert_me_on_a_dashboard_number_starts_from_its_formula_and_period(app, 
     alert = Alert.get()
     assert (alert.widget_id, alert.formula, alert.threshold) == (tile.spec.id, tile.spec.formula, 3)
     assert asked_on_gui == []
+
+
+def test_an_alert_that_fired_stays_quiet_after_a_restart(app, start_app, qtbot):
+    app.alerts.create("Many charges", "above", formula="Count(Charges)", period="all_time")
+    app.check_alerts()
+    qtbot.waitUntil(lambda: len(app.tray.shown) == 1, timeout=20_000)
+    again = start_app()  # closes the first; the same data folder
+    checked = Alert.get().last_checked_at
+    again.check_alerts()
+    qtbot.waitUntil(lambda: Alert.get().last_checked_at != checked, timeout=20_000)
+    qtbot.waitUntil(lambda: not again.runner.busy("alerts-check"), timeout=10_000)
+    assert again.tray.shown == []
+    again.window.show_page("alerts")
+    qtbot.waitUntil(lambda: again.alerts_page.recent.rowCount() == 1, timeout=10_000)

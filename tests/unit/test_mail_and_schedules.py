@@ -302,3 +302,40 @@ def test_next_run_counts_in_the_users_time_zone():
     assert next_run(schedule, after, "Europe/Copenhagen") == dt.datetime(2026, 3, 30, 6, 0)
     daily = ReportSchedule(frequency="daily", at_time="23:30")
     assert next_run(daily, after, "UTC") == dt.datetime(2026, 3, 25, 23, 30)
+
+
+def test_the_report_command_mails_the_report_with_the_password_from_the_keychain(
+    app_paths, simulator, smtp_server, tmp_path, qapp, capsys
+):
+    """`report --email` as cron runs it (in this process, for this test's keychain)."""
+    from desktop.__main__ import main
+    from desktop.headless import sync_with_key
+    from desktop.services.secrets import SecretStore
+    from desktop.settings import Settings, SettingsStore
+
+    inbox, port = smtp_server
+    sync_with_key(LIVE_KEY, app_paths, api_base=simulator.base_url)
+    SettingsStore(app_paths.settings_file).save(
+        Settings(
+            time_zone="UTC",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_security="none",
+            smtp_username=USER,
+            smtp_sender="reports@example.com",
+        )
+    )
+    SecretStore().put("smtp", {"password": PASSWORD})
+    output = tmp_path / "monday.pdf"
+    args = ["report", "--template", "stripe-overview", "--period", "2026-05-01..2026-05-31"]
+    args += ["--output", str(output), "--data-dir", str(app_paths.data_dir)]
+    assert main([*args, "--email", "boss@example.com"]) == 0, capsys.readouterr().err
+    (message,) = inbox.messages
+    assert message["Subject"] == "Stripe overview: 01 May 2026 – 31 May 2026"
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "monday.pdf"
+    assert attachment.get_content() == output.read_bytes()
+
+    SecretStore().put("smtp", {"password": "stale"})
+    assert main([*args, "--email", "boss@example.com"]) == 3
+    assert "not e-mailed: The mail server 127.0.0.1" in capsys.readouterr().err

@@ -9,13 +9,14 @@ Alerts list and the log, and the schedule keeps its next runs.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -88,7 +89,7 @@ class ReportData:
         days = first.strftime("%d %b %Y")
         if last != first:
             days += " – " + last.strftime("%d %b %Y")
-        return f"{label}: {days}" if label != days else days
+        return days if ".." in self.period else f"{label}: {days}"  # a range names itself
 
     @property
     def last_sync_text(self) -> str:
@@ -416,26 +417,20 @@ def write_xlsx(report: ReportData, path: Path) -> None:
         book.save(temporary)
 
 
-class _replacing:
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
     """Write to a temporary file beside `path`, then put it in place: a failed write never
     leaves half a report where the last good one was."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def __enter__(self) -> Path:
-        handle, name = tempfile.mkstemp(
-            dir=self.path.parent, prefix=".ledgerboard-", suffix=self.path.suffix
-        )
-        os.close(handle)
-        self.temporary = Path(name)
-        return self.temporary
-
-    def __exit__(self, kind, *_exc) -> None:
-        if kind is None:
-            os.replace(self.temporary, self.path)
-        else:
-            self.temporary.unlink(missing_ok=True)
+    path = Path(path)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=".ledgerboard-", suffix=path.suffix)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    os.replace(temporary, path)
 
 
 def write_report(report: ReportData, format: str, path: Path, draw: Draw | None) -> Path:
