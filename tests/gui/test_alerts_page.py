@@ -104,7 +104,9 @@ def smtp():
     controller.stop()
 
 
-def test_send_test_says_in_words_what_failed_then_sends(app, qtbot, smtp, memory_keyring):
+def test_send_test_says_in_words_what_failed_then_sends(
+    app, start_app, qtbot, smtp, memory_keyring
+):
     inbox, port = smtp
     asked_on_gui = watch_the_writer(app)
     card = app.mail_card
@@ -131,6 +133,10 @@ def test_send_test_says_in_words_what_failed_then_sends(app, qtbot, smtp, memory
     assert [m["Subject"] for m in inbox.messages] == ["Ledgerboard test message"]
     assert PASSWORD not in app.paths.settings_file.read_text()
     assert asked_on_gui == []
+    again = start_app()  # the card learns from the keychain, on a worker, that it has one
+    placeholder = again.mail_card.password.placeholderText
+    qtbot.waitUntil(lambda: placeholder().startswith("saved in the system keychain"))
+    assert again.mail_card.host.text() == "127.0.0.1"
     if SHOTS:
         from PySide6.QtWidgets import QScrollArea
 
