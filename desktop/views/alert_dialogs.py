@@ -31,8 +31,8 @@ from desktop.views.widgets import plain_label
 CONDITION_TEXT = {
     "above": "Goes above",
     "below": "Goes below",
-    "change": "Changes by more than … % against the previous period",
-    "sync_failed": "A data source's sync has failed for longer than … minutes",
+    "change": "Changes by more than … % vs the previous period",
+    "sync_failed": "Sync failing for longer than … minutes",
 }
 
 
@@ -49,7 +49,7 @@ class _SavingDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(600)
         self._save = save
         self.runner = runner.for_view(self)
         self.layout_ = QVBoxLayout(self)
@@ -113,7 +113,7 @@ class AlertDialog(_SavingDialog):
         for key in CONDITIONS:
             self.condition.addItem(CONDITION_TEXT[key], key)
         self.condition.setCurrentIndex(max(0, self.condition.findData(initial.get("condition"))))
-        self.form.addRow("When the number", self.condition)
+        self.form.addRow("Alert when", self.condition)
         self.formula = QLineEdit(initial.get("formula", ""))
         self.formula.setPlaceholderText('Sum(Charges, amount, currency = "usd")')
         self.form.addRow("Number (formula)", self.formula)
