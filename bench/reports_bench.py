@@ -4,6 +4,7 @@ and drawn to a vector PDF, and 50 alerts evaluated as after a sync."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -96,11 +97,13 @@ def _fifty_alerts() -> Result:
         for w in DashboardsService(library).starter_json()["widgets"]
         if w["kind"] in ("number", "gauge") and "currency" not in w["formula"]
     ]
-    # Money in several currencies cannot cross one threshold: watched in the main currency.
+    # Money in several currencies cannot cross one threshold: each sum watched in USD.
     formulas = [
-        f.replace("livemode = true)", 'livemode = true and currency = "usd")', 1)
-        if f.startswith("Sum(")
-        else f
+        re.sub(
+            r"(Sum\((?:[^()]|\([^()]*\))*?)livemode = true\)",
+            r'\1livemode = true and currency = "usd")',
+            f,
+        )
         for f in formulas
     ]
     service = AlertsService(library, now=lambda: NOW)
