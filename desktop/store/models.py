@@ -268,9 +268,16 @@ AGGREGATED_MONEY = {
 }
 
 
+# Where the field KPIs sort rows by is not the status: a balance transaction's reporting
+# category is what Stripe's Dashboard builds Net volume, Refunds, Disputes and Stripe fees from.
+KIND_COLUMNS = {"balance_transactions": "reporting_category"}
+
+
 def kind_column(data_type: DataType) -> str | None:
     """The field that says what kind of row it is (a charge's status, a balance transaction's
-    type): KPIs filter and group by it, so indexes and rollups carry it."""
+    reporting category): KPIs filter and group by it, so indexes and rollups carry it."""
+    if data_type.name in KIND_COLUMNS:
+        return KIND_COLUMNS[data_type.name]
     return next((c for c in ("status", "type") if data_type.has_field(c)), None)
 
 

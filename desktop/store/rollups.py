@@ -30,7 +30,7 @@ class Rollup:
     table: str  # rollup_<type>
     source: str  # registrations_<type>
     date: str  # the registrations column of the default date field
-    kind: str | None  # "status" or "type", where the type has one
+    kind: str | None  # models.kind_column: a status, type or reporting category
     money: tuple[str, ...]  # the amounts summed, as registrations columns
 
     @property
@@ -170,9 +170,11 @@ def ensure_rollup(db: pw.Database, data_type: DataType) -> bool:
                 (rollup.source,),
             ).fetchall()
         }
-        if present >= set(rollup.trigger_names):
+        columns = {c.name for c in db.get_columns(rollup.table)}
+        if present >= set(rollup.trigger_names) and columns >= set(rollup.key_columns):
             return False
-        # Triggers lost (a tool that rebuilt the table): the totals cannot be trusted.
+        # Triggers lost (a tool that rebuilt the table), or totals kept by another key (an
+        # older version's): they cannot answer, and are made again from the rows.
         for name in rollup.trigger_names:
             db.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"')
         db.execute_sql(f'DROP TABLE "{rollup.table}"')

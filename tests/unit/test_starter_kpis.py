@@ -11,6 +11,7 @@ import pytest
 from desktop.services.kpi.dashboards import DashboardsService, NumberData
 from desktop.services.kpi.library import FormulaLibrary
 from desktop.simulator.dataset import SETTLEMENT_CURRENCY
+from desktop.store.models import DataSource
 
 
 def _period(name: str, now: dt.datetime) -> tuple[int, int]:
@@ -106,7 +107,16 @@ def test_the_starter_kpis_are_what_stripe_calls_them(make_simulator, harness_for
 
     service = DashboardsService(FormulaLibrary(), now=lambda: now)
     dashboard = service.create_starter()
-    shown = {r.spec.title: r.data for r in service.refresh(dashboard, period=period).values()}
+    statements: list[str] = []
+    connection = DataSource._meta.database.connection()
+    connection.set_trace_callback(statements.append)
+    try:
+        shown = {r.spec.title: r.data for r in service.refresh(dashboard, period=period).values()}
+    finally:
+        connection.set_trace_callback(None)
+    # The settlement-currency KPIs filter by reporting category, which the day totals carry:
+    # their whole days are read there, not from every row of the period.
+    assert any("rollup_balance_transactions" in sql for sql in statements)
     expected = stripes_definitions(ds, start, end)
     for title, (value, currency) in expected.items():
         data = shown[title]

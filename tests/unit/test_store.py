@@ -395,3 +395,23 @@ def test_a_store_of_the_release_before_keeps_what_names_moved_fields(tmp_path, a
     )
     assert invoices_view["widths"] == {"parent.subscription_details.subscription": 180}
     db.close()
+
+
+def test_day_totals_kept_by_an_older_key_are_made_again_from_the_rows(db):
+    """Balance transactions' day totals were keyed by status; they are keyed by reporting
+    category now. A store whose totals have the old key gets new ones, from its rows."""
+    from desktop.store.rollups import ensure_rollup, rollup_for
+
+    data_type = DATA_TYPES["balance_transactions"]
+    rollup = rollup_for(data_type)
+    assert rollup.kind == "reporting_category"
+    old = dataclasses.replace(rollup, kind="status")
+    for name in rollup.trigger_names:
+        db.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"')
+    db.execute_sql(f'DROP TABLE "{rollup.table}"')
+    for statement in old.create():
+        db.execute_sql(statement)
+    assert "reporting_category" not in {c.name for c in db.get_columns(rollup.table)}
+    assert ensure_rollup(db, data_type)
+    assert "reporting_category" in {c.name for c in db.get_columns(rollup.table)}
+    assert not ensure_rollup(db, data_type)  # now as it should be: left alone
