@@ -12,8 +12,10 @@ pyproject.toml changes.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +71,80 @@ def ensure_chromium() -> None:
     run(*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", env=env)
 
 
+# Debian's package for a library whose name the usual rule (libfoo-bar.so.4 -> libfoo-bar4,
+# a dash before the number when the name ends in a digit) does not give.
+DEBIAN_PACKAGE_OF = {
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libOpenGL.so.0": "libopengl0",
+}
+
+
+def debian_package(soname: str) -> str:
+    """libxcb-icccm.so.4 -> libxcb-icccm4, libxkbcommon-x11.so.0 -> libxkbcommon-x11-0."""
+    if soname in DEBIAN_PACKAGE_OF:
+        return DEBIAN_PACKAGE_OF[soname]
+    name, _, version = soname.partition(".so.")
+    name = name.lower()
+    return f"{name}-{version}" if name[-1:].isdigit() else f"{name}{version}"
+
+
+def missing_libraries(ldd_output: str) -> list[str]:
+    """The system libraries `ldd` could not find ("libxcb-icccm.so.4 => not found"); Qt's own
+    come with PySide6."""
+    found = re.findall(r"^\s*(\S+) => not found", ldd_output, re.MULTILINE)
+    return sorted({name for name in found if not name.startswith("libQt6")})
+
+
+def qt_xcb_files(python: Path) -> list[str]:
+    """Qt's X11 platform plugin and the library it brings, in the .venv's PySide6."""
+    site = subprocess.run(
+        [str(python), "-c", "import PySide6, os; print(os.path.dirname(PySide6.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    qt = Path(site) / "Qt"
+    return sorted(
+        glob.glob(str(qt / "plugins" / "platforms" / "libqxcb.so"))
+        + glob.glob(str(qt / "lib" / "libQt6XcbQpa.so*"))
+    )
+
+
+def ensure_qt_libraries(python: Path, files: list[str] | None = None) -> bool:
+    """Qt's X11 platform needs system libraries that a fresh Debian lacks (libxcb-cursor0,
+    libxcb-icccm4, libxcb-keysyms1...): install them where apt can, as for Chromium, or say
+    the exact command. False when the app cannot start."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if sys.platform != "linux" or (platform and not platform.startswith("xcb")):
+        return True
+    files = qt_xcb_files(python) if files is None else files
+    if not files or not shutil.which("ldd"):
+        return True
+    report = subprocess.run(["ldd", *files], capture_output=True, text=True).stdout
+    packages = sorted({debian_package(name) for name in missing_libraries(report)})
+    if not packages:
+        return True
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    command = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", *packages]
+    if not shutil.which("apt-get") or (sudo and not shutil.which("sudo")):
+        print(
+            "Qt needs system libraries this machine lacks to open a window: "
+            + ", ".join(missing_libraries(report))
+            + ".\nOn Debian or Ubuntu install them with:\n\n    "
+            + " ".join(command)
+            + "\n\nthen run `python3 dev.py run` again.",
+            file=sys.stderr,
+        )
+        return False
+    print(f"Qt needs {', '.join(packages)} to open a window: installing them.", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(*sudo, "apt-get", "update", "-qq", env=env)
+    run(*command[:-len(packages)], "-qq", *packages, env=env)
+    return True
+
+
 def main(argv: list[str]) -> int:
     if sys.version_info < MIN_PYTHON:
         print(
@@ -78,6 +154,8 @@ def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("run", [])
     if command == "run":
         python = ensure_venv("")
+        if not ensure_qt_libraries(python):
+            return 1
         return subprocess.call([str(python), "-m", "desktop", *rest], cwd=ROOT)
     if command == "test":
         python = ensure_venv("test")
