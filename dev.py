@@ -141,7 +141,7 @@ def ensure_qt_libraries(python: Path, files: list[str] | None = None) -> bool:
     print(f"Qt needs {', '.join(packages)} to open a window: installing them.", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run(*sudo, "apt-get", "update", "-qq", env=env)
-    run(*command[:-len(packages)], "-qq", *packages, env=env)
+    run(*command[: -len(packages)], "-qq", *packages, env=env)
     return True
 
 
