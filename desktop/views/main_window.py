@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from desktop import APP_NAME, __version__
 from desktop.views.about_dialog import AboutDialog
 from desktop.views.icons import app_icon, themed_icon
-from desktop.views.widgets import plain_label
+from desktop.views.widgets import ElidedLabel, plain_label
 
 PAGE_ROLE = Qt.ItemDataRole.UserRole
 
@@ -62,8 +62,8 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([220, 980])
         self.setCentralWidget(self.splitter)
         self._build_menus()
-        self.status_text = QLabel()
-        self.status_text.setTextFormat(Qt.TextFormat.PlainText)  # account names, Stripe's words
+        # Ends in "…" where it does not fit: no message may widen the window.
+        self.status_text = ElidedLabel()  # plain text: account names, Stripe's words
         self.status_text.setContentsMargins(10, 2, 10, 2)
         self.statusBar().addWidget(self.status_text, 1)
         self.navigation.currentItemChanged.connect(self._navigated)

@@ -269,3 +269,19 @@ def test_the_window_shows_before_the_keychain_is_looked_for(start_app, monkeypat
     assert app.login_profile.name == "stripe_connect"
     assert asked
     assert app.connections.profiles == {"stripe_connect": app.login_profile}
+
+
+def test_a_long_status_message_never_widens_the_window(start_app, qtbot):
+    app = start_app()
+    window = app.window
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024)
+    fields = ", ".join(f"Metadata field number {n}" for n in range(17))
+    window.set_status(f"Added 17 fields: {fields}")
+    window.grab()  # laid out and painted with the message
+    assert window.width() == 1024
+    assert window.minimumSizeHint().width() < 1024
+    text = window.status_text
+    assert text.toolTip() == text.text()  # cut, and whole in its tooltip
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: window.width() == 900)  # and it shrinks while the message shows
