@@ -12,6 +12,39 @@ from desktop.views.dashboard_tiles import Tile
 ROW_HEIGHT = 58
 GAP = 12
 MARGIN = 20
+FIT_MAX_ROW_HEIGHT = 2 * ROW_HEIGHT  # a short dashboard on a TV grows, up to this
+
+
+def height_for_rows(rows: int, row_height: float = ROW_HEIGHT) -> float:
+    return 2 * MARGIN + rows * row_height + max(rows - 1, 0) * GAP
+
+
+def rows_that_fit(height: int) -> int:
+    """How many rows of the usual height a grid `height` pixels tall shows whole."""
+    return max(1, int((height - 2 * MARGIN + GAP) // (ROW_HEIGHT + GAP)))
+
+
+def split_into_pages(
+    places: dict[int, tuple[int, int, int, int]], rows_per_page: int
+) -> list[tuple[int, int]]:
+    """Row ranges [first, end) of at most `rows_per_page` rows that no widget straddles, in
+    order; a widget taller than a page gets a page of its own (scaled down to fit)."""
+    end = max((y + h for _x, y, _w, h in places.values()), default=0)
+    cuts = [
+        row
+        for row in range(1, end + 1)
+        if not any(y < row < y + h for _x, y, _w, h in places.values())
+    ]
+    pages, first = [], 0
+    while True:
+        below = [y for _x, y, _w, _h in places.values() if y >= first]
+        if not below:
+            return pages or [(0, 0)]
+        first = min(below)  # a page starts at its first widget, not at empty rows
+        fitting = [c for c in cuts if first < c <= first + rows_per_page]
+        last = fitting[-1] if fitting else min(c for c in cuts if c > first)
+        pages.append((first, last))
+        first = last
 
 
 def arrange(
@@ -37,14 +70,20 @@ def _overlap(a, b) -> bool:
 class DashboardGrid(QWidget):
     placed = Signal(object)  # {widget id: (x, y, w, h)}; Signal(dict) would drop int keys
 
-    def __init__(self, parent: QWidget | None = None, *, editable: bool = True) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, editable: bool = True, fit: bool = False
+    ) -> None:
+        """`fit`: rows share the grid's height (a slideshow's page), instead of the grid
+        being as tall as its rows (a page that scrolls)."""
         super().__init__(parent)
         self.setObjectName("dashboardGrid")
         self.editable = editable
+        self.fit = fit
         self.tiles: dict[int, Tile] = {}
         self.places: dict[int, tuple[int, int, int, int]] = {}
         self._drag: tuple[str, Tile, QPointF, tuple[int, int, int, int]] | None = None
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        vertical = QSizePolicy.Policy.Ignored if fit else QSizePolicy.Policy.Minimum
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, vertical)
 
     # tiles
 
@@ -63,21 +102,29 @@ class DashboardGrid(QWidget):
                 tile.move_started.connect(self._start_move)
                 tile.resize_started.connect(self._start_resize)
                 tile.arrange_requested.connect(self.nudge)
-            tile.grip.setVisible(self.editable)
+            tile.set_editable(self.editable)
             tile.show()
         self._layout()
 
     def cell_width(self) -> float:
         return max(20.0, (self.width() - 2 * MARGIN - GAP * (GRID_COLUMNS - 1)) / GRID_COLUMNS)
 
+    def row_height(self) -> float:
+        rows = self.rows()
+        if not self.fit or not rows:
+            return ROW_HEIGHT
+        room = (self.height() - 2 * MARGIN - GAP * (rows - 1)) / rows
+        return max(8.0, min(room, FIT_MAX_ROW_HEIGHT))
+
     def rect_for(self, place: tuple[int, int, int, int]) -> QRect:
         x, y, w, h = place
         cell = self.cell_width()
+        row = self.row_height()
         return QRect(
             round(MARGIN + x * (cell + GAP)),
-            round(MARGIN + y * (ROW_HEIGHT + GAP)),
+            round(MARGIN + y * (row + GAP)),
             round(w * cell + (w - 1) * GAP),
-            h * ROW_HEIGHT + (h - 1) * GAP,
+            round(h * row + (h - 1) * GAP),
         )
 
     def rows(self) -> int:
@@ -87,18 +134,18 @@ class DashboardGrid(QWidget):
         return QSize(900, self._height())
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(200, self._height())
+        return QSize(200, 0 if self.fit else self._height())
 
     def _height(self) -> int:
-        rows = self.rows()
-        return 2 * MARGIN + rows * ROW_HEIGHT + max(rows - 1, 0) * GAP
+        return round(height_for_rows(self.rows()))
 
     def _layout(self) -> None:
         for widget_id, tile in self.tiles.items():
             if self._drag and self._drag[1] is tile:
                 continue
             tile.setGeometry(self.rect_for(self.places[widget_id]))
-        self.setMinimumHeight(self._height())
+        if not self.fit:
+            self.setMinimumHeight(self._height())
         self.updateGeometry()
 
     def resizeEvent(self, event) -> None:

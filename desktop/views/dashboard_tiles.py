@@ -96,6 +96,16 @@ class Tile(QFrame):
         self.grip.pressed.connect(lambda pos: self.resize_started.emit(self, pos))
         self.title.installEventFilter(self)
 
+    def set_editable(self, editable: bool) -> None:
+        """A dashboard being edited shows the menu, the grip and a title to drag; a slideshow's
+        shows none of them."""
+        self.menu_button.setVisible(editable)
+        self.grip.setVisible(editable)
+        self.title.setToolTip("Drag the title to move the widget" if editable else "")
+        self.title.setCursor(
+            Qt.CursorShape.OpenHandCursor if editable else Qt.CursorShape.ArrowCursor
+        )
+
     # subclasses
 
     def make_body(self) -> QWidget:

@@ -405,3 +405,49 @@ def test_the_formula_editor_completes_names(imported, qtbot):
     ]
     assert "Stripe Charges" in offered
     editor.reject()
+
+
+def test_the_slideshow_fits_each_page_to_the_screen_without_editing_controls(imported, qtbot):
+    app = imported
+    page = app.dashboards_page
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.starter_button.click()
+    # Below the rest, a chart taller than the 800 px offscreen screen.
+    lowest = max(t.spec.y + t.spec.h for t in page.grid.tiles.values())
+    chart = next(t.spec for t in page.grid.tiles.values() if t.spec.kind == "area")
+    page.service.place_widgets({chart.id: (0, lowest, 12, 12)})
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(page.dashboard_id)
+    all_ids = set(page.grid.tiles)
+    assert page.grid.height() > 1_000  # in the page it scrolls
+    show = page.start_slideshow()
+    try:
+        screen = show.screen().geometry()
+        seen: list[int] = []
+        assert len(show.pages) > 1
+        for number in range(len(show.pages)):
+            qtbot.waitUntil(lambda: show.geometry() == screen)
+            assert show.page == number
+            assert f"page {number + 1} of {len(show.pages)}" in show.position.text()
+            for widget_id, tile in show.grid.tiles.items():
+                place = tile.geometry().translated(show.grid.mapTo(show, tile.pos()) - tile.pos())
+                assert show.rect().contains(place), (tile.spec.title, place, show.rect())
+                assert tile.height() >= 58  # still readable
+                assert not tile.menu_button.isVisibleTo(show)
+                assert not tile.grip.isVisibleTo(show)
+                seen.append(widget_id)
+            qtbot.keyClick(show, Qt.Key.Key_Right)
+        assert sorted(seen) == sorted(all_ids)  # each widget on one page, none left out
+        assert show.page == 0  # the only dashboard again, from its first page
+    finally:
+        qtbot.keyClick(show, Qt.Key.Key_Escape)
+
+
+def test_pages_break_between_rows_no_widget_straddles():
+    from desktop.views.dashboard_grid import split_into_pages
+
+    places = {1: (0, 0, 6, 2), 2: (6, 0, 6, 3), 3: (0, 3, 12, 4), 4: (0, 7, 4, 2)}
+    assert split_into_pages(places, 5) == [(0, 3), (3, 7), (7, 9)]
+    assert split_into_pages(places, 9) == [(0, 9)]
+    assert split_into_pages({1: (0, 0, 12, 9)}, 4) == [(0, 9)]  # too tall: scaled, alone
+    assert split_into_pages({1: (0, 4, 3, 2)}, 3) == [(4, 6)]  # empty rows make no page
