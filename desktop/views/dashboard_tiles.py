@@ -12,7 +12,7 @@ import functools
 import math
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QFrame,
@@ -39,11 +39,12 @@ from desktop.services.kpi.dashboards import (
     WidgetSpec,
 )
 from desktop.views.formatting import date_span
-from desktop.views.widgets import plain_label
+from desktop.views.widgets import ElidedLabel, FittedLabel, fit_text, plain_label
 
-STATUS_COLOURS = {"good": "#16a34a", "warning": "#d97706", "bad": "#dc2626"}
+# Text colours with at least 4.5:1 contrast on the white tile (WCAG AA).
+STATUS_COLOURS = {"good": "#15803d", "warning": "#b45309", "bad": "#b91c1c"}
 SERIES_COLOURS = ("#4f46e5", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#7c3aed")
-MUTED = "#94a3b8"
+MUTED = "#64748b"
 
 
 class Tile(QFrame):
@@ -69,9 +70,9 @@ class Tile(QFrame):
         layout.setSpacing(4)
         top = QHBoxLayout()
         top.setSpacing(4)
-        self.title = plain_label(spec.title, "tileTitle")
+        self.title = ElidedLabel(spec.title, "tileTitle")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.title.setToolTip("Drag the title to move the widget")
+        self.title.hint = "Drag the title to move the widget"
         self.title.setCursor(Qt.CursorShape.OpenHandCursor)
         top.addWidget(self.title, 1)
         self.period_label = plain_label("", "tilePeriod")
@@ -101,7 +102,7 @@ class Tile(QFrame):
         shows none of them."""
         self.menu_button.setVisible(editable)
         self.grip.setVisible(editable)
-        self.title.setToolTip("Drag the title to move the widget" if editable else "")
+        self.title.hint = "Drag the title to move the widget" if editable else ""
         self.title.setCursor(
             Qt.CursorShape.OpenHandCursor if editable else Qt.CursorShape.ArrowCursor
         )
@@ -234,22 +235,26 @@ def value_lines(value, fmt: Format) -> list[str]:
     return [fmt.text(value.value, value.currency)]
 
 
-def change_text(data: NumberData, fmt: Format) -> tuple[str, str]:
-    """'▲ 12.5 % vs previous period' and its colour (green when it went the right way)."""
+def change_forms(data: NumberData, fmt: Format) -> tuple[list[str], str]:
+    """The change against the previous period, then shorter ways to say it for a narrow
+    tile, and its colour (green when it went the right way)."""
     if data.previous is None:
-        return "", MUTED
+        return [""], MUTED
     if data.change is None:
         if len(data.value.per_currency) > 1:
-            return "Several currencies: no single change", MUTED
+            return ["Several currencies: no single change", "Several currencies"], MUTED
         previous = value_lines(data.previous, fmt)[0]
-        return f"Previous period: {previous}", MUTED
+        value = data.previous
+        short = fmt.text(value.value, value.currency, compact=True)
+        return [f"Previous period: {previous}", f"Previous: {previous}", f"Prev. {short}"], MUTED
     if abs(data.change) < 0.05:
-        return "= same as previous period", MUTED
+        return ["= same as previous period", "= same"], MUTED
     up = data.change > 0
     good = up != fmt.lower_is_better
     arrow = "▲" if up else "▼"
     colour = STATUS_COLOURS["good"] if good else STATUS_COLOURS["bad"]
-    return f"{arrow} {abs(data.change):,.1f} % vs previous period", colour
+    change = f"{arrow} {abs(data.change):,.1f} %"
+    return [f"{change} vs previous period", f"{change} vs previous", change], colour
 
 
 class NumberTile(Tile):
@@ -263,8 +268,8 @@ class NumberTile(Tile):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        self.value_label = plain_label("–", "tileValue")
-        self.value_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.value_label = FittedLabel("tileValue", least_points=11)
+        self.value_label.set_forms("–")
         layout.addWidget(self.value_label)
         self.currency_rows = QWidget()
         self.currency_grid = QGridLayout(self.currency_rows)
@@ -273,11 +278,9 @@ class NumberTile(Tile):
         self.currency_grid.setVerticalSpacing(0)
         self.currency_rows.hide()
         layout.addWidget(self.currency_rows)
-        self.change_label = plain_label("", "tileChange")
-        self.change_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.change_label = FittedLabel("tileChange", least_points=7.5)
         layout.addWidget(self.change_label)
-        self.target_label = plain_label("", "tileTarget")
-        self.target_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.target_label = FittedLabel("tileTarget", least_points=7.5)
         layout.addWidget(self.target_label)
         layout.addStretch(1)
         return body
@@ -290,48 +293,84 @@ class NumberTile(Tile):
         self.currency_rows.setVisible(several)
         self.change_label.setVisible(not several)
         self.target_label.setVisible(not several)
+        self._several = None
         if several:
             self._show_currencies(data, fmt)
         else:
-            self.value_label.setText(lines[0])
-            self.value_label.setToolTip(lines[0])
-            text, colour = change_text(data, fmt)
-            self.change_label.setText(text)
+            value = data.value
+            self.value_label.set_forms(
+                lines[0], fmt.text(value.value, value.currency, compact=True)
+            )
+            forms, colour = change_forms(data, fmt)
+            self.change_label.set_forms(*forms)
             self.change_label.setStyleSheet(f"color: {colour};")
         if self.spec.target is not None and not several:
-            target = fmt.text(self.spec.target, data.value.currency)
+            currency = data.value.currency
+            target = fmt.text(self.spec.target, currency)
+            short = fmt.text(self.spec.target, currency, compact=True)
             colour = STATUS_COLOURS.get(data.status or "", MUTED)
-            self.target_label.setText(f"● Target {target}")
+            self.target_label.set_forms(f"● Target {target}", f"● Target {short}")
             self.target_label.setStyleSheet(f"color: {colour};")
         else:
-            self.target_label.setText("")
+            self.target_label.set_forms("")
 
     def _show_currencies(self, data: NumberData, fmt: Format) -> None:
         while self.currency_grid.count():
             item = self.currency_grid.takeAt(0)
             item.widget().deleteLater()
+        self._several = (data, fmt)
+        # A narrow tile puts each change under its amount, so that the amount keeps the width.
+        self._stacked = stacked = self.body.width() < self.STACK_BELOW
         rows = sorted(data.value.per_currency.items(), key=_rough_size, reverse=True)
-        row_height = self.fontMetrics().height() + 4
+        compared = data.previous is not None
+        lines = 2 if stacked and compared else 1
+        row_height = (self.fontMetrics().height() + 4) * lines
         room = max(2, self.body.height() // row_height) if self.body.height() > 0 else 3
         shown = rows if len(rows) <= room else rows[: room - 1]
         previous = data.previous.per_currency if data.previous else {}
         for n, (currency, value) in enumerate(shown):
-            amount = plain_label(fmt.text(value, currency), "tileCurrencyValue")
-            self.currency_grid.addWidget(amount, n, 0)
-            text, colour = _change(value, previous.get(currency), fmt, data.previous is not None)
+            amount = FittedLabel("tileCurrencyValue", least_points=7.5)
+            amount.set_forms(fmt.text(value, currency), fmt.text(value, currency, compact=True))
+            self.currency_grid.addWidget(amount, n * lines, 0)
+            amount.show()  # now, not at the queued show of a widget added to a shown layout
+            text, colour = _change(value, previous.get(currency), fmt, compared)
+            if not text:
+                continue
             change = plain_label(text, "tileChange")
             change.setStyleSheet(f"color: {colour};")
-            self.currency_grid.addWidget(change, n, 1)
+            if stacked:
+                self.currency_grid.addWidget(change, n * lines + 1, 0)
+            else:
+                self.currency_grid.addWidget(change, n, 1)
+            change.show()
         if len(shown) < len(rows):
-            more = plain_label(f"+ {len(rows) - len(shown)} more currencies", "tileChange")
+            hidden = len(rows) - len(shown)
+            more = FittedLabel("tileChange", least_points=7.5)
+            more.set_forms(f"+ {hidden} more currencies", f"+ {hidden} more")
             more.setStyleSheet(f"color: {MUTED};")
-            self.currency_grid.addWidget(more, len(shown), 0, 1, 2)
-        self.currency_grid.setColumnStretch(1, 1)
+            self.currency_grid.addWidget(more, len(shown) * lines, 0, 1, 2)
+            more.show()
+        self.currency_grid.setColumnStretch(0, 1)  # the amounts first; changes as they need
         self.currency_rows.setToolTip(
             "\n".join(
                 f"{fmt.text(v, c)}   (previous {fmt.text(previous.get(c), c)})" for c, v in rows
             )
         )
+
+    STACK_BELOW = 200  # px of body width under which a currency's change goes under it
+    _several: tuple | None = None
+    _stacked = False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        narrow = self.body.width() < self.STACK_BELOW
+        if self._several and self.currency_rows.isVisibleTo(self) and narrow != self._stacked:
+            # After this layout pass: its items cannot be replaced while it runs.
+            QTimer.singleShot(0, self, self._restack)
+
+    def _restack(self) -> None:
+        if self._several and (self.body.width() < self.STACK_BELOW) != self._stacked:
+            self._show_currencies(*self._several)
 
 
 def _rough_size(item) -> float:
@@ -363,8 +402,17 @@ class _GaugeDial(QWidget):
         self.fraction = 0.0
         self.colour = QColor(MUTED)
         self.text = "–"
+        self.short_text = ""  # the value abbreviated, for a narrow dial (its currency kept)
         self.caption = ""
         self.setMinimumSize(QSize(120, 70))
+
+    def fitted_text(self, points: float) -> tuple[str, QFont]:
+        """The value whole, smaller where it does not fit, else abbreviated: never cut."""
+        font = QFont(self.font())
+        font.setPointSizeF(points)
+        font.setWeight(QFont.Weight.DemiBold)
+        forms = [self.text, self.short_text] if self.short_text else [self.text]
+        return fit_text(forms, font, self.width() - 8, 8.0)
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
@@ -381,13 +429,11 @@ class _GaugeDial(QWidget):
         painter.drawArc(rect, 180 * 16, -180 * 16)
         painter.setPen(_pen(self.colour, thickness))
         painter.drawArc(rect, 180 * 16, int(-180 * 16 * min(max(self.fraction, 0.0), 1.0)))
-        font = QFont(self.font())
-        font.setPointSizeF(max(10.0, side / 11))
-        font.setWeight(QFont.Weight.DemiBold)
+        text, font = self.fitted_text(max(10.0, side / 11))
         painter.setFont(font)
         painter.setPen(QColor("#0f172a"))
         text_rect = QRectF(0, rect.center().y() - side / 5, self.width(), side / 5)
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, self.text)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, text)
         small = QFont(self.font())
         small.setPointSizeF(8.5)
         painter.setFont(small)
@@ -417,6 +463,10 @@ class GaugeTile(Tile):
         fmt = self.spec.format
         lines = value_lines(data.value, fmt)
         self.dial.text = lines[0] if len(lines) == 1 else "Several currencies"
+        value = data.value
+        self.dial.short_text = (
+            fmt.text(value.value, value.currency, compact=True) if len(lines) == 1 else ""
+        )
         if self.spec.target is None:
             self.dial.fraction, self.dial.colour = 0.0, QColor(MUTED)
             self.dial.caption = "Set a target to fill the gauge"

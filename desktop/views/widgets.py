@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
@@ -46,6 +46,7 @@ class ElidedLabel(QLabel):
     def __init__(self, text: str = "", object_name: str = "") -> None:
         super().__init__()
         _made_plain(self, text, object_name)
+        self.hint = ""  # the tooltip while the text is whole
 
     def minimumSizeHint(self) -> QSize:
         return QSize(0, super().minimumSizeHint().height())
@@ -54,8 +55,62 @@ class ElidedLabel(QLabel):
         area = self.contentsRect()
         metrics = self.fontMetrics()
         shown = metrics.elidedText(self.text(), Qt.TextElideMode.ElideRight, area.width())
-        self.setToolTip("" if shown == self.text() else self.text())
+        self.setToolTip(self.hint if shown == self.text() else self.text())
         QPainter(self).drawText(area, int(self.alignment()), shown)
+
+
+def fit_text(forms: list[str], base: QFont, width: float, least_points: float) -> tuple[str, QFont]:
+    """The first of `forms` that fits `width` whole, at the largest size that fits: each
+    form down to 85% of the base size (a shorter form at about the same size reads better
+    than a long one made small), the last down to `least_points`."""
+    points = base.pointSizeF()
+    for n, form in enumerate(forms):
+        least = least_points if n == len(forms) - 1 else max(least_points, points * 0.85)
+        size = points
+        while True:
+            font = QFont(base)
+            font.setPointSizeF(size)
+            if QFontMetricsF(font).horizontalAdvance(form) <= width:
+                return form, font
+            if size <= least:
+                break
+            size = max(least, size - 0.5)
+    return forms[-1], font  # too narrow for any: the shortest, as small as allowed
+
+
+class FittedLabel(QLabel):
+    """A number that is never cut: one line at the stylesheet's size when it fits, else at a
+    smaller size (down to `least_points`), else its shorter forms in turn (an abbreviated
+    number, its currency kept), each shown whole. The full text is the tooltip when it is
+    not shown as it is."""
+
+    def __init__(self, object_name: str = "", least_points: float = 9.0) -> None:
+        super().__init__()
+        _made_plain(self, "", object_name)
+        self.least_points = least_points
+        self.forms: list[str] = [""]
+
+    def set_forms(self, *forms: str) -> None:
+        """The text, then shorter ways to say the same (each keeps its unit)."""
+        self.forms = [f for f in forms if f] or [""]
+        self.setText(self.forms[0])
+        self.setAccessibleName(self.forms[0])
+        self.update()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def fitted(self) -> tuple[str, QFont]:
+        """What is painted: the first form that fits whole, at the largest size that fits."""
+        return fit_text(self.forms, self.font(), self.contentsRect().width(), self.least_points)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        shown, font = self.fitted()
+        whole = shown == self.forms[0] and font.pointSizeF() == self.font().pointSizeF()
+        self.setToolTip("" if whole else self.forms[0])
+        painter = QPainter(self)
+        painter.setFont(font)
+        painter.drawText(self.contentsRect(), int(self.alignment()), shown)
 
 
 def primary_button(text: str, icon: str | None = None) -> QPushButton:

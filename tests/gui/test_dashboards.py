@@ -4,10 +4,12 @@ data, saved, reopened with the same values; drill-down opens the registrations c
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from desktop.services.kpi.dashboards import NumberData, WidgetError
@@ -451,3 +453,60 @@ def test_pages_break_between_rows_no_widget_straddles():
     assert split_into_pages(places, 9) == [(0, 9)]
     assert split_into_pages({1: (0, 0, 12, 9)}, 4) == [(0, 9)]  # too tall: scaled, alone
     assert split_into_pages({1: (0, 4, 3, 2)}, 3) == [(4, 6)]  # empty rows make no page
+
+
+def test_no_tile_cuts_an_amount_or_its_currency_at_1024_px(imported, qtbot):
+    from desktop.services.kpi.dashboards import Format, WidgetSpec
+    from desktop.views.widgets import FittedLabel
+
+    app = imported
+    app.window.resize(1024, 700)
+    page = new_dashboard(app, qtbot)
+    money = Format("money", 2)
+    specs = [
+        WidgetSpec(
+            "number", "Gross volume", 'Sum(Charges, amount, currency = "usd")', format=money
+        ),
+        WidgetSpec("number", "All currencies", "Sum(Charges, amount)", format=money),
+        WidgetSpec(
+            "number",
+            "Monthly",
+            'Sum(Charges, amount, currency = "usd")',
+            format=money,
+            period="this_month",
+            target=123456.78,
+        ),
+    ]
+    for n, spec in enumerate(specs):
+        page.service.add_widget(page.dashboard_id, replace(spec, x=2 * n, w=2, h=3))
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(page.dashboard_id)
+    qtbot.waitUntil(lambda: page.grid.tiles[min(page.grid.tiles)].width() < 120)
+    rows = next(t for t in page.grid.tiles.values() if t.spec.title == "All currencies")
+    qtbot.waitUntil(lambda: rows.currency_rows.isVisible() and rows.currency_rows.height() > 40)
+    checked = 0
+    for tile in page.grid.tiles.values():
+        tile.grab()  # laid out and painted at its narrow width
+        for label in tile.findChildren(FittedLabel):
+            if label.isHidden() or not label.forms[0]:
+                continue
+            shown, font = label.fitted()
+            width = QFontMetricsF(font).horizontalAdvance(shown)
+            assert width <= label.contentsRect().width(), (tile.spec.title, shown)
+            currency = re.search(r"\b[A-Z]{3}\b", label.forms[0])
+            if currency:
+                assert currency.group(0) in shown, (tile.spec.title, label.forms[0], shown)
+                checked += 1
+    assert checked >= 3  # a value and the rows of two currencies at least
+
+
+def test_tile_text_colours_meet_wcag_aa_on_white():
+    from desktop.views.dashboard_tiles import MUTED, STATUS_COLOURS
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for colour in (MUTED, *STATUS_COLOURS.values()):
+        assert (1.05) / (luminance(colour) + 0.05) >= 4.5, colour

@@ -93,20 +93,34 @@ class Format:
             "lower_is_better": self.lower_is_better,
         }
 
-    def text(self, value: float | None, currency: str | None = None) -> str:
-        """The value as the user reads it: 12,345.60 USD, 4.2 %, 3 h 05 min; '–' when empty."""
+    def text(
+        self, value: float | None, currency: str | None = None, *, compact: bool = False
+    ) -> str:
+        """The value as the user reads it: 12,345.60 USD, 4.2 %, 3 h 05 min; '–' when empty.
+        `compact` abbreviates a large number where room is short (23.6k DKK, 1.25M), always
+        keeping its currency."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "–"
         if self.style == "duration":
             body = _duration(value)
         elif self.style == "percent":
             body = f"{value:,.{self.decimals}f} %"
-        elif self.style == "money" and currency:
-            decimals = self.decimals if minor_unit_divisor(currency) != 1 else 0
-            body = f"{value:,.{decimals}f} {currency.upper()}"
         else:
-            body = f"{value:,.{self.decimals}f}"
+            decimals = self.decimals
+            if self.style == "money" and currency and minor_unit_divisor(currency) == 1:
+                decimals = 0
+            body = compact_number(value) if compact else f"{value:,.{decimals}f}"
+            if self.style == "money" and currency:
+                body = f"{body} {currency.upper()}"
         return f"{self.prefix}{body}{self.suffix}"
+
+
+def compact_number(value: float) -> str:
+    """12,345.6 -> '12.3k', 1,250,000 -> '1.25M'; below a thousand as a whole number."""
+    for limit, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return f"{value:,.0f}"
 
 
 def _duration(seconds: float) -> str:
