@@ -53,6 +53,10 @@ class NewSourceFlow:
     advanced: Advanced = field(default_factory=Advanced)
 
     ORDER = (Step.SOURCE, Step.CONNECT, Step.TYPES, Step.IMPORT)
+    KEYCHAIN_BLOCKER = (
+        "This computer has no keychain for Stripe keys: choose to keep them only "
+        "until Ledgerboard closes, or set up a keychain first."
+    )
 
     # --- moving ---
 
@@ -61,10 +65,7 @@ class NewSourceFlow:
         if self.step is Step.SOURCE and not self.source:
             return "Choose where the data comes from."
         if self.step is Step.CONNECT and not self.keychain and not self.session_only_accepted:
-            return (
-                "This computer has no keychain for Stripe keys: choose to keep them only "
-                "until Ledgerboard closes, or set up a keychain first."
-            )
+            return self.KEYCHAIN_BLOCKER
         if self.step is Step.CONNECT and not self.connected:
             return "Connect a Stripe account first."
         if self.step is Step.TYPES:

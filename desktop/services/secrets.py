@@ -47,11 +47,15 @@ class SecretStore:
 
         return not isinstance(_keyring().get_keyring(), fail.Keyring)
 
-    def keep_for_this_session_only(self) -> None:
-        """The user's explicit choice without a keychain: secrets live in memory until quit."""
+    def keep_for_this_session_only(self, *, demo: bool = False) -> None:
+        """The user's explicit choice without a keychain (or demo mode's, whose simulator keys
+        are worth nothing after it): secrets live in memory until quit."""
         if self._session is None:
             self._session = {}
-            log.warning("no keychain: keys are kept in memory until Ledgerboard closes")
+            if demo:
+                log.info("demo mode without a keychain: the simulator's keys stay in memory")
+            else:
+                log.warning("no keychain: keys are kept in memory until Ledgerboard closes")
 
     @property
     def session_only(self) -> bool:

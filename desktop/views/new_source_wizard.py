@@ -178,6 +178,29 @@ class NewDataSourceWizard(QDialog):
 
     def _build_connect_page(self) -> QWidget:
         page, column = _page()
+        secrets = self.services.connections.secrets
+        if self.services.demo and not secrets.keychain_available():
+            # The simulator's keys are worth nothing outside this run: no question to ask.
+            secrets.keep_for_this_session_only(demo=True)
+        self.flow.keychain = secrets.keychain_available() or secrets.session_only
+        # Without a keychain the choice comes first, said once, before anything connects.
+        self.keychain_warning = plain_label(
+            "This computer has no keychain Ledgerboard can use (such as GNOME Keyring or "
+            "KWallet), and Ledgerboard never writes keys to a plain file. To connect, let "
+            "Ledgerboard keep the keys in memory until it closes.",
+            "fieldHelp",
+        )
+        self.keychain_warning.setWordWrap(True)
+        self.keychain_warning.setStyleSheet("color: #b45309;")
+        self.session_only = QCheckBox(
+            "Keep keys only until Ledgerboard closes (you will connect again next time)"
+        )
+        self.session_only.toggled.connect(self._session_only_toggled)
+        column.addWidget(self.keychain_warning)
+        column.addWidget(self.session_only)
+        column.addSpacing(6)
+        self.keychain_warning.setVisible(not self.flow.keychain)
+        self.session_only.setVisible(not self.flow.keychain)
         self.method_group = QButtonGroup(self)
         self.browser_option = QRadioButton("Log in with Stripe in your browser (recommended)")
         self.key_option = QRadioButton("Use a restricted API key")
@@ -260,24 +283,6 @@ class NewDataSourceWizard(QDialog):
         column.addWidget(key_box)
         self.key_box = key_box
 
-        self.session_only = QCheckBox(
-            "Keep keys only until Ledgerboard closes (you will connect again next time)"
-        )
-        self.session_only.toggled.connect(self._session_only_toggled)
-        keychain = self.services.connections.secrets.keychain_available()
-        self.flow.keychain = keychain or self.services.connections.secrets.session_only
-        if not self.flow.keychain:
-            warning = plain_label(
-                "This computer has no keychain Ledgerboard can use (such as GNOME Keyring or "
-                "KWallet), and Ledgerboard never writes keys to a plain file.",
-                "fieldHelp",
-            )
-            warning.setWordWrap(True)
-            warning.setStyleSheet("color: #b45309;")
-            column.addWidget(warning)
-            column.addWidget(self.session_only)
-        else:
-            self.session_only.hide()
         self.connect_status = plain_label("")
         self.connect_status.setObjectName("connectStatus")
         self.connect_status.setWordWrap(True)
@@ -297,13 +302,16 @@ class NewDataSourceWizard(QDialog):
         self.flow.session_only_accepted = chosen
         if chosen:
             self.services.connections.secrets.keep_for_this_session_only()
+        self._method_changed()
         self._refresh_buttons()
 
     def _method_changed(self) -> None:
         browser = self.browser_option.isChecked()
         self.flow.method = ConnectMethod.BROWSER if browser else ConnectMethod.API_KEY
-        self.browser_box.setEnabled(browser and self.browser_option.isEnabled())
-        self.key_box.setEnabled(not browser)
+        # Nothing connects before keys have a place to be kept.
+        can_keep = self.flow.keychain or self.flow.session_only_accepted
+        self.browser_box.setEnabled(can_keep and browser and self.browser_option.isEnabled())
+        self.key_box.setEnabled(can_keep and not browser)
 
     def start_login(self) -> None:
         profile = self.services.profile
@@ -757,6 +765,8 @@ class NewDataSourceWizard(QDialog):
             return
         problem = self.flow.blocker()
         self.next_button.setEnabled(problem is None)
+        if problem and self.keychain_warning.isVisibleTo(self):
+            problem = "" if problem == self.flow.KEYCHAIN_BLOCKER else problem  # said above
         self.blocker_label.setText(problem or "")
 
     def reject(self) -> None:

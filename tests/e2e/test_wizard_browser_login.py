@@ -176,3 +176,17 @@ def test_a_pasted_test_key_imports_its_sample_data_without_asking_for_live(start
     assert not summary.includes_test_data and not summary.livemode
     rows = registration_model("balance_transactions")
     assert rows.select().where(rows.livemode).count() == 0
+
+
+def test_demo_without_a_keychain_goes_on_after_approve(start_app, qtbot, browser_page):
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())  # the memory_keyring fixture puts its own back
+    _app, wizard, url = open_login(start_app, qtbot)
+    sign_in(browser_page, url, "Approve")
+    qtbot.waitUntil(lambda: wizard.flow.connected, timeout=15_000)
+    assert wizard.next_button.isEnabled()
+    assert wizard.blocker_label.text() == ""
+    assert not wizard.session_only.isVisible()
+    wizard.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyring
 import pytest
 from keyring.backends import fail
+from PySide6.QtWidgets import QLabel
 
 from desktop.services.secrets import SecretStore, SecretsUnavailable
 
@@ -35,9 +36,29 @@ def test_the_wizard_asks_before_keeping_keys_in_memory(
     wizard = app.open_new_data_source()
     wizard.go_next()
     assert wizard.session_only.isVisible()
-    assert "no keychain" in wizard.blocker_label.text()
+    # Asked first, said once: nothing can connect before the choice, and Next says no more.
+    said = [
+        label
+        for label in wizard.findChildren(QLabel)
+        if label.isVisible() and "no keychain" in label.text()
+    ]
+    assert said == [wizard.keychain_warning]
+    assert not wizard.login_button.isEnabled()
+    assert not wizard.check_key_button.isEnabled()
     assert not wizard.next_button.isEnabled()
     wizard.session_only.setChecked(True)
     assert app.secrets.session_only
+    assert wizard.check_key_button.isEnabled()  # without a login profile: the key
+    assert wizard.blocker_label.text() == "Connect a Stripe account first."
+    wizard.close()
+
+
+def test_demo_mode_without_a_keychain_asks_nothing(start_app, no_keychain):
+    app = start_app(demo=True, demo_size=300)
+    wizard = app.open_new_data_source()
+    wizard.go_next()
+    assert app.secrets.session_only  # the simulator's keys, in memory for this run
+    assert not wizard.keychain_warning.isVisible() and not wizard.session_only.isVisible()
+    assert wizard.login_button.isEnabled()
     assert wizard.blocker_label.text() == "Connect a Stripe account first."
     wizard.close()
