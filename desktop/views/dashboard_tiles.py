@@ -38,7 +38,7 @@ from desktop.services.kpi.dashboards import (
     WidgetResult,
     WidgetSpec,
 )
-from desktop.views.formatting import date_span
+from desktop.views.formatting import date_span, day_text, timestamp
 from desktop.views.widgets import ElidedLabel, FittedLabel, fit_text, plain_label
 
 # Text colours with at least 4.5:1 contrast on the white tile (WCAG AA).
@@ -136,7 +136,7 @@ class Tile(QFrame):
     def _period_text(self, result: WidgetResult) -> str:
         if result.end - result.start > 50 * 365 * 86_400:
             return "All time"
-        return date_span(result.start, result.end, self.time_zone, year_once=True)
+        return date_span(result.start, result.end, self.time_zone)
 
     def _fill_menu(self) -> None:
         self.menu.clear()
@@ -235,26 +235,45 @@ def value_lines(value, fmt: Format) -> list[str]:
     return [fmt.text(value.value, value.currency)]
 
 
-def change_forms(data: NumberData, fmt: Format) -> tuple[list[str], str]:
-    """The change against the previous period, then shorter ways to say it for a narrow
-    tile, and its colour (green when it went the right way)."""
+def change_forms(data: NumberData, fmt: Format, time_zone: str) -> tuple[list[str], str]:
+    """The change against the period it is compared with, named ('▲ 12.5 % better than
+    1 – 4 Nov 2026'), then shorter ways to say it for a narrow tile, and its colour. Better or
+    worse is said in words or ✓ ✗ too, never by the colour alone."""
     if data.previous is None:
         return [""], MUTED
+    then = data.previous
+    span = date_span(then.start, then.end, time_zone)
     if data.change is None:
         if len(data.value.per_currency) > 1:
             return ["Several currencies: no single change", "Several currencies"], MUTED
-        previous = value_lines(data.previous, fmt)[0]
-        value = data.previous
-        short = fmt.text(value.value, value.currency, compact=True)
-        return [f"Previous period: {previous}", f"Previous: {previous}", f"Prev. {short}"], MUTED
+        previous = value_lines(then, fmt)[0]
+        short = fmt.text(then.value, then.currency, compact=True)
+        return [f"{span}: {previous}", f"Before: {previous}", f"Before: {short}"], MUTED
     if abs(data.change) < 0.05:
-        return ["= same as previous period", "= same"], MUTED
+        return [f"= same as {span}", "= same"], MUTED
     up = data.change > 0
     good = up != fmt.lower_is_better
     arrow = "▲" if up else "▼"
     colour = STATUS_COLOURS["good"] if good else STATUS_COLOURS["bad"]
     change = f"{arrow} {abs(data.change):,.1f} %"
-    return [f"{change} vs previous period", f"{change} vs previous", change], colour
+    word = "better" if good else "worse"
+    return [
+        f"{change} {word} than {span}",
+        f"{change} {word}",
+        f"{change} {'✓' if good else '✗'}",
+    ], colour
+
+
+def compared_text(data: NumberData, time_zone: str) -> str:
+    """What the change compares, for the tooltip: both ranges to the minute."""
+    if data.previous is None:
+        return ""
+    now, then = data.value, data.previous
+    return (
+        f"{timestamp(now.start, time_zone)} – {timestamp(now.end, time_zone)}, compared with "
+        f"{timestamp(then.start, time_zone)} – {timestamp(then.end, time_zone)}: the same "
+        "part of the previous period"
+    )
 
 
 class NumberTile(Tile):
@@ -301,8 +320,9 @@ class NumberTile(Tile):
             self.value_label.set_forms(
                 lines[0], fmt.text(value.value, value.currency, compact=True)
             )
-            forms, colour = change_forms(data, fmt)
+            forms, colour = change_forms(data, fmt, self.time_zone)
             self.change_label.set_forms(*forms)
+            self.change_label.hint = compared_text(data, self.time_zone)
             self.change_label.setStyleSheet(f"color: {colour};")
         if self.spec.target is not None and not several:
             currency = data.value.currency
@@ -587,8 +607,8 @@ class ChartTile(Tile):
         zone = ZoneInfo(self.time_zone)
         day = dt.datetime.fromtimestamp(data.starts[index], zone)
         label = {
-            "day": f"{day:%a %d %b %Y}",
-            "week": f"Week of {day:%d %b %Y}",
+            "day": f"{day:%a} {day_text(day)}",
+            "week": f"Week of {day_text(day)}",
             "month": f"{day:%B %Y}",
         }[data.bucket]
         lines = [label]

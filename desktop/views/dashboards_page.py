@@ -35,11 +35,18 @@ from shiboken6 import isValid
 from desktop.services.kpi.binder import DrillDown
 from desktop.services.kpi.dashboards import SeriesData, WidgetResult, WidgetSpec
 from desktop.services.kpi.editing import FormulaAssistant
-from desktop.services.kpi.periods import DASHBOARD_PERIODS, custom_period, period_label
+from desktop.services.kpi.periods import (
+    DASHBOARD_PERIODS,
+    custom_period,
+    is_custom,
+    period_label,
+    period_range,
+)
 from desktop.services.kpi.syntax import FormulaError
 from desktop.services.tasks import Runner
 from desktop.views.dashboard_grid import DashboardGrid
 from desktop.views.dashboard_tiles import make_tile, value_lines
+from desktop.views.formatting import QT_DATE, date_span
 from desktop.views.formulas_dialog import SavedFormulasDialog
 from desktop.views.widget_editor import WidgetEditor
 from desktop.views.widgets import (
@@ -207,7 +214,9 @@ class DashboardsPage(Page):
         index = self.period.findData(settings["period"])
         if index < 0:
             self.period.insertItem(
-                self.period.count() - 1, period_label(settings["period"]), settings["period"]
+                self.period.count() - 1,
+                shown_period(settings["period"], self.time_zone()),
+                settings["period"],
             )
             index = self.period.findData(settings["period"])
         self.period.setCurrentIndex(index)
@@ -370,7 +379,7 @@ class DashboardsPage(Page):
         first, last = QDateEdit(today.addDays(-29)), QDateEdit(today)
         for edit in (first, last):
             edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setDisplayFormat(QT_DATE)
         form.addRow("From", first)
         form.addRow("To (included)", last)
         buttons = QDialogButtonBox(
@@ -397,7 +406,9 @@ class DashboardsPage(Page):
         index = self.period.findData(name)
         if index < 0:
             self.period.blockSignals(True)
-            self.period.insertItem(self.period.count() - 1, period_label(name), name)
+            self.period.insertItem(
+                self.period.count() - 1, shown_period(name, self.time_zone()), name
+            )
             self.period.blockSignals(False)
             index = self.period.findData(name)
         self.period.setCurrentIndex(index)
@@ -557,3 +568,10 @@ class DashboardsPage(Page):
         self.slideshow = Slideshow(self.service, self.runner, self.time_zone())
         self.slideshow.show_dashboard(self.dashboard_id)
         return self.slideshow
+
+
+def shown_period(name: str, time_zone: str) -> str:
+    """A period's name in the picker; a custom range in the app's date format."""
+    if is_custom(name):
+        return date_span(*period_range(name, time_zone), time_zone)
+    return period_label(name)

@@ -1,11 +1,16 @@
-"""How values read to a person: relative times, counts."""
+"""How values read to a person, decided in one place for every view: dates and times (in the
+user's time zone, one format: 4 Dec 2026, 4 Dec 2026 15:18, 1 – 4 Dec 2026), amounts with
+their currency, percentages, counts, relative times. Qt's date editors take QT_DATE and
+QT_DATE_TIME, the same formats."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from desktop.catalog import minor_unit_divisor
-from desktop.services.kpi.periods import date_span  # noqa: F401  (views format dates here)
+
+# Spans of days are written by the periods (services name them too); views take them here.
+from desktop.services.kpi.periods import date_span, day_text  # noqa: F401
 
 
 def relative_time(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
@@ -42,12 +47,35 @@ def money(amount: int | None, currency: str | None) -> str:
     return f"{text} {code}".strip()
 
 
+QT_DATE = "d MMM yyyy"
+QT_DATE_TIME = "d MMM yyyy HH:mm"
+
+
+def _local(seconds: int, zone) -> dt.datetime:
+    if isinstance(zone, str):
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(zone)
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC).astimezone(zone)
+
+
+def date(seconds: int | None, zone) -> str:
+    """Unix seconds as a day in the user's zone (a ZoneInfo or its name): '4 Dec 2026'."""
+    if seconds is None:
+        return ""
+    return day_text(_local(seconds, zone))
+
+
 def timestamp(seconds: int | None, zone) -> str:
-    """Unix seconds as a date and time in the user's zone (a ZoneInfo)."""
+    """Unix seconds as a date and time in the user's zone: '4 Dec 2026 15:18'."""
     if seconds is None:
         return ""
     try:
-        moment = dt.datetime.fromtimestamp(int(seconds), dt.UTC).astimezone(zone)
+        moment = _local(seconds, zone)
     except (OverflowError, OSError, ValueError):
         return str(seconds)
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return f"{day_text(moment)} {moment:%H:%M}"
+
+
+def percent(value: float | None, decimals: int = 1) -> str:
+    return "" if value is None else f"{value:,.{decimals}f} %"

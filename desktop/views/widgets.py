@@ -89,6 +89,7 @@ class FittedLabel(QLabel):
         _made_plain(self, "", object_name)
         self.least_points = least_points
         self.forms: list[str] = [""]
+        self.hint = ""  # the tooltip while the text is shown whole
 
     def set_forms(self, *forms: str) -> None:
         """The text, then shorter ways to say the same (each keeps its unit)."""
@@ -107,7 +108,8 @@ class FittedLabel(QLabel):
     def paintEvent(self, event: QPaintEvent) -> None:
         shown, font = self.fitted()
         whole = shown == self.forms[0] and font.pointSizeF() == self.font().pointSizeF()
-        self.setToolTip("" if whole else self.forms[0])
+        cut = "" if whole else self.forms[0]
+        self.setToolTip("\n".join(t for t in (cut, self.hint) if t))
         painter = QPainter(self)
         painter.setFont(font)
         painter.drawText(self.contentsRect(), int(self.alignment()), shown)

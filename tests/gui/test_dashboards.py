@@ -196,7 +196,7 @@ def test_double_click_opens_the_registrations_a_number_counts(imported, qtbot):
     ]
     assert chips == [
         'Formula: status = "failed" and livemode = true  ✕',
-        "Created: 01 Jan 2026 – 31 May 2026  ✕",
+        "Created: 1 Jan – 31 May 2026  ✕",
     ]
     # A drill-down is a look: the data source's saved view is untouched.
     assert DataSource.get(DataSource.data_type == "charges").view_settings is None
@@ -356,7 +356,7 @@ def test_a_custom_range_and_a_chart_saved_as_png(imported, qtbot, tmp_path):
     with qtbot.waitSignal(page.refreshed, timeout=20_000):
         dialog.accept()
     assert page.period.currentData() == "2026-03-01..2026-03-10"
-    assert page.period.currentText() == "2026-03-01 to 2026-03-10"
+    assert page.period.currentText() == "1 – 10 Mar 2026"
     tile = next(iter(page.grid.tiles.values()))
     assert len(tile.xs) == 10
     path = tmp_path / "chart.png"
@@ -510,3 +510,31 @@ def test_tile_text_colours_meet_wcag_aa_on_white():
 
     for colour in (MUTED, *STATUS_COLOURS.values()):
         assert (1.05) / (luminance(colour) + 0.05) >= 4.5, colour
+
+
+def test_this_month_compares_the_same_days_of_the_previous_month_and_says_so(imported, qtbot):
+    import datetime as dt
+
+    from desktop.services.kpi.dashboards import WidgetSpec
+
+    app = imported
+    page = new_dashboard(app, qtbot)
+    now = dt.datetime(2026, 5, 4, 12, 0, tzinfo=dt.UTC)  # four and a half days into May
+    page.service.now = lambda: now
+    page.service.update(page.dashboard_id, period="this_month")
+    page.service.add_widget(
+        page.dashboard_id, WidgetSpec("number", "Charges", "Count(Charges, livemode = true)")
+    )
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(page.dashboard_id)
+    (tile,) = page.grid.tiles.values()
+    data = tile.result.data
+    april_first = 1_775_001_600  # UTC midnight
+    assert (data.previous.start, data.previous.end) == (
+        april_first,
+        int(now.timestamp()) - 30 * 86_400,
+    )
+    assert data.previous.value == live_charges(april_first, data.previous.end).count()
+    assert "than 1 – 4 Apr 2026" in tile.change_label.forms[0]
+    assert re.search(r"(better|worse) than", tile.change_label.forms[0])  # not the colour alone
+    assert "1 Apr 2026 00:00 – 4 Apr 2026 12:00" in tile.change_label.hint

@@ -57,3 +57,31 @@ def test_unknown_periods_are_refused():
     with pytest.raises(ValueError, match="Unknown period"):
         period_range("next_decade", "UTC")
     assert len(PERIODS) == 13
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "end"),
+    [
+        # 25 Nov 14:30: the previous month's first 24 days and 14.5 hours, not all October.
+        ("this_month", (2026, 10, 1), (2026, 10, 25, 14, 30)),
+        ("this_month_to_date", (2026, 10, 1), (2026, 10, 25, 14, 30)),
+        ("this_week", (2026, 11, 16), (2026, 11, 18, 14, 30)),
+        ("today", (2026, 11, 24), (2026, 11, 24, 14, 30)),
+        ("this_year", (2025, 1, 1), (2025, 11, 25, 14, 30)),
+        # Periods that are over compare whole with whole.
+        ("previous_month", (2026, 9, 1), (2026, 10, 1)),
+        ("yesterday", (2026, 11, 23), (2026, 11, 24)),
+    ],
+)
+def test_a_running_period_compares_like_with_like(name, start, end):
+    from desktop.services.kpi.periods import previous_range
+
+    found = previous_range(name, "Europe/Copenhagen", now=NOW, elapsed_only=True)
+    assert found == (local(*start), local(*end))
+
+
+def test_a_chart_compares_the_whole_previous_period():
+    from desktop.services.kpi.periods import previous_range
+
+    whole = previous_range("this_month", "Europe/Copenhagen", now=NOW)
+    assert whole == (local(2026, 10, 1), local(2026, 11, 1))

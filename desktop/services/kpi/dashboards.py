@@ -547,7 +547,11 @@ class DashboardsService:
         )
         previous = None
         before = previous_range(
-            period, catalog.time_zone, week_start=catalog.week_start, now=self.now()
+            period,
+            catalog.time_zone,
+            week_start=catalog.week_start,
+            now=self.now(),
+            elapsed_only=True,
         )
         if before is not None:
             previous = KpiValue.of(

@@ -57,20 +57,36 @@ def period_label(name: str) -> str:
     return name
 
 
+def is_custom(name: str) -> bool:
+    """A custom range of days ('2026-01-01..2026-03-31')."""
+    return bool(_CUSTOM.match(name))
+
+
 def is_period(name: str) -> bool:
     return name in DASHBOARD_PERIODS or bool(_LAST_DAYS.match(name)) or bool(_CUSTOM.match(name))
 
 
 def previous_range(
-    name: str, time_zone: str, *, week_start: int = 0, now: dt.datetime | None = None
+    name: str,
+    time_zone: str,
+    *,
+    week_start: int = 0,
+    now: dt.datetime | None = None,
+    elapsed_only: bool = False,
 ) -> tuple[int, int] | None:
     """The period just before `name`'s, to compare with; None for all time.
 
     Calendar periods step back one unit ("this month to date" on the 25th compares with the
-    previous month's first 25 days); others step back by their own length."""
+    previous month's first 25 days); others step back by their own length. `elapsed_only`:
+    a period still running is compared by its part so far, like with like ("this month" on
+    the 4th at noon with the previous month's first three and a half days), as a total must
+    be; a chart, day by day, compares the whole."""
     if name == ALL_TIME:
         return None
     start, end = period_range(name, time_zone, week_start=week_start, now=now)
+    moment = int((now or dt.datetime.now(dt.UTC)).timestamp())
+    if elapsed_only and start <= moment < end:
+        end = moment
     zone = ZoneInfo(time_zone)
     unit = name.removeprefix("this_").removeprefix("previous_").removesuffix("_to_date")
     months = {"month": 1, "quarter": 3, "year": 12}.get(unit)
@@ -169,14 +185,22 @@ def _epoch(moment: dt.datetime) -> int:
     return int(moment.timestamp())
 
 
-def date_span(start: int, end: int, time_zone: str, *, year_once: bool = False) -> str:
-    """[start, end) in Unix seconds as days in the zone: '01 Jan 2026 – 31 May 2026', one
-    day alone, and with year_once the year written once when both days share it."""
+def day_text(day: dt.date | dt.datetime, *, year: bool = True) -> str:
+    """'4 Dec 2026' (no leading zero, on every platform)."""
+    return f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"
+
+
+def date_span(start: int, end: int, time_zone: str, *, year_once: bool = True) -> str:
+    """[start, end) in Unix seconds as days in the zone, the app's one way to write them:
+    '1 – 4 Dec 2026', '28 Nov – 4 Dec 2026', '4 Dec 2025 – 3 Jan 2026', one day alone; the
+    year written once when both days share it (year_once=False writes it on both)."""
     zone = ZoneInfo(time_zone)
     first = dt.datetime.fromtimestamp(start, zone)
-    last = dt.datetime.fromtimestamp(end - 1, zone)
+    last = dt.datetime.fromtimestamp(max(start, end - 1), zone)
     if first.date() == last.date():
-        return f"{first:%d %b %Y}"
-    if year_once and first.year == last.year:
-        return f"{first:%d %b} – {last:%d %b %Y}"
-    return f"{first:%d %b %Y} – {last:%d %b %Y}"
+        return day_text(first)
+    if first.year != last.year or not year_once:
+        return f"{day_text(first)} – {day_text(last)}"
+    if first.month == last.month:
+        return f"{first.day} – {day_text(last)}"
+    return f"{day_text(first, year=False)} – {day_text(last)}"
