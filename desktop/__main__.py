@@ -254,12 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_sync(args)
     from desktop.paths import AppPaths
 
-    if args.data_dir:
-        paths = AppPaths.in_dir(args.data_dir)
-    elif args.demo:  # demo data never mixes with real data
-        paths = AppPaths.in_dir(AppPaths.for_user().data_dir / "Demo")
-    else:
-        paths = AppPaths.for_user()
+    paths = AppPaths.for_gui(args.data_dir, args.demo)  # demo data never beside real data
     from desktop.app import run_gui, run_self_test
 
     if args.self_test:

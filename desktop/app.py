@@ -368,6 +368,7 @@ class Application(QObject):
             self.paths.log_dir,
             accounts_card=self.accounts_card,
             more_cards=(self.mail_card,),
+            keys_place=self._keys_place,
         )
         self.settings_page.settings_changed.connect(self._save_settings)
         self.registrations_page = RegistrationsPage(
@@ -396,9 +397,23 @@ class Application(QObject):
         window.stack.addWidget(self.registrations_page)  # reached from a data source, not the menu
         self.data_sources_page.new_data_source_requested.connect(self.open_new_data_source)
         window.set_new_data_source_handler(self.open_new_data_source)
+        if self.demo:
+            window.set_demo(self.paths.data_dir)
         self.window = window
         self._refresh_lists()
         return window
+
+    def _keys_place(self) -> str:
+        """Where the secret store keeps keys now, in words for Settings."""
+        if self.secrets.session_only:
+            why = "demo mode" if self.demo else "this computer has no keychain"
+            return f"in memory only, until Ledgerboard closes ({why})"
+        if self.secrets.keychain_available():
+            return "in the system keychain"
+        return (
+            "nowhere yet: this computer has no keychain, and Ledgerboard asks before it "
+            "keeps any in memory"
+        )
 
     def edit_data_source(self, ds_id: int) -> DataSourceSettingsDialog:
         ds = self.data_sources.get(ds_id)

@@ -34,6 +34,16 @@ class AppPaths:
         root = Path(data_dir).expanduser().resolve()
         return cls(data_dir=root, log_dir=root / "logs")
 
+    @classmethod
+    def for_gui(cls, data_dir: str | Path | None, demo: bool) -> AppPaths:
+        """The app's folders: demo data always lives in a Demo folder of its own, under
+        --data-dir as under the per-user folder, never beside real data."""
+        if data_dir:
+            return cls.in_dir(Path(data_dir) / "Demo") if demo else cls.in_dir(data_dir)
+        if demo:
+            return cls.in_dir(cls.for_user().data_dir / "Demo")
+        return cls.for_user()
+
     @property
     def database(self) -> Path:
         return self.data_dir / "ledgerboard.sqlite"

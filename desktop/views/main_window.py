@@ -88,6 +88,9 @@ class MainWindow(QMainWindow):
         brand.setContentsMargins(0, 0, 0, 0)
         brand_row.addWidget(brand, 1)
         layout.addLayout(brand_row)
+        self.demo_badge = plain_label("DEMO · Stripe simulator", "demoBadge")
+        self.demo_badge.hide()
+        layout.addWidget(self.demo_badge, 0, Qt.AlignmentFlag.AlignLeft)
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
         self.navigation.setIconSize(QSize(18, 18))
@@ -158,6 +161,25 @@ class MainWindow(QMainWindow):
 
     # --- behaviour ----------------------------------------------------------------------
 
+    def set_demo(self, data_dir: Path) -> None:
+        """Demo mode, said on every page: the sidebar's badge, the title, the status bar."""
+        self.demo = True
+        text = (
+            "Demo mode: the data comes from a Stripe simulator on this computer and is kept "
+            f"in its own folder, {data_dir}, apart from real data."
+        )
+        self.demo_badge.setToolTip(text)
+        self.demo_badge.setAccessibleName(text)
+        self.demo_badge.show()
+        self.demo_status = plain_label("Demo mode", "demoStatus")
+        self.demo_status.setToolTip(text)
+        self.statusBar().addPermanentWidget(self.demo_status)
+        item = self.navigation.currentItem()
+        if item is not None:
+            self._navigated(item)
+
+    demo = False
+
     def set_new_data_source_handler(self, handler: Callable[[], None] | None) -> None:
         """Where "New data source" leads; without a handler the command is disabled."""
         self._new_data_source = handler
@@ -190,7 +212,8 @@ class MainWindow(QMainWindow):
             return
         name = item.data(PAGE_ROLE)
         self.stack.setCurrentWidget(self._pages[name])
-        self.setWindowTitle(f"{item.text()} — {APP_NAME}")
+        demo = " (demo)" if self.demo else ""
+        self.setWindowTitle(f"{item.text()} — {APP_NAME}{demo}")
         self.page_changed.emit(name)
 
     def set_status(self, text: str) -> None:

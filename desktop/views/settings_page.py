@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
@@ -56,9 +57,11 @@ class SettingsPage(Page):
         parent: QWidget | None = None,
         accounts_card: QWidget | None = None,
         more_cards: tuple[QWidget, ...] = (),
+        keys_place: Callable[[], str] | None = None,
     ) -> None:
         super().__init__("Settings", "Changes are saved as you make them", parent)
         self._settings = settings
+        self._keys_place = keys_place or (lambda: "in the system keychain")
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -99,11 +102,8 @@ class SettingsPage(Page):
         for card in more_cards:
             column.addWidget(card)
 
-        storage, form = self._card(
-            "Your data",
-            "Everything Ledgerboard imports stays in this folder. Keys and tokens are kept "
-            "in the system keychain, never in these files.",
-        )
+        storage, form = self._card("Your data", "")
+        self.storage_help = storage.help_label  # says where keys are once shown
         _add_row(form, "Data folder", self._folder_row(data_dir))
         _add_row(form, "Log folder", self._folder_row(log_dir))
         column.addWidget(storage)
@@ -116,6 +116,20 @@ class SettingsPage(Page):
         self.week_start.currentIndexChanged.connect(self._changed)
         self.update_frequency.currentIndexChanged.connect(self._changed)
 
+    def _show_keys_place(self) -> None:
+        """Where keys are, as it is now: the keychain, or memory when the user chose it (or
+        demo mode did) for want of one."""
+        self.storage_help.setText(
+            "Everything Ledgerboard imports stays in this folder. Keys and tokens are kept "
+            f"{self._keys_place()}, never in these files."
+        )
+
+    def showEvent(self, event) -> None:
+        # Each time (a wizard may have chosen memory since), and after the page is painted:
+        # finding the keychain can take a while, and never before the window shows.
+        QTimer.singleShot(0, self, self._show_keys_place)
+        super().showEvent(event)
+
     @staticmethod
     def _card(title: str, help_text: str) -> tuple[QFrame, QFormLayout]:
         card = QFrame()
@@ -126,6 +140,7 @@ class SettingsPage(Page):
         layout.addWidget(plain_label(title, "sectionTitle"))
         help_label = plain_label(help_text, "fieldHelp")
         help_label.setWordWrap(True)
+        card.help_label = help_label
         layout.addWidget(help_label)
         form = QFormLayout()
         form.setContentsMargins(0, 8, 0, 0)

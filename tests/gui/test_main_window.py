@@ -283,3 +283,36 @@ def test_a_long_status_message_never_widens_the_window(start_app, qtbot):
     assert text.toolTip() == text.text()  # cut, and whole in its tooltip
     window.resize(900, 700)
     qtbot.waitUntil(lambda: window.width() == 900)  # and it shrinks while the message shows
+
+
+def test_demo_mode_shows_on_every_page_and_settings_say_where_keys_are(start_app, qtbot):
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())  # the memory_keyring fixture puts its own back
+    app = start_app(demo=True, demo_size=300)
+    window = app.window
+    for name in ("data_sources", "dashboards", "settings"):
+        window.show_page(name)
+        assert window.demo_badge.isVisible() and window.demo_status.isVisible()
+        assert window.windowTitle().endswith("(demo)")
+    assert str(app.paths.data_dir) in window.demo_badge.toolTip()
+    help_text = app.settings_page.storage_help
+    qtbot.waitUntil(lambda: "no keychain" in help_text.text())
+    assert "system keychain" not in help_text.text()
+    wizard = app.open_new_data_source()
+    wizard.go_next()  # demo mode keeps the simulator's keys in memory
+    wizard.close()
+    window.show_page("data_sources")
+    window.show_page("settings")
+    qtbot.waitUntil(
+        lambda: "in memory only, until Ledgerboard closes (demo mode)" in help_text.text()
+    )
+
+
+def test_settings_say_the_keychain_when_it_is_used(start_app, qtbot):
+    app = start_app()
+    app.window.show_page("settings")
+    assert not app.window.demo_badge.isVisible()
+    help_text = app.settings_page.storage_help
+    qtbot.waitUntil(lambda: "kept in the system keychain" in help_text.text())

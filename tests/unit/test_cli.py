@@ -77,3 +77,10 @@ def test_the_app_starts_without_the_stripe_sdk_requests_or_the_keyring():
         check=True,
     )
     assert out.stdout.strip() == ""
+
+
+def test_demo_with_a_data_folder_keeps_its_data_in_a_demo_folder_of_its_own(data_dir):
+    result = run_app("--self-test", "--demo", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    assert (data_dir / "Demo" / "ledgerboard.sqlite").exists()
+    assert not (data_dir / "ledgerboard.sqlite").exists()  # nothing beside real data
