@@ -26,6 +26,7 @@ class DataSourceSummary:
     status: str
     status_message: str | None
     last_synced_at: dt.datetime | None
+    update_frequency: int = 300  # seconds
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class DataSourcesService:
             status=ds.status,
             status_message=ds.status_message,
             last_synced_at=ds.last_synced_at,
+            update_frequency=ds.update_frequency,
         )
 
     def delete(self, ds_id: int) -> None:

@@ -71,6 +71,7 @@ PERMISSIONS = {
     "invoice_payments": "invoices",
     "events": "events",
     "balance": "balance",
+    "account": "account",
 }
 KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[0-9A-Za-z_]{8,}$")
 
@@ -366,6 +367,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         params = parse_form(query)
         parts = path.strip("/").split("/")[1:]
+        if parts == ["account"]:
+            self._check_permission("account")
+            self._allow(params, ("expand",))
+            return self._send_json(200, self._account())
         if parts == ["balance"]:
             self._check_permission("balance")
             self._allow(params, ("expand",))
@@ -706,6 +711,29 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(
             200, {"object": "list", "data": page, "has_more": has_more, "url": "/v1/events"}
         )
+
+    def _account(self) -> dict:
+        """The account the key or token belongs to, as GET /v1/account answers."""
+        ds = self.simulator.dataset
+        return {
+            "id": ds.account_id,
+            "object": "account",
+            "business_profile": {
+                "name": "Ledgerboard Simulator",
+                "support_email": "support@simulator.example",
+                "url": "https://simulator.example",
+            },
+            "business_type": "company",
+            "charges_enabled": True,
+            "country": "US",
+            "created": 1_700_000_000,
+            "default_currency": "usd",
+            "details_submitted": True,
+            "email": "founder@simulator.example",
+            "payouts_enabled": True,
+            "settings": {"dashboard": {"display_name": "Ledgerboard Simulator", "timezone": "UTC"}},
+            "type": "standard",
+        }
 
     def _balance(self, live: bool) -> dict:
         ds = self.simulator.dataset

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from desktop.catalog import DATA_TYPES, Kind
 from desktop.services.data_sources import DataSourceSettings
 from desktop.settings import UPDATE_FREQUENCIES
-from desktop.views.settings_page import frequency_text
+from desktop.views.formatting import frequency_text
 from desktop.views.widgets import plain_label
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.data_sources import DataSourcesService, DataSourceStatus, DataSourceSummary
 from desktop.services.tasks import Runner
-from desktop.views.formatting import relative_time
+from desktop.views.formatting import frequency_text, relative_time, timestamp
 from desktop.views.widgets import EmptyState, Page, confirm, plain_tooltip, primary_button
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class DataSourcesTableModel(QAbstractTableModel):
-    COLUMNS = ("Title", "Type", "Account", "Mode", "Registrations", "Last update", "Status")
+    # The type shows in the title's tooltip: the title repeats it unless the user renamed it.
+    COLUMNS = ("Title", "Account", "Mode", "Registrations", "Updated", "Status")
     REGISTRATIONS = COLUMNS.index("Registrations")
     STATUS = COLUMNS.index("Status")
 
@@ -123,6 +125,12 @@ class DataSourcesTableModel(QAbstractTableModel):
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == self.STATUS:
             return plain_tooltip(row.status_message or STATUS_TEXT.get(row.status, row.status))
+        if role == Qt.ItemDataRole.ToolTipRole and column == 0:
+            return plain_tooltip(f"{row.title}\nData type: {row.type_name}")
+        if role == Qt.ItemDataRole.ToolTipRole and column == 4:
+            last = row.last_synced_at
+            when = timestamp(last.replace(tzinfo=dt.UTC).timestamp(), None) if last else "Never"
+            return f"Last updated: {when}\nUpdates {frequency_text(row.update_frequency).lower()}"
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return self._alignment(column)
         if role == Qt.ItemDataRole.UserRole:
@@ -134,14 +142,15 @@ class DataSourcesTableModel(QAbstractTableModel):
         if column == 0:
             return row.title
         if column == 1:
-            return row.type_name
-        if column == 2:
             return row.account_name
-        if column == 3:
+        if column == 2:
             mode = "Live" if row.livemode else "Test"
             return f"{mode} + sample" if row.includes_test_data else mode
-        if column == 5:
-            return relative_time(row.last_synced_at)
+        if column == 4:  # when it last updated, and how often it does
+            return (
+                f"{relative_time(row.last_synced_at)} · "
+                f"{frequency_text(row.update_frequency, short=True)}"
+            )
         return STATUS_TEXT.get(row.status, row.status)
 
 
@@ -230,14 +239,24 @@ class DataSourcesPage(Page):
         self.create_buttons = [self.new_button, self.empty_button]
 
     def _size_columns(self) -> None:
-        """Each column fits its contents, but for Status, which takes the room left (and gives
-        it up first in a narrow window). Its text changes ten times a second while a sync
-        runs, and fitting it measured every cell of the table again at each change: about 80
-        calls into Python, each of which waited for the sync's threads to let go of the GIL."""
+        """Each column fits its contents, but for the Title, which takes the room left (ending
+        in "…" in a narrow window, whole in its tooltip), and Status, as wide as its longest
+        word: its text changes ten times a second while a sync runs, and fitting it measured
+        every cell of the table again at each change (about 80 calls into Python, each of which
+        waited for the sync's threads to let go of the GIL)."""
         header = self.table.horizontalHeader()
         for column in range(len(DataSourcesTableModel.COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(DataSourcesTableModel.STATUS, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(DataSourcesTableModel.STATUS, QHeaderView.ResizeMode.Fixed)
+        header.setStretchLastSection(False)
+
+    def _size_status(self, rows: list[DataSourceSummary]) -> None:
+        """Status as wide as its widest word now (measured here, not at each progress)."""
+        metrics = self.table.fontMetrics()
+        texts = ["Status", *(STATUS_TEXT.get(r.status, r.status) for r in rows)]
+        widest = max(metrics.horizontalAdvance(t) for t in texts)
+        self.table.horizontalHeader().resizeSection(DataSourcesTableModel.STATUS, widest + 28)
 
     def _selected_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
@@ -289,6 +308,7 @@ class DataSourcesPage(Page):
         counted = self._runner is None
         rows = self._service.summaries(counted=counted)
         self.model.set_rows(rows)
+        self._size_status(rows)
         self.stack.setCurrentIndex(1 if rows else 0)
         for row, summary in enumerate(rows):
             if summary.id == selected:

@@ -79,3 +79,21 @@ def timestamp(seconds: int | None, zone) -> str:
 
 def percent(value: float | None, decimals: int = 1) -> str:
     return "" if value is None else f"{value:,.{decimals}f} %"
+
+
+def frequency_text(seconds: int, *, short: bool = False) -> str:
+    """An update frequency: 'Every 5 minutes', 'Every hour', 'Once a day'; `short` for a
+    table cell: 'every 5 min', 'every hour', 'every 6 h', 'once a day'."""
+    if seconds < 3600:
+        minutes = seconds // 60
+        if minutes == 1:
+            return "every minute" if short else "Every minute"
+        return f"every {minutes} min" if short else f"Every {minutes} minutes"
+    hours = seconds // 3600
+    if hours == 1:
+        text = "Every hour"
+    elif hours == 24:
+        text = "Once a day"
+    else:
+        text = f"Every {hours} h" if short else f"Every {hours} hours"
+    return text.lower() if short else text

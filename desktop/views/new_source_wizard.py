@@ -41,8 +41,8 @@ from desktop.services.sync.engine import SyncProgress
 from desktop.services.sync.service import SyncService
 from desktop.services.tasks import Runner
 from desktop.settings import UPDATE_FREQUENCIES
+from desktop.views.formatting import frequency_text
 from desktop.views.icons import themed_icon
-from desktop.views.settings_page import frequency_text
 from desktop.views.widgets import plain_label, plain_tooltip, primary_button
 
 STEP_TITLES = {
@@ -346,7 +346,7 @@ class NewDataSourceWizard(QDialog):
                 sample = self.services.connections.sample_token(profile, tokens)
                 if sample is not None:
                     found.append(sample)
-            return found
+            return found, self.services.connections.token_business_name(profile, tokens)
 
         self._login_task = self.runner.run(
             work, self._logged_in, self._login_failed, key="oauth-login"
@@ -369,22 +369,26 @@ class NewDataSourceWizard(QDialog):
             widget.hide()
         self.login_button.setEnabled(True)
 
-    def _logged_in(self, tokens: list[Tokens]) -> None:
+    def _logged_in(self, found: tuple[list[Tokens], str | None]) -> None:
+        tokens, business = found
         self._login_done()
         self._pending_tokens = tokens
         self._pending_key = None
         modes = " and ".join("live" if t.live else "test-mode (sample)" for t in tokens)
-        account = tokens[0].stripe_user_id or "your account"
+        # As Stripe names it: the business, and its id beside it only to tell accounts apart.
+        account_id = tokens[0].stripe_user_id
+        account = business or account_id or "your account"
         services = self.services
         existing = services.accounts.find_connected_stripe_account(
             services.profile.name, tokens[0].stripe_user_id
         )
         self._existing_account = existing
         self.flow.set_connected(
-            f"Stripe {account}", sample_data_possible=any(not t.live for t in tokens)
+            business or f"Stripe {account}", sample_data_possible=any(not t.live for t in tokens)
         )
         if existing is None:
-            self._set_connect_status(f"Connected to {account} with {modes} access.", ok=True)
+            named = f"{business} ({account_id})" if business and account_id else account
+            self._set_connect_status(f"Connected to {named} with {modes} access.", ok=True)
         else:
             # The same Stripe account again: renew its login now, and offer only what is new.
             self._set_connect_status(f"{account} was connected already: renewing its login…")
@@ -444,15 +448,17 @@ class NewDataSourceWizard(QDialog):
         readable = sum(check.readable.values())
         mode = "live" if check.live else "test-mode (sample data only)"
         self.flow.set_connected(
-            f"Stripe (key …{key[-4:]})",
+            check.business_name or f"Stripe (key …{key[-4:]})",
             # A key reads its own mode only: a live key no sample data, and a test key's
             # data is all sample data, imported as such without asking.
             sample_data_possible=False,
             readable=check.readable,
             reasons=check.reasons,
         )
+        whose = f" for {check.business_name}" if check.business_name else ""
         self._set_connect_status(
-            f"The key works: {mode}, and it can read {readable} of the 9 data types.", ok=True
+            f"The key works{whose}: {mode}, and it can read {readable} of the 9 data types.",
+            ok=True,
         )
         self._refresh_buttons()
 

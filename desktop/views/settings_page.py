@@ -27,16 +27,9 @@ from desktop.settings import (
     system_time_zone,
     zone_names,
 )
+from desktop.views.formatting import frequency_text
 from desktop.views.icons import themed_icon
 from desktop.views.widgets import Page, plain_label
-
-
-def frequency_text(seconds: int) -> str:
-    if seconds < 3600:
-        minutes = seconds // 60
-        return "Every minute" if minutes == 1 else f"Every {minutes} minutes"
-    hours = seconds // 3600
-    return "Every hour" if hours == 1 else ("Once a day" if hours == 24 else f"Every {hours} hours")
 
 
 def _add_row(form: QFormLayout, label: str, field: QWidget) -> None:

@@ -41,6 +41,8 @@ def test_approve_in_the_browser_and_import_all_nine_types(start_app, qtbot, brow
     assert "You can close this tab" in browser_page.inner_text("body")
     qtbot.waitUntil(lambda: wizard.flow.connected, timeout=15_000)
     assert "live and test-mode" in wizard.connect_status.text()
+    # Named as Stripe names it, the id beside it only to tell accounts apart.
+    assert "Connected to Ledgerboard Simulator (acct_" in wizard.connect_status.text()
     wizard.go_next()
     assert wizard.flow.selected == list(DATA_TYPES)  # all selected by default
     assert wizard.sample_data.isChecked()  # demo mode imports sample data too
@@ -50,6 +52,7 @@ def test_approve_in_the_browser_and_import_all_nine_types(start_app, qtbot, brow
     assert {s.data_type for s in summaries} == set(DATA_TYPES)
     assert all(s.registrations > 0 and s.status == "up_to_date" for s in summaries), summaries
     assert all(s.includes_test_data for s in summaries)
+    assert {s.account_name for s in summaries} == {"Ledgerboard Simulator"}
     wizard.next_button.click()  # "Open data sources"
     assert app.window.current_page() == "data_sources"
 

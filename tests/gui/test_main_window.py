@@ -140,23 +140,24 @@ def test_existing_data_sources_are_listed(start_app, app_paths, qtbot):
     assert page.stack.currentWidget() is not page.empty_state
     model = page.model
     # The registrations are counted on a worker (a large account's take hundreds of ms).
-    assert model.index(0, 4).data() == "…"
-    qtbot.waitUntil(lambda: model.index(0, 4).data() == "3", timeout=10_000)
+    assert model.index(0, model.REGISTRATIONS).data() == "…"
+    qtbot.waitUntil(lambda: model.index(0, model.REGISTRATIONS).data() == "3", timeout=10_000)
     charges.create(data_source=ds, stripe_id="ch_3", livemode=True, data="{}")
     app.data_sources_page.refresh()
-    assert model.index(0, 4).data() == "3"  # the last count until the new one arrives
-    qtbot.waitUntil(lambda: model.index(0, 4).data() == "4", timeout=10_000)
+    assert (
+        model.index(0, model.REGISTRATIONS).data() == "3"
+    )  # the last count until the new one arrives
+    qtbot.waitUntil(lambda: model.index(0, model.REGISTRATIONS).data() == "4", timeout=10_000)
     charges.delete().where(charges.stripe_id == "ch_3").execute()
     app.data_sources_page.refresh()
-    qtbot.waitUntil(lambda: model.index(0, 4).data() == "3", timeout=10_000)
+    qtbot.waitUntil(lambda: model.index(0, model.REGISTRATIONS).data() == "3", timeout=10_000)
     row = [model.index(0, c).data() for c in range(model.columnCount())]
     assert row == [
         "<b>Stripe</b> Charges",
-        "Charges",
         "Acme Ltd",
         "Live",
         "3",
-        "never",
+        "never · every 5 min",
         "Waiting for first import",
     ]
     # A status from Stripe's own words is shown as they are, in the tooltip too.
@@ -164,7 +165,7 @@ def test_existing_data_sources_are_listed(start_app, app_paths, qtbot):
     DataSource.update(status_message=message).where(DataSource.id == ds.id).execute()
     app.data_sources_page.refresh()
     tooltip = QTextDocument()
-    tooltip.setHtml(model.index(0, 6).data(Qt.ItemDataRole.ToolTipRole))
+    tooltip.setHtml(model.index(0, model.STATUS).data(Qt.ItemDataRole.ToolTipRole))
     assert tooltip.toPlainText() == message
 
 
@@ -177,7 +178,7 @@ def test_a_first_import_shows_no_count_from_before_it(start_app, qtbot):
     page = app.data_sources_page
     page.refresh()
     model = page.model
-    qtbot.waitUntil(lambda: model.index(0, 4).data() == "0", timeout=10_000)
+    qtbot.waitUntil(lambda: model.index(0, model.REGISTRATIONS).data() == "0", timeout=10_000)
     charges = registration_model("charges")
     for i in range(2):
         charges.create(data_source=ds, stripe_id=f"ch_{i}", livemode=True, data="{}")
@@ -185,13 +186,15 @@ def test_a_first_import_shows_no_count_from_before_it(start_app, qtbot):
         DataSource.id == ds.id
     ).execute()
     page.refresh()
-    assert model.index(0, 6).data() == "Up to date"
-    assert model.index(0, 4).data() == "…"
-    qtbot.waitUntil(lambda: model.index(0, 4).data() == "2", timeout=10_000)
+    assert model.index(0, model.STATUS).data() == "Up to date"
+    assert model.index(0, model.REGISTRATIONS).data() == "…"
+    qtbot.waitUntil(lambda: model.index(0, model.REGISTRATIONS).data() == "2", timeout=10_000)
     charges.create(data_source=ds, stripe_id="ch_2", livemode=True, data="{}")
     page.refresh()
-    assert model.index(0, 4).data() == "2"  # a later sync: the last count until the new one
-    qtbot.waitUntil(lambda: model.index(0, 4).data() == "3", timeout=10_000)
+    assert (
+        model.index(0, model.REGISTRATIONS).data() == "2"
+    )  # a later sync: the last count until the new one
+    qtbot.waitUntil(lambda: model.index(0, model.REGISTRATIONS).data() == "3", timeout=10_000)
 
 
 class Emitter(QObject):

@@ -43,6 +43,23 @@ class KeyCheck:
     live: bool
     readable: dict[str, bool] = field(default_factory=dict)  # data type -> can read
     reasons: dict[str, str] = field(default_factory=dict)
+    business_name: str | None = None  # as Stripe's Dashboard names the account, if readable
+
+
+def business_name(api) -> str | None:
+    """The account's name as Stripe's Dashboard shows it (its display name, else its public
+    business name), from GET /v1/account; None where the key may not read it."""
+    import stripe
+
+    try:
+        account = api.get("/v1/account")
+    except (NotPermitted, SyncError, stripe.StripeError) as exc:
+        log.info("the account's name could not be read: %s", exc)
+        return None
+    dashboard = (account.get("settings") or {}).get("dashboard") or {}
+    profile = account.get("business_profile") or {}
+    name = dashboard.get("display_name") or profile.get("name") or account.get("email") or ""
+    return str(name).strip() or None
 
 
 class ConnectionError_(Exception):
@@ -129,7 +146,18 @@ class ConnectionsService:
             check.readable[child] = check.readable[parent]
             if parent in check.reasons:
                 check.reasons[child] = check.reasons[parent]
+        check.business_name = business_name(api)
         return check
+
+    def token_business_name(self, profile: ProviderProfile, tokens: Tokens) -> str | None:
+        """The business name of the account a login connected, read with its token."""
+        api = StripeApi(
+            StaticKey(tokens.access_token),
+            tokens.live,
+            api_base=profile.api_base,
+            retry=RetryPolicy(attempts=3, base_delay=0.2),
+        )
+        return business_name(api)
 
     def connect_with_key(
         self, key: str, *, name: str, api_base: str | None = None, existing: Account | None = None
