@@ -152,6 +152,13 @@ class DashboardGrid(QWidget):
         super().resizeEvent(event)
         self._layout()
 
+    def layout_now(self) -> None:
+        """Tiles in place now (a scroll to one needs where it is)."""
+        parent = self.parentWidget()
+        if parent is not None and parent.layout() is not None:
+            parent.layout().activate()
+        self._layout()
+
     # moving and resizing
 
     def place(self, widget_id: int, x: int, y: int, w: int, h: int) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from desktop.catalog import minor_unit_divisor
 from desktop.services.kpi.dashboards import (
@@ -106,6 +107,20 @@ class Tile(QFrame):
         self.title.setCursor(
             Qt.CursorShape.OpenHandCursor if editable else Qt.CursorShape.ArrowCursor
         )
+
+    def mark_added(self, seconds: float = 4) -> None:
+        """A new widget stands out for a moment (its frame), so the eye finds it."""
+        self.setProperty("added", True)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+        def plain() -> None:
+            if isValid(self):
+                self.setProperty("added", False)
+                self.style().unpolish(self)
+                self.style().polish(self)
+
+        QTimer.singleShot(int(seconds * 1000), plain)
 
     # subclasses
 

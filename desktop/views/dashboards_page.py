@@ -442,13 +442,15 @@ class DashboardsPage(Page):
     def save_widget(self, spec: WidgetSpec) -> None:
         dashboard_id = self.dashboard_id
 
-        def save() -> None:
+        def save() -> int | None:
             if spec.id is None:
-                self.service.add_widget(dashboard_id, spec)
-            else:
-                self.service.update_widget(spec)
+                return self.service.add_widget(dashboard_id, spec)
+            self.service.update_widget(spec)
+            return None
 
-        def saved(_done) -> None:
+        def saved(added: int | None) -> None:
+            # A new widget is shown where it landed, once its value is in: scrolled to, said.
+            self._added = added
             self.results.pop(spec.id, None)
             if dashboard_id == self.dashboard_id:
                 self._build_tiles()
@@ -505,6 +507,7 @@ class DashboardsPage(Page):
                 if tile is not None:
                     tile.set_result(replace(result, spec=tile.spec))
             self.message.hide()
+            self._show_added()
             self.refreshed.emit(dashboard_id)
 
         def failed(exc: Exception) -> None:
@@ -513,6 +516,18 @@ class DashboardsPage(Page):
         # A newer refresh (another period, a sync, the timer) cancels this one; what an
         # older one sends is dropped.
         self.runner.run(work, done, failed, key="refresh")
+
+    _added: int | None = None  # a widget just added, to show once the values are in
+
+    def _show_added(self) -> None:
+        tile = self.grid.tiles.get(self._added) if self._added is not None else None
+        self._added = None
+        if tile is None:
+            return
+        self.grid.layout_now()
+        self.scroll.ensureWidgetVisible(tile, 0, 20)
+        tile.mark_added()
+        self.show_message(f"Added “{tile.spec.title}”.", error=False)
 
     def show_message(self, text: str, *, error: bool = True) -> None:
         self.message.setText(text)

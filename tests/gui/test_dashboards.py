@@ -233,8 +233,8 @@ def test_arranging_widgets_moves_and_pushes_and_is_remembered(imported, qtbot):
     add_widget(page, qtbot, "number", "A", "Count(Charges)")
     add_widget(page, qtbot, "number", "B", "Count(Customers)")
     a, b = sorted(page.grid.tiles, key=lambda i: i)
-    assert page.grid.places[a][:2] == (0, 0) and page.grid.places[b][:2] == (0, 2)
-    page.grid.nudge(b, dy=-2)  # B onto A's place: A is pushed down
+    assert page.grid.places[a][:2] == (0, 0) and page.grid.places[b][:2] == (3, 0)  # beside
+    page.grid.nudge(b, dx=-3)  # B onto A's place: A is pushed down
     assert page.grid.places[b][:2] == (0, 0)
     assert page.grid.places[a][1] >= 2
     page.grid.nudge(b, dw=3)  # wider
@@ -538,3 +538,30 @@ def test_this_month_compares_the_same_days_of_the_previous_month_and_says_so(imp
     assert "than 1 – 4 Apr 2026" in tile.change_label.forms[0]
     assert re.search(r"(better|worse) than", tile.change_label.forms[0])  # not the colour alone
     assert "1 Apr 2026 00:00 – 4 Apr 2026 12:00" in tile.change_label.hint
+
+
+def test_a_new_widget_fills_a_gap_and_is_scrolled_to_and_said(imported, qtbot):
+    from desktop.services.kpi.dashboards import WidgetSpec
+
+    app = imported
+    app.window.resize(1024, 700)
+    page = new_dashboard(app, qtbot)
+    # A full-width chart, a number at the left under it, and a tall table below: room at
+    # the right of the number, and the bottom far below the fold.
+    for spec in (
+        WidgetSpec("line", "Chart", "Count(Charges)", x=0, y=0, w=12, h=4),
+        WidgetSpec("number", "Left", "Count(Charges)", x=0, y=4, w=3, h=2),
+        WidgetSpec("table", "Below", "Count(Charges)", group_by="status", x=0, y=6, w=12, h=8),
+    ):
+        page.service.add_widget(page.dashboard_id, spec)
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(page.dashboard_id)
+    page.scroll.verticalScrollBar().setValue(page.scroll.verticalScrollBar().maximum())
+    add_widget(page, qtbot, "number", "Refunds", "Count(Refunds)")
+    tile = next(t for t in page.grid.tiles.values() if t.spec.title == "Refunds")
+    assert (tile.spec.x, tile.spec.y) == (3, 4)  # beside "Left", not under everything
+    viewport = page.scroll.viewport()
+    shown = tile.rect().translated(tile.mapTo(viewport, tile.rect().topLeft()))
+    assert viewport.rect().contains(shown), (shown, viewport.rect())
+    assert page.message.isVisible() and page.message.text() == "Added “Refunds”."
+    assert tile.property("added")

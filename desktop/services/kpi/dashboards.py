@@ -337,16 +337,16 @@ class DashboardsService:
 
     def add_widget(self, dashboard_id: int, spec: WidgetSpec) -> int:
         def write() -> int:
-            y = spec.y
+            x, y = spec.x, spec.y
             if spec.id is None and spec.y == 0 and spec.x == 0:
-                y = self._free_row(dashboard_id)
+                x, y = self._free_place(dashboard_id, spec.w, spec.h)
             return Widget.create(
                 dashboard=dashboard_id,
                 kind=spec.kind,
                 title=spec.title,
                 formula=spec.formula,
                 config=json.dumps(spec.config()),
-                x=spec.x,
+                x=x,
                 y=y,
                 w=spec.w,
                 h=spec.h,
@@ -354,9 +354,22 @@ class DashboardsService:
 
         return self._write(write)
 
-    def _free_row(self, dashboard_id: int) -> int:
-        rows = [w.y + w.h for w in Widget.select().where(Widget.dashboard == dashboard_id)]
-        return max(rows, default=0)
+    def _free_place(self, dashboard_id: int, w: int, h: int) -> tuple[int, int]:
+        """The first cell, in reading order, where a w × h widget fits beside the others: a
+        new widget fills a gap before it goes below everything."""
+        taken = [
+            (r.x, r.y, r.w, r.h) for r in Widget.select().where(Widget.dashboard == dashboard_id)
+        ]
+        w = min(max(w, 1), GRID_COLUMNS)
+        bottom = max((y + hh for _x, y, _w, hh in taken), default=0)
+        for y in range(bottom + 1):
+            for x in range(GRID_COLUMNS - w + 1):
+                if not any(
+                    x < ox + ow and ox < x + w and y < oy + oh and oy < y + h
+                    for ox, oy, ow, oh in taken
+                ):
+                    return x, y
+        return 0, bottom
 
     def update_widget(self, spec: WidgetSpec) -> None:
         def write() -> None:
