@@ -46,6 +46,7 @@ from desktop.views.widgets import ElidedLabel, FittedLabel, fit_text, plain_labe
 STATUS_COLOURS = {"good": "#15803d", "warning": "#b45309", "bad": "#b91c1c"}
 SERIES_COLOURS = ("#4f46e5", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#7c3aed")
 MUTED = "#64748b"
+PREVIOUS_COLOUR = "#94a3b8"  # a line, not text: the previous period, beside the current
 
 
 class Tile(QFrame):
@@ -530,6 +531,9 @@ class ChartTile(Tile):
         axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
         self.plot = self._new_plot({"bottom": axis})
         axis.tickStrings = _date_ticks
+        # One level of dates: a month's tick and its first day's drew on top of each other.
+        levels = axis.tickValues
+        axis.tickValues = lambda low, high, size: _finest_level(levels(low, high, size))
         self.legend = None
         self.hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#94a3b8", width=1))
         self.hover_line.hide()
@@ -602,7 +606,9 @@ class ChartTile(Tile):
                 self.plot.plot(
                     self.xs,
                     ys_old,
-                    pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine),
+                    # The previous period in its own, quieter colour: dashes alone were easy
+                    # to miss at a glance, and its colour was the current line's.
+                    pen=pg.mkPen(PREVIOUS_COLOUR, width=1.5, style=Qt.PenStyle.DashLine),
                     name=f"{name} previous" if several else "Previous period",
                     connect="finite",
                 )
@@ -645,9 +651,28 @@ class ChartTile(Tile):
         self.hover_line.setPos(self.xs[index])
         self.hover_line.show()
         self.hover.setText(self.hover_text(index))
-        view = self.plot.getPlotItem().vb.mapSceneToView(scene_pos)
-        self.hover.setPos(self.xs[index], view.y())
+        self._place_hover(self.xs[index])
+
+    def _place_hover(self, x: float) -> None:
+        """The readout at the bottom of the plot, beside the point, on the side with room:
+        the legend is at the top right, and the readout never covers it."""
+        view = self.plot.getPlotItem().vb
+        (left, right), (bottom, _top) = view.viewRange()
+        right_half = x > (left + right) / 2
+        self.hover.setAnchor((1, 1) if right_half else (0, 1))
+        self.hover.setPos(x, bottom)
         self.hover.show()
+
+    def leaveEvent(self, event) -> None:
+        """The readout goes with the mouse (it stayed on screen, even after a slideshow)."""
+        self.hover.hide()
+        if hasattr(self, "hover_line"):
+            self.hover_line.hide()
+        super().leaveEvent(event)
+
+    def hideEvent(self, event) -> None:
+        self.hover.hide()
+        super().hideEvent(event)
 
     def _clicked(self, event) -> None:
         if event.double():
@@ -715,9 +740,7 @@ class BarTile(ChartTile):
             self.hover.hide()
             return
         self.hover.setText(self.hover_text(index))
-        view = self.plot.getPlotItem().vb.mapSceneToView(scene_pos)
-        self.hover.setPos(view.x(), view.y())
-        self.hover.show()
+        self._place_hover(self.xs[index])
 
     def _clicked(self, event) -> None:
         if event.double():
@@ -799,6 +822,14 @@ def _date_ticks(values, _scale, spacing) -> list[str]:
         else:
             labels.append(f"{moment:%H:%M}")
     return labels
+
+
+def _finest_level(levels: list) -> list:
+    """Of pyqtgraph's tick levels (months, days, ...), only the finest that has ticks."""
+    for spacing, values in reversed(levels):
+        if values:
+            return [(spacing, values)]
+    return levels
 
 
 def _utc_offset(time_zone: str, seconds: int) -> int:

@@ -565,3 +565,55 @@ def test_a_new_widget_fills_a_gap_and_is_scrolled_to_and_said(imported, qtbot):
     assert viewport.rect().contains(shown), (shown, viewport.rect())
     assert page.message.isVisible() and page.message.text() == "Added “Refunds”."
     assert tile.property("added")
+
+
+def test_charts_read_clearly(imported, qtbot):
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.services.kpi.dashboards import WidgetSpec
+    from desktop.views.dashboard_tiles import PREVIOUS_COLOUR
+
+    app = imported
+    page = new_dashboard(app, qtbot)
+    page.service.add_widget(
+        page.dashboard_id,
+        WidgetSpec("line", "Daily", "Count(Charges)", compare=True, bucket="day", w=12, h=4),
+    )
+    page.service.add_widget(
+        page.dashboard_id,
+        WidgetSpec("bar", "By status", "Count(Charges)", group_by="status", y=4, w=6, h=4),
+    )
+    page.service.update(page.dashboard_id, period="2026-03-01..2026-03-31")
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(page.dashboard_id)
+    chart = next(t for t in page.grid.tiles.values() if t.spec.kind == "line")
+    bars = next(t for t in page.grid.tiles.values() if t.spec.kind == "bar")
+    chart.grab()
+    # The previous period's line is not the current one's colour.
+    current, previous = chart.plot.getPlotItem().listDataItems()
+    assert previous.opts["pen"].color().name() == PREVIOUS_COLOUR
+    assert current.opts["pen"].color().name() != PREVIOUS_COLOUR
+    # One level of dates on the axis: no month label on top of a day's.
+    axis = chart.plot.getAxis("bottom")
+    low, high = axis.range
+    assert len(axis.tickValues(low, high, axis.width())) == 1
+    # The readout at the right edge does not cover the legend.
+    view = chart.plot.getPlotItem().vb
+    last = view.mapViewToScene(QPointF(chart.xs[-1], view.viewRange()[1][1]))
+    chart._mouse_moved(last)
+    assert chart.hover.isVisible()
+    legend = chart.legend.sceneBoundingRect()
+    assert not chart.hover.sceneBoundingRect().intersects(legend)
+    # A bar's readout goes when the mouse leaves the tile.
+    bars.grab()
+    bar_view = bars.plot.getPlotItem().vb
+    bars._mouse_moved(bar_view.mapViewToScene(QPointF(0, 0)))
+    assert bars.hover.isVisible()
+    QApplication.sendEvent(bars, QEvent(QEvent.Type.Leave))
+    assert not bars.hover.isVisible()
+    chart._mouse_moved(last)
+    QApplication.sendEvent(chart, QEnterEvent(QPointF(), QPointF(), QPointF()))
+    QApplication.sendEvent(chart, QEvent(QEvent.Type.Leave))
+    assert not chart.hover.isVisible() and not chart.hover_line.isVisible()
