@@ -64,6 +64,7 @@ from desktop.views.crash_dialog import CrashDialogPresenter
 from desktop.views.dashboards_page import DashboardsPage
 from desktop.views.data_source_settings import DataSourceSettingsDialog
 from desktop.views.data_sources_page import DataSourcesPage
+from desktop.views.formatting import count_text
 from desktop.views.icons import app_icon
 from desktop.views.mail_settings_card import MailSettingsCard
 from desktop.views.main_window import MainWindow
@@ -229,6 +230,9 @@ class Application(QObject):
         self.alerts_timer.timeout.connect(self.run_due_schedules)
         self.shutting_down.connect(self.alerts_timer.stop)
         self.shutting_down.connect(self.tray.hide)
+        self.window.page_changed.connect(
+            lambda _name: None if self.sync_service.running() else self._show_counts()
+        )
         log.info("main window built")
         return self.window
 
@@ -468,6 +472,7 @@ class Application(QObject):
         self.registrations_page.open(self.data_sources.get(ds_id))
         self._back_page = "data_sources"
         self.window.stack.setCurrentWidget(self.registrations_page)
+        self._show_counts()  # the page has its own status line
 
     def open_drill_down(self, drill: DrillDown) -> None:
         """The registrations a KPI counts: its filter and period over its data source."""
@@ -478,6 +483,7 @@ class Application(QObject):
         self.registrations_page.open(ds, drill=drill)
         self._back_page = "dashboards"
         self.window.stack.setCurrentWidget(self.registrations_page)
+        self._show_counts()
 
     def _refresh_lists(self) -> None:
         self.data_sources_page.refresh()
@@ -536,10 +542,23 @@ class Application(QObject):
         self.runner.write(check, accepted, self._say_failure, key=f"replace-key-{account.id}")
 
     def _show_counts(self) -> None:
-        count = self.data_sources.count()
-        self.window.set_status(
-            "No data sources yet" if count == 0 else f"{count} data source{'s' * (count != 1)}"
+        """The status bar speaks of the page shown: the data sources' count on their page,
+        the dashboards' on theirs, nothing on the others."""
+        page = (
+            self.window.current_page()
+            if self.window.stack.currentWidget()
+            in (self.data_sources_page, self.dashboards_page, self.settings_page)
+            else ""
         )
+        if page == "data_sources":
+            count = self.data_sources.count()
+            text = "No data sources yet" if count == 0 else count_text(count, "data source")
+        elif page == "dashboards":
+            count = len(self.dashboards.dashboards())
+            text = "No dashboards yet" if count == 0 else count_text(count, "dashboard")
+        else:
+            text = ""
+        self.window.set_status(text)
 
     def _save_settings(self, settings: Settings) -> None:
         self.settings = settings

@@ -149,6 +149,19 @@ class NewSourceFlow:
         self.already_imported = set(names)
         self.selected = [t for t in self.selected if t not in self.already_imported]
 
+    def selectable(self) -> list[str]:
+        """The data types this connection can still import."""
+        return [
+            n
+            for n in DATA_TYPES
+            if self.readable.get(n) is not False and n not in self.already_imported
+        ]
+
+    def all_selected(self) -> bool:
+        """Every selectable type is selected: Select all becomes Clear all."""
+        selectable = self.selectable()
+        return bool(selectable) and set(selectable) <= set(self.selected)
+
     def select_all(self) -> None:
         self.set_selected(
             [

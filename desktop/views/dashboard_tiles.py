@@ -39,7 +39,7 @@ from desktop.services.kpi.dashboards import (
     WidgetResult,
     WidgetSpec,
 )
-from desktop.views.formatting import date_span, day_text, timestamp
+from desktop.views.formatting import date_span, day_text, field_value_text, timestamp
 from desktop.views.widgets import ElidedLabel, FittedLabel, fit_text, plain_label
 
 # Text colours with at least 4.5:1 contrast on the white tile (WCAG AA).
@@ -722,7 +722,10 @@ class BarTile(ChartTile):
         brushes = [pg.mkBrush(SERIES_COLOURS[0]) for _ in data.rows]
         bars = pg.BarGraphItem(x=self.xs, height=heights, width=0.6, brushes=brushes, pen=None)
         self.plot.addItem(bars)
-        ticks = [(i, _group_label(g, c, data.rows)) for i, (g, c, _v) in enumerate(data.rows)]
+        ticks = [
+            (i, _group_label(g, c, data.rows, self.spec.group_by))
+            for i, (g, c, _v) in enumerate(data.rows)
+        ]
         self.plot.getAxis("bottom").setTicks([ticks])
         self.plot.enableAutoRange()
         if self.xs:
@@ -731,7 +734,8 @@ class BarTile(ChartTile):
     def hover_text(self, index: int) -> str:
         group, currency, value = self.rows[index]
         return (
-            f"{_group_label(group, currency, self.rows)}\n{self.spec.format.text(value, currency)}"
+            f"{_group_label(group, currency, self.rows, self.spec.group_by)}\n"
+            f"{self.spec.format.text(value, currency)}"
         )
 
     def _mouse_moved(self, scene_pos) -> None:
@@ -774,10 +778,18 @@ class TableTile(Tile):
     def show_data(self, data: GroupsData) -> None:
         self.rows = data.rows
         self.table.setHorizontalHeaderLabels(["#", data.field_label, "Value"])
+        for column, side in enumerate(
+            (Qt.AlignmentFlag.AlignRight, Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight)
+        ):
+            # Each heading over its column's text, not centred over it.
+            self.table.horizontalHeaderItem(column).setTextAlignment(
+                side | Qt.AlignmentFlag.AlignVCenter
+            )
         self.table.setRowCount(len(data.rows))
         for n, (group, currency, value) in enumerate(data.rows):
             rank = QTableWidgetItem(str(n + 1))
-            name = QTableWidgetItem(_group_label(group, currency, data.rows))
+            rank.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            name = QTableWidgetItem(_group_label(group, currency, data.rows, self.spec.group_by))
             amount = QTableWidgetItem(self.spec.format.text(value, currency))
             amount.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             for column, item in enumerate((rank, name, amount)):
@@ -787,13 +799,13 @@ class TableTile(Tile):
         self.drill_requested.emit(self.spec.id, ("group", self.rows[row][0]))
 
 
-def _group_label(group, currency, rows) -> str:
+def _group_label(group, currency, rows, field: str | None = None) -> str:
     if group is None:
         text = "(empty)"
     elif group in (0, 1) and isinstance(group, int):
-        text = "True" if group else "False"
+        text = "Yes" if group else "No"
     else:
-        text = str(group)
+        text = field_value_text(field, group)
     several = len({c for _g, c, _v in rows if c}) > 1
     return f"{text} · {currency.upper()}" if several and currency else text
 

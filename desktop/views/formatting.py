@@ -97,3 +97,29 @@ def frequency_text(seconds: int, *, short: bool = False) -> str:
     else:
         text = f"Every {hours} h" if short else f"Every {hours} hours"
     return text.lower() if short else text
+
+
+# Card brands as Stripe's Dashboard writes them (the API's codes: visa, amex, ...).
+CARD_BRANDS = {
+    "amex": "American Express",
+    "cartes_bancaires": "Cartes Bancaires",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "eftpos_au": "eftpos Australia",
+    "interac": "Interac",
+    "jcb": "JCB",
+    "link": "Link",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+    "unknown": "Unknown",
+}
+
+
+def field_value_text(key: str | None, value) -> str:
+    """A stored value of a field as a person reads it: a card brand by its name."""
+    if value is None:
+        return ""
+    if key and key.rsplit(".", 1)[-1] == "brand" and isinstance(value, str):
+        return CARD_BRANDS.get(value, value)
+    return str(value)

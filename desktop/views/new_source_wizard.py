@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QDate, Qt, QUrl, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from desktop.catalog import DATA_TYPES
 from desktop.services.accounts import AccountsService
@@ -256,9 +257,7 @@ class NewDataSourceWizard(QDialog):
         browser.addWidget(self.login_link)
         self.copy_link_button = QPushButton("Copy link")
         self.copy_link_button.hide()
-        self.copy_link_button.clicked.connect(
-            lambda: QGuiApplication.clipboard().setText(self.login_link.property("url") or "")
-        )
+        self.copy_link_button.clicked.connect(self._copy_link)
         browser.addWidget(self.copy_link_button, 0, Qt.AlignmentFlag.AlignLeft)
         column.addWidget(browser_box)
         self.browser_box = browser_box
@@ -481,7 +480,7 @@ class NewDataSourceWizard(QDialog):
         top = QHBoxLayout()
         top.addWidget(plain_label("Select the data to import", "sectionTitle"), 1)
         self.select_all_button = QPushButton("Select all")
-        self.select_all_button.clicked.connect(self._select_all)
+        self.select_all_button.clicked.connect(self._select_all_or_clear)
         top.addWidget(self.select_all_button)
         column.addLayout(top)
         self.type_boxes: dict[str, QCheckBox] = {}
@@ -555,6 +554,29 @@ class NewDataSourceWizard(QDialog):
         )
         self.advanced_box.setVisible(shown)
 
+    def _copy_link(self) -> None:
+        QGuiApplication.clipboard().setText(self.login_link.property("url") or "")
+        self.copy_link_button.setText("Copied ✓")  # said where the eye is
+        self.copy_link_button.setAccessibleDescription("The link is on the clipboard")
+
+        def back() -> None:
+            if isValid(self.copy_link_button):
+                self.copy_link_button.setText("Copy link")
+                self.copy_link_button.setAccessibleDescription("")
+
+        QTimer.singleShot(2_000, back)
+
+    def _select_all_or_clear(self) -> None:
+        if self.flow.all_selected():
+            self.flow.set_selected([])
+            for box in self.type_boxes.values():
+                box.blockSignals(True)
+                box.setChecked(False)
+                box.blockSignals(False)
+            self._selection_changed()
+        else:
+            self._select_all()
+
     def _select_all(self) -> None:
         self.flow.select_all()
         wanted = set(self.flow.selected)
@@ -566,6 +588,7 @@ class NewDataSourceWizard(QDialog):
 
     def _selection_changed(self) -> None:
         self.flow.set_selected([n for n, box in self.type_boxes.items() if box.isChecked()])
+        self.select_all_button.setText("Clear all" if self.flow.all_selected() else "Select all")
         self._rebuild_per_type_form()
         self._refresh_buttons()
 

@@ -617,3 +617,32 @@ def test_charts_read_clearly(imported, qtbot):
     QApplication.sendEvent(chart, QEnterEvent(QPointF(), QPointF(), QPointF()))
     QApplication.sendEvent(chart, QEvent(QEvent.Type.Leave))
     assert not chart.hover.isVisible() and not chart.hover_line.isVisible()
+
+
+def test_the_leaderboard_names_card_brands_and_heads_its_columns_where_they_read(imported, qtbot):
+    from desktop.services.kpi.dashboards import WidgetSpec
+
+    page = new_dashboard(imported, qtbot)
+    page.service.add_widget(
+        page.dashboard_id,
+        WidgetSpec(
+            "table",
+            "Top card brands",
+            "Count(Charges)",
+            group_by="payment_method_details.card.brand",
+            w=6,
+            h=4,
+        ),
+    )
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(page.dashboard_id)
+    (tile,) = page.grid.tiles.values()
+    names = {tile.table.item(r, 1).text() for r in range(tile.table.rowCount())}
+    assert "Visa" in names and not {"visa", "amex", "mastercard"} & names
+    for column in range(3):
+        header = tile.table.horizontalHeaderItem(column).textAlignment()
+        cell = tile.table.item(0, column).textAlignment()
+        horizontal = Qt.AlignmentFlag.AlignHorizontal_Mask
+        assert Qt.AlignmentFlag(header) & horizontal == Qt.AlignmentFlag(cell) & horizontal or (
+            column == 1 and not Qt.AlignmentFlag(cell) & Qt.AlignmentFlag.AlignRight
+        ), column

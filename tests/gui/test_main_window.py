@@ -319,3 +319,19 @@ def test_settings_say_the_keychain_when_it_is_used(start_app, qtbot):
     assert not app.window.demo_badge.isVisible()
     help_text = app.settings_page.storage_help
     qtbot.waitUntil(lambda: "kept in the system keychain" in help_text.text())
+
+
+def test_the_status_bar_speaks_of_the_page_shown(start_app, qtbot):
+    app = start_app()
+    window = app.window
+    account = Account.create(name="Acme Ltd", auth_method="api_key", keyring_entry="acct-1")
+    DataSource.create(account=account, data_type="charges", title="Charges")
+    app._refresh_lists()
+    window.show_page("data_sources")
+    assert window.status_text.text() == "1 data source"
+    window.show_page("dashboards")
+    assert window.status_text.text() == "No dashboards yet"
+    window.show_page("settings")
+    assert window.status_text.text() == ""
+    window.show_page("data_sources")
+    assert window.status_text.text() == "1 data source"

@@ -62,3 +62,30 @@ def test_demo_mode_without_a_keychain_asks_nothing(start_app, no_keychain):
     assert wizard.login_button.isEnabled()
     assert wizard.blocker_label.text() == "Connect a Stripe account first."
     wizard.close()
+
+
+def test_select_all_turns_into_clear_all_and_copy_link_says_it_copied(start_app, qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    urls: list[str] = []
+    app = start_app(demo=True, demo_size=300, open_url=urls.append)
+    wizard = app.open_new_data_source()
+    wizard.go_next()
+    wizard.login_button.click()
+    qtbot.waitUntil(lambda: bool(urls), timeout=5_000)
+    assert wizard.copy_link_button.text() == "Copy link"
+    wizard.copy_link_button.click()
+    assert QGuiApplication.clipboard().text() == urls[0]
+    assert wizard.copy_link_button.text() == "Copied ✓"
+    qtbot.waitUntil(lambda: wizard.copy_link_button.text() == "Copy link", timeout=5_000)
+    wizard.cancel_login()
+    # The types step, as after a connection: everything selected, so the button clears.
+    wizard.flow.set_connected("Ledgerboard Simulator", sample_data_possible=True)
+    wizard.go_next()
+    assert wizard.select_all_button.text() == "Clear all"
+    wizard.select_all_button.click()
+    assert wizard.flow.selected == [] and wizard.select_all_button.text() == "Select all"
+    assert not any(box.isChecked() for box in wizard.type_boxes.values())
+    wizard.select_all_button.click()
+    assert wizard.select_all_button.text() == "Clear all"
+    wizard.close()

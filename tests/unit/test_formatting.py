@@ -1,0 +1,58 @@
+"""One way to write dates, amounts and names across the app (desktop/views/formatting.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from desktop.services.kpi.dashboards import Format
+from desktop.views import formatting
+
+CPH = "Europe/Copenhagen"
+
+
+def at(*parts) -> int:
+    return int(dt.datetime(*parts, tzinfo=ZoneInfo(CPH)).timestamp())
+
+
+def test_dates_have_one_format_in_the_users_zone():
+    assert formatting.date(at(2026, 12, 4, 15, 18), CPH) == "4 Dec 2026"
+    assert formatting.timestamp(at(2026, 12, 4, 15, 18), ZoneInfo(CPH)) == "4 Dec 2026 15:18"
+    # 23:30 UTC on the 3rd is already the 4th in Copenhagen.
+    assert (
+        formatting.date(int(dt.datetime(2026, 12, 3, 23, 30, tzinfo=dt.UTC).timestamp()), CPH)
+        == "4 Dec 2026"
+    )
+
+
+def test_spans_write_what_the_days_share_once():
+    assert formatting.date_span(at(2026, 12, 1), at(2026, 12, 5), CPH) == "1 – 4 Dec 2026"
+    assert formatting.date_span(at(2026, 11, 28), at(2026, 12, 5), CPH) == "28 Nov – 4 Dec 2026"
+    assert formatting.date_span(at(2025, 12, 4), at(2026, 1, 4), CPH) == "4 Dec 2025 – 3 Jan 2026"
+    assert formatting.date_span(at(2026, 12, 4), at(2026, 12, 5), CPH) == "4 Dec 2026"
+    assert formatting.date_span(at(2026, 1, 1), at(2026, 6, 1), CPH, year_once=False) == (
+        "1 Jan 2026 – 31 May 2026"
+    )
+
+
+def test_card_brands_read_as_stripe_writes_them():
+    key = "payment_method_details.card.brand"
+    assert formatting.field_value_text(key, "visa") == "Visa"
+    assert formatting.field_value_text(key, "amex") == "American Express"
+    assert formatting.field_value_text(key, "somethingnew") == "somethingnew"
+    assert formatting.field_value_text("status", "visa") == "visa"  # only brands
+
+
+def test_frequencies_long_and_short():
+    assert formatting.frequency_text(300) == "Every 5 minutes"
+    assert formatting.frequency_text(300, short=True) == "every 5 min"
+    assert formatting.frequency_text(3600, short=True) == "every hour"
+    assert formatting.frequency_text(86_400) == "Once a day"
+
+
+def test_a_compact_amount_keeps_its_currency():
+    money = Format("money", 2)
+    assert money.text(23_646.9, "dkk") == "23,646.90 DKK"
+    assert money.text(23_646.9, "dkk", compact=True) == "23.6k DKK"
+    assert money.text(3_631_755, "jpy", compact=True) == "3.63M JPY"
+    assert money.text(512.5, "usd", compact=True) == "512 USD"
