@@ -73,6 +73,7 @@ from desktop.views.registrations_page import RegistrationsPage
 from desktop.views.report_render import draw_report
 from desktop.views.settings_page import SettingsPage
 from desktop.views.tray import AlertsTray
+from desktop.views.widgets import SortArrowStyle
 
 log = logging.getLogger(__name__)
 GUI_SWITCH_INTERVAL = 0.001  # seconds; see Application.start
@@ -91,7 +92,8 @@ def create_qt_application(argv: list[str] | None = None) -> QApplication:
     qt_app.setApplicationVersion(__version__)
     qt_app.setOrganizationName(APP_NAME)
     qt_app.setDesktopFileName("ledgerboard")
-    qt_app.setStyle("Fusion")
+    if not isinstance(qt_app.style(), SortArrowStyle):
+        qt_app.setStyle(SortArrowStyle("Fusion"))
     qt_app.setWindowIcon(app_icon())
     style = resource_path("theme.qss").read_text(encoding="utf-8")
     qt_app.setStyleSheet(style.replace("{resources}", resources_dir().as_posix()))

@@ -297,11 +297,21 @@ class RegistrationQuery:
             (self.data_source.id,),
         ).fetchone()[0]
 
+    def sorts_by_currency(self) -> bool:
+        """Whether the sort is by an amount, which is ordered within each currency: 3,631,755
+        JPY is not more than 40,000.00 USD, and raw minor units across currencies read as
+        unsorted."""
+        field = self.fields.get(self.sort_key)
+        return (
+            field is not None and field.kind is Kind.MONEY and self.data_type.has_field("currency")
+        )
+
     def _order(self, reverse: bool = False) -> str:
         field = self.fields.get(self.sort_key) or self.fields[self.data_source.default_date_field]
         descending = self.descending != reverse
         direction = "DESC" if descending else "ASC"
-        return f'{field.sql} {direction}, "pk" {direction}'
+        by_currency = f'"currency" {direction}, ' if self.sorts_by_currency() else ""
+        return f'{by_currency}{field.sql} {direction}, "pk" {direction}'
 
     def fetch(
         self, offset: int, limit: int, columns: list[FieldRef], total: int | None = None

@@ -322,7 +322,9 @@ def build_registration_model(data_type: DataType) -> type[BaseModel]:
     for key in indexed_dates(data_type)[1:]:
         indexes.append((("data_source", data_type.field(key).column, "livemode", *kinds), False))
     if data_type.has_field("amount"):
-        indexes.append((("data_source", "amount"), False))
+        # The table sorts amounts within each currency (see RegistrationQuery._order).
+        currency = ["currency"] if data_type.has_field("currency") else []
+        indexes.append((("data_source", *currency, "amount"), False))
     aggregate = aggregation_index(data_type)
     if aggregate:
         indexes.append((aggregate, False))

@@ -37,13 +37,19 @@ def count_text(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
 
 
-def money(amount: int | None, currency: str | None) -> str:
-    """Minor units in the currency's format: 1250 usd -> '12.50 USD', 1500 jpy -> '1,500 JPY'."""
+def money(amount: int | None, currency: str | None, *, compact: bool = False) -> str:
+    """Minor units in the currency's format: 1250 usd -> '12.50 USD', 1500 jpy -> '1,500 JPY';
+    `compact` where room is short: 2829580 usd -> '28.3k USD' (the currency always kept)."""
     if amount is None:
         return ""
+    from desktop.services.kpi.dashboards import compact_number
+
     code = (currency or "").upper()
     divisor = minor_unit_divisor(currency)
-    text = f"{amount / divisor:,.2f}" if divisor != 1 else f"{amount:,}"
+    if compact and abs(amount / divisor) >= 1000:
+        text = compact_number(amount / divisor)
+    else:
+        text = f"{amount / divisor:,.2f}" if divisor != 1 else f"{amount:,}"
     return f"{text} {code}".strip()
 
 

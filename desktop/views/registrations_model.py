@@ -13,7 +13,7 @@ from desktop.services.query import FieldRef
 from desktop.services.reading import Reading, read
 from desktop.services.registrations import RegistrationQuery
 from desktop.views.formatting import money, timestamp
-from desktop.views.widgets import plain_tooltip
+from desktop.views.widgets import ShortTextRole, plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 RawRole = Qt.ItemDataRole.UserRole  # the stored value, for sorting and copying
@@ -76,10 +76,16 @@ class RegistrationsTableModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ):
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
+            column = self.columns[section]
+            by_currency = column.key == self.query.sort_key and self.query.sorts_by_currency()
             if role == Qt.ItemDataRole.DisplayRole:
-                return self.columns[section].label
+                # Said where the eye is: the order is by currency first.
+                return f"{column.label} · by currency" if by_currency else column.label
             if role == Qt.ItemDataRole.ToolTipRole:  # a key found in Stripe's data, as it is
-                return plain_tooltip(self.columns[section].key)
+                order = "\nSorted by currency, then amount" if by_currency else ""
+                return plain_tooltip(column.key + order)
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return self._alignment(column)  # over its cells, not centred
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
@@ -92,13 +98,24 @@ class RegistrationsTableModel(QAbstractTableModel):
         value = row[2 + index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self.display(column, value, row[1])
+        if role == ShortTextRole and column.kind is Kind.MONEY and isinstance(value, int):
+            return money(value, row[1], compact=True)
         if role == RawRole:
             return value
         if role == PkRole:
             return row[0]
-        if role == Qt.ItemDataRole.TextAlignmentRole and column.kind in (Kind.MONEY, Kind.NUMBER):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._alignment(column)
         return None
+
+    @staticmethod
+    def _alignment(column: FieldRef) -> int:
+        side = (
+            Qt.AlignmentFlag.AlignRight
+            if column.kind in (Kind.MONEY, Kind.NUMBER)
+            else Qt.AlignmentFlag.AlignLeft
+        )
+        return int(side | Qt.AlignmentFlag.AlignVCenter)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
@@ -107,6 +124,7 @@ class RegistrationsTableModel(QAbstractTableModel):
         if (key, descending) == (self.query.sort_key, self.query.descending):
             return  # QTableView.sortByColumn asks twice
         self.query.sort_key, self.query.descending = key, descending
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
         if self.reader is not None and self.query.reads_every_row():
             self.refresh()  # its rows are read again, in the new order, on a worker
             return

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.catalog import extract
+from desktop.catalog import Kind, extract
 from desktop.services.query import Filter, FilterError
 from desktop.services.reading import drill_conditions, read_stoppably
 from desktop.services.registrations import (
@@ -40,7 +40,13 @@ from desktop.services.tasks import Runner
 from desktop.views.filter_dialog import FilterDialog
 from desktop.views.icons import themed_icon
 from desktop.views.registrations_model import RegistrationsTableModel
-from desktop.views.widgets import Page, ToolbarRow, plain_label
+from desktop.views.widgets import (
+    ElidedLabel,
+    FittedTextDelegate,
+    Page,
+    ToolbarRow,
+    plain_label,
+)
 
 SAMPLE_FILTER = Filter("livemode", "is_true")
 
@@ -88,8 +94,11 @@ class RegistrationsPage(Page):
         self._search_timer.setInterval(250)
         self._search_timer.timeout.connect(self._apply)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.hide_sample = QCheckBox("Hide sample data (Livemode = False)")
-        self.hide_sample.toggled.connect(self._apply)
+        # One state with the Livemode = True filter: ticking adds its chip, removing the chip
+        # unticks it.
+        self.hide_sample = QCheckBox("Hide sample data")
+        self.hide_sample.setToolTip("Shows live data only: the same as the filter Livemode = True")
+        self.hide_sample.toggled.connect(self._sample_toggled)
         self.update_fields_button = QPushButton(themed_icon("refresh"), "Update fields")
         self.update_fields_button.setToolTip(
             "Find fields in the data that this data source does not list yet"
@@ -128,6 +137,7 @@ class RegistrationsPage(Page):
         self.chips.addStretch(1)
         column.addLayout(self.chips)
         self.message = plain_label("", "fieldHelp")
+        self.message.setWordWrap(True)  # a long message takes lines, never the window's width
         self.message.setStyleSheet("color: #b91c1c;")
         self.message.hide()
         column.addWidget(self.message)
@@ -138,6 +148,7 @@ class RegistrationsPage(Page):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setSortingEnabled(True)
+        self._fitted_cells = FittedTextDelegate(self.table)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(28)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -174,18 +185,25 @@ class RegistrationsPage(Page):
         self.splitter.setStretchFactor(1, 1)
         column.addWidget(self.splitter, 1)
         footer = QHBoxLayout()
-        self.status = plain_label("", "fieldHelp")
-        self.status.setObjectName("registrationsStatus")
+        # Ends in "…" where it does not fit ("Added 17 fields: …"), whole in its tooltip: no
+        # message may widen the window.
+        self.status = ElidedLabel("", "registrationsStatus")
         footer.addWidget(self.status, 1)
         self.busy = QProgressBar()  # a search over a million rows takes seconds
         self.busy.setRange(0, 0)
-        self.busy.setMaximumWidth(160)
+        self.busy.setFixedWidth(160)
         self.busy.setTextVisible(False)
+        self.busy.setAccessibleName("Reading the registrations")
+        # Its room is kept while hidden: the footer does not jump when a search starts.
+        policy = self.busy.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.busy.setSizePolicy(policy)
         self.busy.hide()
         footer.addWidget(self.busy)
         self.export_progress = QProgressBar()
-        self.export_progress.setMaximumWidth(240)
+        self.export_progress.setFixedWidth(300)  # room for its words, not a sliver
         self.export_progress.setFormat("Exporting… %p%")
+        self.export_progress.setAccessibleName("Export progress")
         self.cancel_export_button = QPushButton("Cancel export")
         self.cancel_export_button.clicked.connect(self.cancel_export)
         for widget in (self.export_progress, self.cancel_export_button):
@@ -225,14 +243,13 @@ class RegistrationsPage(Page):
         }
         # Only live data with test mode's sample data beside it has sample data to hide.
         mixed = len(data_source.modes) > 1
-        hide_sample = mixed and bool(view.get("hide_sample"))
+        if mixed and view.get("hide_sample") and SAMPLE_FILTER not in self.filters:
+            self.filters.append(SAMPLE_FILTER)  # saved by a version with a separate toggle
         if drill is not None:
-            self.filters, hide_sample = [], False
+            self.filters = []
             self.query.conditions = drill_conditions(self.query, drill)
-        self.hide_sample.blockSignals(True)
-        self.hide_sample.setChecked(hide_sample)
-        self.hide_sample.blockSignals(False)
         self.hide_sample.setVisible(mixed)
+        self._show_sample_toggle()
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
@@ -251,6 +268,7 @@ class RegistrationsPage(Page):
         self._apply()
         self._show_sort_indicator()
         self._fit_columns()
+        self._set_delegates()
         self.model.modelReset.connect(self._after_reset)  # after the header's own reset
 
     def _show_sort_indicator(self) -> None:
@@ -296,13 +314,23 @@ class RegistrationsPage(Page):
         del self.filters[index]
         self._apply(save=True)
 
+    def _sample_toggled(self, hide: bool) -> None:
+        if hide and SAMPLE_FILTER not in self.filters:
+            self.filters.append(SAMPLE_FILTER)
+        elif not hide:
+            self.filters = [f for f in self.filters if f != SAMPLE_FILTER]
+        self._apply(save=True)
+
+    def _show_sample_toggle(self) -> None:
+        """Ticked exactly when the Livemode = True filter is on, however it got there."""
+        self.hide_sample.blockSignals(True)
+        self.hide_sample.setChecked(SAMPLE_FILTER in self.filters)
+        self.hide_sample.blockSignals(False)
+
     def _apply(self, save: bool = False) -> None:
         if self.query is None:
             return
-        active = list(self.filters)
-        if self.hide_sample.isChecked() and SAMPLE_FILTER not in active:
-            active.append(SAMPLE_FILTER)
-        self.query.filters = active
+        self.query.filters = list(self.filters)
         self.query.search = self.search.text()
         try:
             self.model.refresh()
@@ -315,8 +343,9 @@ class RegistrationsPage(Page):
             return
         self.message.hide()
         self._show_chips()
+        self._show_sample_toggle()
         self._show_status()
-        if save or self.sender() is self.hide_sample:
+        if save:
             self._save_view_settings()
 
     def save_pending(self) -> None:
@@ -325,10 +354,7 @@ class RegistrationsPage(Page):
             self._save_view_settings()
 
     def _current_view(self) -> dict:
-        return {
-            "filters": [{"key": f.key, "op": f.op, "value": f.value} for f in self.filters],
-            "hide_sample": self.hide_sample.isChecked(),
-        }
+        return {"filters": [{"key": f.key, "op": f.op, "value": f.value} for f in self.filters]}
 
     def _save_view_settings(self) -> None:
         self._save_widths.stop()  # saved here, with the rest
@@ -353,9 +379,8 @@ class RegistrationsPage(Page):
     def apply_named_view(self, name: str) -> None:
         view = self.saved_views[name]
         self.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view["filters"]]
-        self.hide_sample.blockSignals(True)
-        self.hide_sample.setChecked(bool(view.get("hide_sample")))
-        self.hide_sample.blockSignals(False)
+        if view.get("hide_sample") and SAMPLE_FILTER not in self.filters:
+            self.filters.append(SAMPLE_FILTER)  # a view saved with the separate toggle
         self._apply(save=True)
 
     def delete_named_view(self, name: str) -> None:
@@ -557,6 +582,7 @@ class RegistrationsPage(Page):
     def _export_progress(self, progress: tuple[int, int]) -> None:
         done, total = progress
         self.export_progress.setValue(int(100 * done / total) if total else 100)
+        self.status.setText(f"Exporting {done:,} of {total:,} registrations…")
 
     def cancel_export(self) -> None:
         if self._export_task is not None:
@@ -634,7 +660,14 @@ class RegistrationsPage(Page):
             header.moveSection(header.visualIndex(logical), logical)
         header.blockSignals(False)
         self._fit_columns()
+        self._set_delegates()
         self._show_sort_indicator()
+
+    def _set_delegates(self) -> None:
+        """Amounts are never cut: shorter, then smaller, in a narrow column."""
+        for column, field in enumerate(self.model.columns):
+            fitted = field.kind in (Kind.MONEY, Kind.NUMBER)
+            self.table.setItemDelegateForColumn(column, self._fitted_cells if fitted else None)
 
     def _column_menu(self, position) -> None:
         menu = QMenu(self)

@@ -7,13 +7,19 @@ import html
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QBoxLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMessageBox,
+    QProxyStyle,
     QPushButton,
     QSizePolicy,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionHeader,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -78,6 +84,31 @@ def fit_text(forms: list[str], base: QFont, width: float, least_points: float) -
     return forms[-1], font  # too narrow for any: the shortest, as small as allowed
 
 
+ShortTextRole = Qt.ItemDataRole.UserRole + 7  # a cell's shorter form (an abbreviated amount)
+
+
+class FittedTextDelegate(QStyledItemDelegate):
+    """Cells whose text is never cut (amounts): when the column is too narrow for the text,
+    its shorter form (ShortTextRole: 28.3k USD), then a smaller font, as FittedLabel."""
+
+    PADDING = 12  # the theme's cell padding, both sides
+
+    def fitted(self, option, index) -> tuple[str, QFont]:
+        """What the cell shows in this room: its text, shorter, or smaller."""
+        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        short = index.data(ShortTextRole)
+        forms = [text, short] if short and short != text else [text]
+        return fit_text(forms, option.font, option.rect.width() - self.PADDING, 7.0)
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text, opt.font = self.fitted(opt, index)
+        opt.textElideMode = Qt.TextElideMode.ElideNone
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+
+
 class FittedLabel(QLabel):
     """A number that is never cut: one line at the stylesheet's size when it fits, else at a
     smaller size (down to `least_points`), else its shorter forms in turn (an abbreviated
@@ -113,6 +144,27 @@ class FittedLabel(QLabel):
         painter = QPainter(self)
         painter.setFont(font)
         painter.drawText(self.contentsRect(), int(self.alignment()), shown)
+
+
+class SortArrowStyle(QProxyStyle):
+    """Fusion, with a column's sort arrow pointing the way its values go: down (▼) for
+    newest or largest first. Qt hands Fusion the opposite (▲ for descending)."""
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:
+        if element == QStyle.PrimitiveElement.PE_IndicatorHeaderArrow and isinstance(
+            option, QStyleOptionHeader
+        ):
+            flipped = QStyleOptionHeader(option)
+            up, down = (
+                QStyleOptionHeader.SortIndicator.SortUp,
+                QStyleOptionHeader.SortIndicator.SortDown,
+            )
+            if option.sortIndicator == up:
+                flipped.sortIndicator = down
+            elif option.sortIndicator == down:
+                flipped.sortIndicator = up
+            option = flipped
+        super().drawPrimitive(element, option, painter, widget)
 
 
 def primary_button(text: str, icon: str | None = None) -> QPushButton:

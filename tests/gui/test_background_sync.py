@@ -44,7 +44,7 @@ def test_sync_runs_in_the_background_and_reports_on_the_gui_thread(start_app, qt
     page = app.data_sources_page
     assert page.stack.currentWidget() is not page.empty_state
     rows = {
-        page.model.index(r, 1).data(): page.model.index(r, 6).data()
+        page.model.summary(r).type_name: page.model.index(r, page.model.STATUS).data()
         for r in range(page.model.rowCount())
     }
     assert rows == {"Charges": "Up to date", "Customers": "Up to date"}
@@ -144,8 +144,8 @@ def test_the_list_shows_a_running_syncs_progress(start_app, qtbot, make_simulato
     with qtbot.waitSignal(app.sync_service.progress, timeout=30_000):
         app.sync_service.sync()
     assert app.sync_service.gui_first.beating  # so that the sync's threads give way to it
-    qtbot.waitUntil(lambda: "rows" in model.index(0, 6).data(), timeout=10_000)
-    assert model.index(0, 6).data().startswith(("Importing history", "Starting"))
-    qtbot.waitUntil(lambda: model.index(0, 6).data() == "Up to date", timeout=60_000)
+    qtbot.waitUntil(lambda: "rows" in model.index(0, model.STATUS).data(), timeout=10_000)
+    assert model.index(0, model.STATUS).data().startswith(("Importing history", "Starting"))
+    qtbot.waitUntil(lambda: model.index(0, model.STATUS).data() == "Up to date", timeout=60_000)
     assert not app.sync_service.running()
     assert not app.sync_service.gui_first.beating

@@ -119,11 +119,33 @@ def test_sorting_money_and_text_from_stripe_shown_as_text(imported, qtbot):
     assert "<b>bold</b><img src=x>" in values  # a plain-text cell, never markup
     page, _charges = open_charges(app, qtbot)
     amount = [f.key for f in page.model.columns].index("amount")
-    page.table.sortByColumn(amount, Qt.SortOrder.DescendingOrder)
-    raw = [page.model.index(r, amount).data(Qt.ItemDataRole.UserRole) for r in range(50)]
-    assert raw == sorted(raw, reverse=True)
     shown = page.model.index(0, amount).data()
     assert shown.endswith((" USD", " EUR", " GBP", " JPY", " DKK", " SEK"))
+
+
+@pytest.mark.parametrize("order", [Qt.SortOrder.DescendingOrder, Qt.SortOrder.AscendingOrder])
+def test_sorting_by_amount_orders_within_each_currency_and_says_so(imported, qtbot, order):
+    from desktop.views.registrations_model import PkRole
+
+    app, _harness = imported
+    page, _charges = open_charges(app, qtbot)
+    model = page.model
+    amount = [f.key for f in model.columns].index("amount")
+    page.table.sortByColumn(amount, order)
+    rows = model.rowCount()
+    shown = [model.index(r, amount).data() for r in range(rows)]  # the last page read backwards
+    pairs = [
+        (text.rsplit(" ", 1)[1], model.index(r, amount).data(Qt.ItemDataRole.UserRole))
+        for r, text in enumerate(shown)
+    ]
+    descending = order == Qt.SortOrder.DescendingOrder
+    assert pairs == sorted(pairs, reverse=descending)  # by currency, then amount
+    currencies = [c for c, _a in pairs]
+    assert len(set(currencies)) > 1
+    assert currencies == sorted(currencies, reverse=descending)  # each currency together
+    assert len({model.index(r, amount).data(PkRole) for r in range(rows)}) == rows
+    header = model.headerData(amount, Qt.Orientation.Horizontal)
+    assert header == "Amount · by currency"
 
 
 def test_a_filter_with_a_bad_value_is_refused_in_words(imported, qtbot):
@@ -514,3 +536,114 @@ def test_text_from_stripe_is_shown_as_plain_text_everywhere(imported, qtbot):
     model = app.data_sources_page.model
     cells = {model.index(r, c).data() for r in range(model.rowCount()) for c in range(5)}
     assert f"{markup} charges" in cells
+
+
+def test_hide_sample_data_and_the_livemode_chip_are_one_state(imported, qtbot):
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+
+    def chips() -> list[str]:
+        return [page.chips.itemAt(i).widget().text() for i in range(page.chips.count() - 1)]
+
+    page.hide_sample.setChecked(True)
+    assert chips() == ["Livemode = True  ✕"]  # ticking the box shows its chip
+    live = page.model.count
+    page.remove_filter(0)  # the chip's ✕
+    assert not page.hide_sample.isChecked() and chips() == []
+    assert page.model.count > live
+    add_filter_through_the_dialog(page, "livemode", "is_true")
+    assert page.hide_sample.isChecked() and page.model.count == live
+    page.hide_sample.setChecked(False)  # unticking removes the chip: sample data shows
+    assert chips() == [] and page.model.count > live
+    # A view saved by the version with a separate toggle opens as the chip.
+    charges.view_settings = json.dumps({"filters": [], "hide_sample": True})
+    charges.save()
+    app.open_data_source(charges.id)
+    assert page.hide_sample.isChecked() and chips() == ["Livemode = True  ✕"]
+    assert page.model.count == live
+
+
+def test_the_sort_arrow_points_the_way_the_values_go(imported, qtbot):
+    app, _harness = imported
+    page, _charges = open_charges(app, qtbot)
+    header = page.table.horizontalHeader()
+
+    def arrow_rows() -> list[int]:
+        """Dark pixels per row of the sorted section's arrow, top to bottom."""
+        section = header.sortIndicatorSection()
+        image = header.grab().toImage()
+        right = header.sectionViewportPosition(section) + header.sectionSize(section)
+        rows = []
+        for y in range(image.height()):
+            dark = sum(
+                image.pixelColor(x, y).lightness() < 160 for x in range(right - 24, right - 2)
+            )
+            if dark:
+                rows.append(dark)
+        return rows
+
+    created = [f.key for f in page.model.columns].index("created")
+    header.resizeSection(created, 260)  # the arrow apart from the text
+    assert header.sortIndicatorSection() == created  # newest first, as it opens
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    rows = arrow_rows()
+    assert rows and rows[0] > rows[-1]  # ▼: wide at the top
+    page.table.sortByColumn(created, Qt.SortOrder.AscendingOrder)
+    rows = arrow_rows()
+    assert rows and rows[0] < rows[-1]  # ▲ for oldest first
+
+
+def test_a_narrow_amount_column_never_cuts_an_amount_or_its_currency(imported, qtbot):
+    from PySide6.QtGui import QFontMetricsF
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    app, _harness = imported
+    app.window.resize(1024, 700)
+    page, _charges = open_charges(app, qtbot)
+    amount = [f.key for f in page.model.columns].index("amount")
+    page.table.sortByColumn(amount, Qt.SortOrder.DescendingOrder)  # the largest first
+    page.table.horizontalHeader().resizeSection(amount, 80)
+    delegate = page.table.itemDelegateForColumn(amount)
+    assert delegate is not None
+    for row in range(20):
+        index = page.model.index(row, amount)
+        option = QStyleOptionViewItem()
+        option.rect = page.table.visualRect(index)
+        option.font = page.table.font()
+        shown, font = delegate.fitted(option, index)
+        full = index.data()
+        assert shown.split()[-1] == full.split()[-1], (full, shown)  # the currency stays
+        assert QFontMetricsF(font).horizontalAdvance(shown) <= option.rect.width() - 12, shown
+
+
+def test_long_messages_never_widen_the_window_and_the_busy_bar_does_not_jump(imported, qtbot):
+    from types import SimpleNamespace
+
+    app, _harness = imported
+    window = app.window
+    window.resize(1024, 700)
+    page, _charges = open_charges(app, qtbot)
+    qtbot.waitUntil(lambda: window.width() == 1024)
+    added = [SimpleNamespace(label=f"Metadata field number {n}") for n in range(17)]
+    page._fields_updated(added)  # as Update fields ends: "Added 17 fields: …"
+    window.grab()
+    assert page.status.text().startswith("Added 17 fields: ")
+    assert window.width() == 1024 and window.minimumSizeHint().width() < 1024
+    assert page.status.toolTip() == page.status.text()  # cut on screen, whole here
+    page.message.setText("A filter could not be read: " + "very long reason " * 30)
+    page.message.show()
+    window.grab()
+    assert window.width() == 1024 and window.minimumSizeHint().width() < 1024
+    # A search's busy bar takes room kept for it: the status line does not move.
+    before = page.status.geometry()
+    page.busy.show()
+    window.grab()
+    assert page.status.geometry() == before
+    page.busy.hide()
+    # The export's bar has room for its words.
+    page.export_progress.setValue(45)
+    page.export_progress.show()
+    window.grab()
+    words = page.export_progress.fontMetrics().horizontalAdvance(page.export_progress.text())
+    assert page.export_progress.width() >= words + 40
+    page.export_progress.hide()
