@@ -79,7 +79,7 @@ def test_registration_tables_have_typed_columns_and_indexes(db):
         "status",
         "amount",
     ) in indexes
-    assert ("data_source_id", "amount") in indexes
+    assert ("data_source_id", "currency", "amount") in indexes  # amounts sort by currency first
 
 
 def test_the_same_stripe_object_cannot_be_stored_twice_in_a_data_source(db):
