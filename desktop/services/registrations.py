@@ -157,13 +157,27 @@ class RegistrationsService:
             .scalar()
             or 0
         )
+        taken = {
+            label
+            for (label,) in DataSourceField.select(DataSourceField.label)
+            .where(DataSourceField.data_source == data_source)
+            .tuples()
+        }
+
+        def distinct(f: DiscoveredField) -> str:
+            """A label no other field of the data source has: a charge's payment_method
+            would read "Payment method" beside the catalog's method type of that name."""
+            label = f.label if f.label not in taken else f"{f.label} ({f.key})"
+            taken.add(label)
+            return label
+
         with DataSourceField._meta.database.atomic():
             DataSourceField.insert_many(
                 [
                     {
                         "data_source": data_source.id,
                         "key": f.key,
-                        "label": f.label,
+                        "label": distinct(f),
                         "kind": str(f.kind),
                         "custom": True,
                         "visible": f.key == "livemode" or f.key.startswith("metadata."),

@@ -37,6 +37,7 @@ from desktop.services.registrations import (
 )
 from desktop.services.stripe.errors import Cancelled
 from desktop.services.tasks import Runner
+from desktop.views.column_chooser import ColumnChooser
 from desktop.views.filter_dialog import FilterDialog
 from desktop.views.icons import themed_icon
 from desktop.views.registrations_model import RegistrationsTableModel
@@ -129,7 +130,16 @@ class RegistrationsPage(Page):
         for widget in (self.search, self.hide_sample):
             self.toolbar.leading.addWidget(widget)
         self.toolbar.leading.addStretch(1)
-        for widget in (self.update_fields_button, self.views_button, self.export_button):
+        self.columns_button = QPushButton("Columns…")
+        self.columns_button.setToolTip("Choose the fields the table shows (Ctrl+Shift+C)")
+        self.columns_button.clicked.connect(self.choose_columns)
+        QShortcut(QKeySequence("Ctrl+Shift+C"), self, self.choose_columns)
+        for widget in (
+            self.update_fields_button,
+            self.columns_button,
+            self.views_button,
+            self.export_button,
+        ):
             self.toolbar.trailing.addWidget(widget)
         column.addWidget(self.toolbar)
         self.chips = QHBoxLayout()
@@ -669,18 +679,18 @@ class RegistrationsPage(Page):
             fitted = field.kind in (Kind.MONEY, Kind.NUMBER)
             self.table.setItemDelegateForColumn(column, self._fitted_cells if fitted else None)
 
+    def choose_columns(self) -> ColumnChooser:
+        """The column chooser: a list that stays open while the user ticks (Ctrl+Shift+C)."""
+        fields = self.registrations.fields(self.data_source)
+        dialog = ColumnChooser(fields, self._visible_keys_in_view_order(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.set_columns(dialog.chosen()))
+        dialog.open()
+        return dialog
+
     def _column_menu(self, position) -> None:
         menu = QMenu(self)
-        shown = self._visible_keys_in_view_order()
-        for key, label, _visible in self.registrations.fields(self.data_source):
-            action = menu.addAction(label)
-            action.setCheckable(True)
-            action.setChecked(key in shown)
-            action.toggled.connect(
-                lambda on, k=key: self.set_columns(
-                    [*shown, k] if on else [c for c in shown if c != k]
-                )
-            )
+        menu.addAction("Choose columns…\tCtrl+Shift+C", self.choose_columns)
         column = self.table.horizontalHeader().logicalIndexAt(position)
         if 0 <= column < len(self.model.columns):
             field = self.model.columns[column]

@@ -647,3 +647,34 @@ def test_long_messages_never_widen_the_window_and_the_busy_bar_does_not_jump(imp
     words = page.export_progress.fontMetrics().horizontalAdvance(page.export_progress.text())
     assert page.export_progress.width() >= words + 40
     page.export_progress.hide()
+
+
+def test_the_column_chooser_stays_open_names_each_field_once_and_is_remembered(imported, qtbot):
+    from PySide6.QtWidgets import QListWidget
+
+    from desktop.views.column_chooser import ColumnChooser, KeyRole
+
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    with qtbot.waitSignal(page.fields_updated, timeout=30_000):
+        page.update_fields()  # finds payment_method beside the catalog's "Payment method"
+    qtbot.keySequence(page, "Ctrl+Shift+C")  # reachable without a mouse
+    (dialog,) = page.findChildren(ColumnChooser)
+    qtbot.waitUntil(lambda: dialog.isVisible())
+    items = dialog.findChild(QListWidget)
+    labels = [items.item(r).text() for r in range(items.count())]
+    assert len(labels) == len(set(labels)), labels  # no two fields read alike
+    assert items.height() < 600  # one scrolling column, not a menu the height of the screen
+    shown = [f.key for f in page.model.columns]
+    status = next(r for r in range(items.count()) if items.item(r).data(KeyRole) == "status")
+    amount = next(r for r in range(items.count()) if items.item(r).data(KeyRole) == "amount")
+    items.item(status).setCheckState(Qt.CheckState.Unchecked)
+    items.item(amount).setCheckState(Qt.CheckState.Unchecked)
+    assert dialog.isVisible()  # ticking does not close it
+    dialog.search.setText("payment")
+    assert items.item(status).isHidden()
+    dialog.accept()
+    wanted = [k for k in shown if k not in ("status", "amount")]
+    qtbot.waitUntil(lambda: [f.key for f in page.model.columns] == wanted, timeout=10_000)
+    app.open_data_source(charges.id)
+    assert [f.key for f in page.model.columns] == wanted
