@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QFontMetrics, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QFontMetrics, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLineEdit,
     QMenu,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -39,7 +38,9 @@ from desktop.services.stripe.errors import Cancelled
 from desktop.services.tasks import Runner
 from desktop.views.column_chooser import ColumnChooser
 from desktop.views.filter_dialog import FilterDialog
+from desktop.views.formatting import field_value_text
 from desktop.views.icons import themed_icon
+from desktop.views.registration_detail import RegistrationCard
 from desktop.views.registrations_model import RegistrationsTableModel
 from desktop.views.widgets import (
     ElidedLabel,
@@ -182,16 +183,13 @@ class RegistrationsPage(Page):
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(8, 0, 0, 0)
         detail_layout.addWidget(plain_label("Registration", "sectionTitle"))
-        self.detail_text = QPlainTextEdit()
-        self.detail_text.setReadOnly(True)
-        self.detail_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.detail_text.setPlaceholderText("Select a registration to see every field.")
+        self.detail_text = RegistrationCard()
         detail_layout.addWidget(self.detail_text, 1)
         copy = QPushButton("Copy JSON")
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self._detail_json))
         detail_layout.addWidget(copy, 0, Qt.AlignmentFlag.AlignRight)
         self.splitter.addWidget(detail)
-        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(0, 2)  # the card has room for an id and a date
         self.splitter.setStretchFactor(1, 1)
         column.addWidget(self.splitter, 1)
         footer = QHBoxLayout()
@@ -274,7 +272,7 @@ class RegistrationsPage(Page):
         self.model.reader = self._read_in_background
         self.model.moot = self._drop_read
         self.table.selectionModel().selectionChanged.connect(self._selected)
-        self.detail_text.clear()
+        self.detail_text.clear_card()
         self._apply()
         self._show_sort_indicator()
         self._fit_columns()
@@ -521,19 +519,19 @@ class RegistrationsPage(Page):
         except ValueError:
             obj, pretty = {}, data
         self._detail_json = pretty
-        lines = [f"Livemode: {livemode}"]
         currency = obj.get("currency") if isinstance(obj, dict) else None
+        rows = []
         for field in self.query.fields.values():
             if field.key == "livemode":
-                continue
+                continue  # the card's Mode says it
             value = extract(obj, field.key) if isinstance(obj, dict) else None
-            shown = (
-                self.model.display(field, value, currency)
-                if not isinstance(value, dict | list)
-                else ""
-            )
-            lines.append(f"{field.label}: {shown}")
-        self.detail_text.setPlainText("\n".join(lines) + f"\n\nStored object (JSON):\n{pretty}")
+            if isinstance(value, dict | list):
+                continue  # in the stored object, folded
+            shown = self.model.display(field, value, currency)
+            if field.kind is Kind.BOOL and value is not None:
+                shown = "Yes" if shown == "True" else "No"
+            rows.append((field.label, field_value_text(field.key, shown) if shown else "", value))
+        self.detail_text.show_registration(livemode, rows, obj)
 
     # --- export ---
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QKeySequence
 
 from desktop.store.models import DataSource, registration_model
 from tests.syncing import import_into
@@ -160,10 +161,27 @@ def test_the_detail_pane_shows_the_stored_object(imported, qtbot):
     app, _harness = imported
     page, _charges = open_charges(app, qtbot)
     page.table.selectRow(0)
-    text = page.detail_text.toPlainText()
-    assert text.startswith("Livemode: ")
+    card = page.detail_text
+    text = card.toPlainText()
+    assert text.startswith(("Mode: Live", "Mode: Sample (test mode)"))
     assert "\nAmount: " in text and "\nBilling country: " in text  # every field, labelled
-    assert '"object": "charge"' in text
+    assert "True" not in text and "False" not in text  # Yes and No, as a person says it
+    amount = page.model.index(0, [f.key for f in page.model.columns].index("amount")).data()
+    assert f"\nAmount: {amount}\n" in text  # with its currency, as the table shows it
+    created = page.model.index(0, [f.key for f in page.model.columns].index("created")).data()
+    assert f"\nCreated: {created}\n" in text  # the user's zone, the app's one date format
+    # The stored object is below, folded: its nested parts open on demand.
+    stored = card.topLevelItem(card.topLevelItemCount() - 1)
+    assert stored.text(0) == "Stored object" and not stored.isExpanded()
+    keys = {stored.child(n).text(0): stored.child(n) for n in range(stored.childCount())}
+    assert keys["object"].text(1) == "charge"
+    assert keys["outcome"].childCount() > 0 and not keys["outcome"].isExpanded()
+    # An id is copied whole with Ctrl+C.
+    card.setCurrentItem(keys["id"])
+    card.setFocus()
+    qtbot.keySequence(card, QKeySequence.StandardKey.Copy)
+    assert QGuiApplication.clipboard().text() == keys["id"].text(1)
+    assert keys["id"].text(1).startswith("ch_")
 
 
 def test_the_last_row_of_the_table_is_right(imported, qtbot):
