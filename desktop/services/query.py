@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from desktop.catalog import Kind
+from desktop.catalog import Kind, minor_unit_divisor
 from desktop.services.kpi.periods import PERIODS, period_range
 from desktop.store.models import DataSource, DataSourceField
 
@@ -421,6 +421,10 @@ class Filter:
     key: str
     op: str
     value: object = None  # a number, text, epoch seconds, (low, high) or a list
+    # An amount typed as read (10.00 USD) keeps its currency: the value is in that currency's
+    # minor unit, as stored, and the filter holds for rows in that currency only. Without one
+    # (filters saved before), the value is in minor units of whatever currency.
+    currency: str | None = None
 
     def describe(self, fields: dict[str, FieldRef]) -> str:
         field = fields.get(self.key)
@@ -428,6 +432,8 @@ class Filter:
         op = OPERATOR_LABELS.get(self.op, self.op)
         if self.op in ("is_empty", "is_not_empty", "is_true", "is_false"):
             return f"{label} {op}"
+        if field is not None and field.kind is Kind.MONEY and self.op in NUMBER_OPS:
+            return self._describe_money(label, op)
         if self.op == "between":
             low, high = self.value  # type: ignore[misc]
             return f"{label} between {low} and {high}"
@@ -436,6 +442,39 @@ class Filter:
         if self.op == "one_of":
             return f"{label} is one of {', '.join(map(str, self.value))}"  # type: ignore[arg-type]
         return f"{label} {op} {self.value}"
+
+    def _describe_money(self, label: str, op: str) -> str:
+        """As the table reads: 'Amount > 10.00 USD'; a filter saved before amounts had a
+        currency says its unit: 'Amount > 1000 (minor units)'."""
+
+        def amount(value) -> str:
+            if self.currency is None:
+                return str(value)
+            divisor = minor_unit_divisor(self.currency)
+            number = float(value) / divisor
+            text = f"{number:,.2f}" if divisor != 1 else f"{number:,.0f}"
+            return f"{text} {self.currency.upper()}"
+
+        unit = "" if self.currency else " (minor units)"
+        if self.op == "between":
+            low, high = self.value  # type: ignore[misc]
+            return f"{label} between {amount(low)} and {amount(high)}{unit}"
+        return f"{label} {op} {amount(self.value)}{unit}"
+
+
+def amount_in_minor_units(text: str, currency: str) -> int:
+    """An amount typed as read, in units ('10', '10.50', '1,250.00'), in the currency's minor
+    unit as Stripe stores it: 1050 for 10.50 USD, 1250 for 1,250 JPY."""
+    from decimal import Decimal, InvalidOperation
+
+    cleaned = str(text).strip().replace(",", "").replace(" ", "")
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise FilterError(
+            f"{text!r} is not an amount: type it as the table shows it, such as 10.00"
+        ) from None
+    return int((number * minor_unit_divisor(currency)).to_integral_value())
 
 
 # --- SQL -----------------------------------------------------------------------------------
@@ -559,6 +598,11 @@ class FilterCompiler:
         field = self.fields.get(flt.key)
         if field is None:
             raise FilterError(f"Unknown field {flt.key!r}; use Update fields to find new ones.")
+        currency = self.fields.get("currency")
+        if flt.currency and field.kind is Kind.MONEY and currency is not None:
+            # The amount, in that currency only.
+            sql, params = self._dialog(Filter(flt.key, flt.op, flt.value))
+            return f"({currency.sql} = ? AND {sql})", [flt.currency.lower(), *params]
         if flt.op not in OPERATORS[field.kind]:
             raise FilterError(
                 f"{field.label} cannot be filtered with '{OPERATOR_LABELS.get(flt.op, flt.op)}'."

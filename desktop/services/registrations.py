@@ -349,6 +349,17 @@ class RegistrationQuery:
     def _currency_sql(self) -> str:
         return '"currency"' if self.data_type.has_field("currency") else "NULL"
 
+    def currencies(self) -> list[str]:
+        """The data source's currencies, the most used first (amount filters offer them)."""
+        if not self.data_type.has_field("currency"):
+            return []
+        rows = self.db.execute_sql(
+            f'SELECT "currency", COUNT(*) AS n FROM "{self.table}" WHERE "data_source_id" = ? '
+            'AND "currency" IS NOT NULL GROUP BY "currency" ORDER BY n DESC, "currency"',
+            (self.data_source.id,),
+        ).fetchall()
+        return [currency for currency, _n in rows]
+
     def detail(self, pk: int) -> tuple[bool, str] | None:
         """One registration's Livemode and its stored JSON, or None when it is gone."""
         row = self.db.execute_sql(

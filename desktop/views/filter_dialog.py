@@ -20,7 +20,14 @@ from PySide6.QtWidgets import (
 
 from desktop.catalog import DATA_TYPES, Kind
 from desktop.services.kpi.periods import PERIODS
-from desktop.services.query import OPERATOR_LABELS, OPERATORS, FieldRef, Filter
+from desktop.services.query import (
+    OPERATOR_LABELS,
+    OPERATORS,
+    FieldRef,
+    Filter,
+    amount_in_minor_units,
+)
+from desktop.views.formatting import QT_DATE_TIME
 from desktop.views.widgets import plain_label
 
 NO_VALUE = ("is_empty", "is_not_empty", "is_true", "is_false")
@@ -28,10 +35,19 @@ NO_VALUE = ("is_empty", "is_not_empty", "is_true", "is_false")
 
 class FilterDialog(QDialog):
     def __init__(
-        self, fields: list[FieldRef], data_type: str, parent: QWidget | None = None
+        self,
+        fields: list[FieldRef],
+        data_type: str,
+        parent: QWidget | None = None,
+        currencies: list[str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add filter")
+        # Amounts are typed as the table shows them, in one of the data's currencies.
+        self.currency_box = QComboBox()
+        self.currency_box.setAccessibleName("Currency")
+        for currency in currencies or []:
+            self.currency_box.addItem(currency.upper(), currency)
         self.fields = sorted(fields, key=lambda f: f.label.lower())
         self.data_type = DATA_TYPES[data_type]
         layout = QVBoxLayout(self)
@@ -49,12 +65,12 @@ class FilterDialog(QDialog):
         self.high_value = QLineEdit()
         self.date_value = QDateTimeEdit(QDateTime.currentDateTime())
         self.date_value.setCalendarPopup(True)
-        self.date_value.setDisplayFormat("d MMM yyyy HH:mm")
+        self.date_value.setDisplayFormat(QT_DATE_TIME)
         self.date_from = QDateTimeEdit(QDateTime.currentDateTime().addMonths(-1))
         self.date_to = QDateTimeEdit(QDateTime.currentDateTime())
         for editor in (self.date_from, self.date_to):
             editor.setCalendarPopup(True)
-            editor.setDisplayFormat("d MMM yyyy HH:mm")
+            editor.setDisplayFormat(QT_DATE_TIME)
         date_range = QWidget()
         date_range_layout = QFormLayout(date_range)
         date_range_layout.setContentsMargins(0, 0, 0, 0)
@@ -85,6 +101,8 @@ class FilterDialog(QDialog):
             values_layout.addWidget(widget)
         self.value_label = plain_label("Value")
         form.addRow(self.value_label, self.values)
+        self.currency_label = plain_label("Currency")
+        form.addRow(self.currency_label, self.currency_box)
         self.number_hint.setWordWrap(True)
         form.addRow("", self.number_hint)
         layout.addLayout(form)
@@ -122,11 +140,14 @@ class FilterDialog(QDialog):
                 item.setCheckState(Qt.CheckState.Unchecked)
                 self.choices.addItem(item)
         self.number_hint.setText(
-            "Amounts are in the currency's minor unit: 1000 is 10.00 USD (and 1,000 JPY)."
-            if field.kind is Kind.MONEY
+            "Type the amount as the table shows it (10.00); it applies to rows in this currency."
+            if self._typed_in_units()
             else ""
         )
         self._operator_changed()
+
+    def _typed_in_units(self) -> bool:
+        return self.field().kind is Kind.MONEY and self.currency_box.count() > 0
 
     def _operator_changed(self) -> None:
         op = self.operator_box.currentData()
@@ -149,6 +170,10 @@ class FilterDialog(QDialog):
             editor.setVisible(editor is shown)
         self.values.setVisible(shown is not None)
         self.value_label.setVisible(shown is not None)
+        in_units = shown is not None and self._typed_in_units()
+        self.currency_box.setVisible(in_units)
+        self.currency_label.setVisible(in_units)
+        self.number_hint.setVisible(in_units)
         self.adjustSize()
 
     def result_filter(self) -> Filter:
@@ -176,7 +201,14 @@ class FilterDialog(QDialog):
             )
             return Filter(field.key, op, (low, high))
         if op == "between":
-            return Filter(
-                field.key, op, (self.low_value.text().strip(), self.high_value.text().strip())
-            )
-        return Filter(field.key, op, self.text_value.text().strip())
+            low, high = self.low_value.text().strip(), self.high_value.text().strip()
+            if self._typed_in_units():
+                currency = self.currency_box.currentData()
+                units = (amount_in_minor_units(v, currency) for v in (low, high))
+                return Filter(field.key, op, tuple(units), currency)
+            return Filter(field.key, op, (low, high))
+        text = self.text_value.text().strip()
+        if self._typed_in_units() and op not in NO_VALUE:
+            currency = self.currency_box.currentData()
+            return Filter(field.key, op, amount_in_minor_units(text, currency), currency)
+        return Filter(field.key, op, text)

@@ -53,6 +53,22 @@ from desktop.views.widgets import (
 SAMPLE_FILTER = Filter("livemode", "is_true")
 
 
+def filter_json(flt: Filter) -> dict:
+    """A filter as saved with the data source's view; an amount's currency only when it has
+    one, so that filters saved before read as they did."""
+    saved = {"key": flt.key, "op": flt.op, "value": flt.value}
+    if flt.currency:
+        saved["currency"] = flt.currency
+    return saved
+
+
+def stored_filter(saved: dict) -> Filter:
+    value = saved.get("value")
+    if isinstance(value, list) and saved.get("op") == "between":
+        value = tuple(value)
+    return Filter(saved["key"], saved["op"], value, saved.get("currency"))
+
+
 class RegistrationsPage(Page):
     back_requested = Signal()
     sync_requested = Signal(int)  # data source id
@@ -242,7 +258,7 @@ class RegistrationsPage(Page):
             data_source, time_zone=self.time_zone(), week_start=self.week_start()
         )
         view = json.loads(data_source.view_settings or "{}")
-        self.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view.get("filters", [])]
+        self.filters = [stored_filter(f) for f in view.get("filters", [])]
         self.saved_views: dict[str, dict] = dict(view.get("views", {}))
         self.widths = {
             key: width
@@ -278,6 +294,8 @@ class RegistrationsPage(Page):
         self._fit_columns()
         self._set_delegates()
         self.model.modelReset.connect(self._after_reset)  # after the header's own reset
+        self.currencies: list[str] = []
+        self._read_currencies()
 
     def _show_sort_indicator(self) -> None:
         keys = [f.key for f in self.model.columns]
@@ -303,12 +321,36 @@ class RegistrationsPage(Page):
     def add_filter(self, preset: tuple[str, str] | None = None) -> FilterDialog | None:
         if self.query is None:
             return None
-        dialog = FilterDialog(list(self.query.fields.values()), self.data_source.data_type, self)
+        dialog = FilterDialog(
+            list(self.query.fields.values()),
+            self.data_source.data_type,
+            self,
+            currencies=self.currencies,
+        )
         if preset:
             dialog.select(*preset)
-        dialog.accepted.connect(lambda: self._add(dialog.result_filter()))
+        dialog.accepted.connect(lambda: self._add_from(dialog))
         dialog.open()
         return dialog
+
+    def _read_currencies(self) -> None:
+        """The data's currencies, most used first, for amounts typed in the Filter dialog."""
+        query, data_source = self.query.snapshot(), self.data_source
+
+        def done(found: list[str]) -> None:
+            if data_source is self.data_source:
+                self.currencies = found
+
+        self.runner.run(lambda _state: query.currencies(), done, self._say, key="currencies")
+
+    def _add_from(self, dialog: FilterDialog) -> None:
+        try:
+            flt = dialog.result_filter()
+        except FilterError as exc:  # an amount that is not one: said, nothing added
+            self.message.setText(str(exc))
+            self.message.show()
+            return
+        self._add(flt)
 
     def _add(self, flt: Filter) -> None:
         self.filters.append(flt)
@@ -362,7 +404,7 @@ class RegistrationsPage(Page):
             self._save_view_settings()
 
     def _current_view(self) -> dict:
-        return {"filters": [{"key": f.key, "op": f.op, "value": f.value} for f in self.filters]}
+        return {"filters": [filter_json(f) for f in self.filters]}
 
     def _save_view_settings(self) -> None:
         self._save_widths.stop()  # saved here, with the rest
@@ -386,7 +428,7 @@ class RegistrationsPage(Page):
 
     def apply_named_view(self, name: str) -> None:
         view = self.saved_views[name]
-        self.filters = [Filter(f["key"], f["op"], f.get("value")) for f in view["filters"]]
+        self.filters = [stored_filter(f) for f in view["filters"]]
         if view.get("hide_sample") and SAMPLE_FILTER not in self.filters:
             self.filters.append(SAMPLE_FILTER)  # a view saved with the separate toggle
         self._apply(save=True)

@@ -152,8 +152,9 @@ def test_sorting_by_amount_orders_within_each_currency_and_says_so(imported, qtb
 def test_a_filter_with_a_bad_value_is_refused_in_words(imported, qtbot):
     app, _harness = imported
     page, _charges = open_charges(app, qtbot)
+    qtbot.waitUntil(lambda: bool(page.currencies))  # amounts are typed in units of one
     add_filter_through_the_dialog(page, "amount", ">", "a lot")
-    assert page.message.isVisible() and "needs a number" in page.message.text()
+    assert page.message.isVisible() and "is not an amount" in page.message.text()
     assert page.filters == []
 
 
@@ -696,3 +697,45 @@ def test_the_column_chooser_stays_open_names_each_field_once_and_is_remembered(i
     qtbot.waitUntil(lambda: [f.key for f in page.model.columns] == wanted, timeout=10_000)
     app.open_data_source(charges.id)
     assert [f.key for f in page.model.columns] == wanted
+
+
+def test_amounts_are_typed_as_the_table_shows_them_and_old_filters_keep_their_meaning(
+    imported, qtbot
+):
+    app, _harness = imported
+    page, charges = open_charges(app, qtbot)
+    qtbot.waitUntil(lambda: bool(page.currencies))
+    assert page.currencies[0] == "usd"  # the most used first
+    dialog = page.add_filter(preset=("amount", ">"))
+    assert dialog.currency_box.isVisible() and dialog.currency_box.currentData() == "usd"
+    dialog.text_value.setText("10.00")
+    with qtbot.waitSignal(page.view_saved, timeout=10_000):
+        dialog.accept()
+    table = registration_model("charges")
+    mine = table.data_source == charges.id
+    expected = table.select().where(mine & (table.currency == "usd") & (table.amount > 1000))
+    assert page.model.count == expected.count() > 0
+    chips = [page.chips.itemAt(i).widget().text() for i in range(page.chips.count() - 1)]
+    assert chips == ["Amount > 10.00 USD  ✕"]
+    saved = json.loads(DataSource.get_by_id(charges.id).view_settings)["filters"]
+    assert saved == [{"key": "amount", "op": ">", "value": 1000, "currency": "usd"}]
+    app.open_data_source(charges.id)  # kept as it was meant
+    assert page.model.count == expected.count()
+    # A filter saved before amounts had a currency still means minor units, and says so.
+    charges = DataSource.get_by_id(charges.id)
+    charges.view_settings = json.dumps({"filters": [{"key": "amount", "op": ">", "value": 1000}]})
+    charges.save()
+    app.open_data_source(charges.id)
+    before = table.select().where(mine & (table.amount > 1000))
+    assert page.model.count == before.count()
+    chips = [page.chips.itemAt(i).widget().text() for i in range(page.chips.count() - 1)]
+    assert chips == ["Amount > 1000 (minor units)  ✕"]
+    # Yen have no minor unit: 1,250 JPY is 1250.
+    qtbot.waitUntil(lambda: "jpy" in page.currencies)
+    dialog = page.add_filter(preset=("amount", "between"))
+    dialog.currency_box.setCurrentIndex(dialog.currency_box.findData("jpy"))
+    dialog.low_value.setText("1,250")
+    dialog.high_value.setText("100000")
+    flt = dialog.result_filter()
+    assert (flt.value, flt.currency) == ((1250, 100_000), "jpy")
+    dialog.reject()
