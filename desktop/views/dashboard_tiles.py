@@ -40,7 +40,13 @@ from desktop.services.kpi.dashboards import (
     WidgetSpec,
 )
 from desktop.views.formatting import date_span, day_text, field_value_text, timestamp
-from desktop.views.widgets import ElidedLabel, FittedLabel, fit_text, plain_label
+from desktop.views.widgets import (
+    ElidedLabel,
+    FittedLabel,
+    documents_path,
+    fit_text,
+    plain_label,
+)
 
 # Text colours with at least 4.5:1 contrast on the white tile (WCAG AA).
 STATUS_COLOURS = {"good": "#15803d", "warning": "#b45309", "bad": "#b91c1c"}
@@ -192,7 +198,7 @@ class Tile(QFrame):
 
         name = "".join(c if c.isalnum() or c in " -_" else "_" for c in self.spec.title).strip()
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save chart as PNG", f"{name or 'chart'}.png", "PNG image (*.png)"
+            self, "Save chart as PNG", documents_path(f"{name or 'chart'}.png"), "PNG image (*.png)"
         )
         if path:
             self.export_png(path)

@@ -53,6 +53,7 @@ from desktop.views.widgets import (
     EmptyState,
     Page,
     confirm,
+    documents_path,
     plain_label,
     plain_tooltip,
     primary_button,
@@ -274,7 +275,7 @@ class DashboardsPage(Page):
         """Read a dashboard's JSON file, then add it on a worker and show it."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
-                self, "Import a dashboard", "", "Ledgerboard dashboard (*.json)"
+                self, "Import a dashboard", documents_path(), "Ledgerboard dashboard (*.json)"
             )
             if not path:
                 return
@@ -296,7 +297,10 @@ class DashboardsPage(Page):
         if path is None:
             title = self.picker.currentText() or "dashboard"
             path, _ = QFileDialog.getSaveFileName(
-                self, "Export the dashboard", f"{title}.json", "Ledgerboard dashboard (*.json)"
+                self,
+                "Export the dashboard",
+                documents_path(f"{title}.json"),
+                "Ledgerboard dashboard (*.json)",
             )
             if not path:
                 return False

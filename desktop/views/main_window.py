@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
 
     def _build_sidebar(self) -> QWidget:
         sidebar = QWidget()
-        sidebar.setObjectName("sidebar")
+        sidebar.setObjectName("navigationPane")
         sidebar.setMinimumWidth(212)
         sidebar.setMaximumWidth(320)
         layout = QVBoxLayout(sidebar)

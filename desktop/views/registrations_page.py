@@ -47,6 +47,7 @@ from desktop.views.widgets import (
     FittedTextDelegate,
     Page,
     ToolbarRow,
+    documents_path,
     plain_label,
 )
 
@@ -580,7 +581,10 @@ class RegistrationsPage(Page):
     def _choose_export_file(self) -> None:
         name = f"{self.data_source.title}.csv".replace("/", "-")
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export registrations", name, "CSV files (*.csv);;Excel workbooks (*.xlsx)"
+            self,
+            "Export registrations",
+            documents_path(name),
+            "CSV files (*.csv);;Excel workbooks (*.xlsx)",
         )
         if path:
             self.export_to(Path(path))

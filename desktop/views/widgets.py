@@ -167,6 +167,19 @@ class SortArrowStyle(QProxyStyle):
         super().drawPrimitive(element, option, painter, widget)
 
 
+def documents_path(file_name: str = "") -> str:
+    """Where a file dialog starts: the user's documents (their home where there are none),
+    never the folder the program runs from."""
+    from pathlib import Path
+
+    from PySide6.QtCore import QStandardPaths
+
+    folder = QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.DocumentsLocation
+    ) or str(Path.home())
+    return str(Path(folder) / file_name) if file_name else folder
+
+
 def primary_button(text: str, icon: str | None = None) -> QPushButton:
     button = QPushButton(text)
     button.setProperty("primary", True)

@@ -739,3 +739,32 @@ def test_amounts_are_typed_as_the_table_shows_them_and_old_filters_keep_their_me
     flt = dialog.result_filter()
     assert (flt.value, flt.currency) == ((1250, 100_000), "jpy")
     dialog.reject()
+
+
+def test_the_export_dialog_starts_in_documents_and_keeps_a_light_places_pane(
+    imported, qtbot, monkeypatch, tmp_path
+):
+    from PySide6.QtCore import QStandardPaths
+    from PySide6.QtWidgets import QFileDialog, QWidget
+
+    app, _harness = imported
+    page, _charges = open_charges(app, qtbot)
+    asked = []
+    # Stands in for the modal dialog (it would wait for a person): what it is asked to open.
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *args, **kw: asked.append(args) or ("", "")
+    )
+    page._choose_export_file()
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    assert asked and asked[0][2].startswith(documents or str(tmp_path.home()))
+    assert asked[0][2].endswith(".csv")
+    # Qt's own dialog, as Linux without a portal shows it: its places pane is light.
+    dialog = QFileDialog(page, "Export registrations", documents)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    places = dialog.findChild(QWidget, "sidebar")
+    image = places.grab().toImage()
+    assert image.pixelColor(places.width() // 2, places.height() - 4).lightness() > 200
+    dialog.close()
