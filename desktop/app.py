@@ -287,6 +287,7 @@ class Application(QObject):
             default_frequency=self.settings.default_update_frequency,
             demo=self.demo,
             login_timeout=self.login_timeout or LOGIN_TIMEOUT,
+            data_sources=self.data_sources,
         )
         wizard = NewDataSourceWizard(services, open_url=self.open_url, parent=self.window)
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

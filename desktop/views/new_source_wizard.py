@@ -34,6 +34,7 @@ from shiboken6 import isValid
 
 from desktop.catalog import DATA_TYPES
 from desktop.services.accounts import AccountsService
+from desktop.services.data_sources import DataSourcesService
 from desktop.services.new_source_flow import ConnectMethod, NewSourceFlow, Step
 from desktop.services.stripe.connections import ConnectionError_, ConnectionsService, KeyCheck
 from desktop.services.stripe.errors import Cancelled
@@ -42,7 +43,7 @@ from desktop.services.sync.engine import SyncProgress
 from desktop.services.sync.service import SyncService
 from desktop.services.tasks import Runner
 from desktop.settings import UPDATE_FREQUENCIES
-from desktop.views.formatting import frequency_text
+from desktop.views.formatting import count_text, frequency_text
 from desktop.views.icons import themed_icon
 from desktop.views.widgets import plain_label, plain_tooltip, primary_button
 
@@ -79,6 +80,7 @@ class WizardServices:
     default_frequency: int = 300
     demo: bool = False
     login_timeout: float = 300  # seconds the browser has to come back
+    data_sources: DataSourcesService | None = None  # counts a finished import's rows
 
 
 class NewDataSourceWizard(QDialog):
@@ -86,6 +88,7 @@ class NewDataSourceWizard(QDialog):
 
     finished_import = Signal(list)  # ids of the new data sources
     authorize_url_ready = Signal(str)  # for tests and the copyable link
+    counted = Signal()  # the finished rows say their registrations
 
     def __init__(
         self,
@@ -699,13 +702,22 @@ class NewDataSourceWizard(QDialog):
     def _created(self, data_sources: list) -> None:
         services = self.services
         self._new_ids = [ds.id for ds in data_sources]
+        self._created_sources = list(data_sources)
         for row, ds in enumerate(data_sources):
             name = plain_label(ds.title)
             bar = QProgressBar()
             bar.setRange(0, 0)  # Stripe does not say how many rows there are: busy until done
             bar.setTextVisible(False)
+            bar.setAccessibleName(f"Import of {ds.title}")
             label = plain_label("Waiting…", "fieldHelp")
-            label.setMinimumWidth(170)
+            # As wide as its longest words from the start: the bars keep their width while
+            # the counts grow ("Importing history · 1,234,567 rows · 4,321 a second").
+            label.setFixedWidth(
+                label.fontMetrics().horizontalAdvance(
+                    "Importing history · 9,999,999 rows · 99,999 a second"
+                )
+                + 8
+            )
             self.import_rows.addWidget(name, row, 0)
             self.import_rows.addWidget(bar, row, 1)
             self.import_rows.addWidget(label, row, 2)
@@ -719,8 +731,11 @@ class NewDataSourceWizard(QDialog):
 
     def _import_progress(self, progress: SyncProgress) -> None:
         for ds_id in progress.data_source_ids:
-            if ds_id in self.progress_labels:
-                self.progress_labels[ds_id].setText(f"{progress.phase} · {progress.rows:,} rows")
+            if ds_id in self.progress_labels and ds_id not in self._outcomes:
+                rate = f" · {progress.rate:,.0f} a second" if progress.rate >= 1 else ""
+                self.progress_labels[ds_id].setText(
+                    f"{progress.phase} · {count_text(progress.rows, 'row')}{rate}"
+                )
 
     def _import_results(self, results: list) -> None:
         if not self._new_ids or self._import_finished:
@@ -739,6 +754,7 @@ class NewDataSourceWizard(QDialog):
             for ds_id in result.rows:
                 self._outcomes[ds_id] = result.status
         if set(self._outcomes) >= set(self._new_ids):
+            self._count_done()
             ok = set(self._outcomes.values()) == {"up_to_date"}
             self.import_status.setText(
                 "All data types are imported and will stay up to date."
@@ -748,7 +764,31 @@ class NewDataSourceWizard(QDialog):
             self.next_button.setText("Open data sources")
             self.next_button.setEnabled(True)
             self._import_finished = True
+            # The heading says it is over, as the rows do.
+            self.title.setText("Import finished" if ok else "Import finished with problems")
+            self.subtitle.setText(
+                "Each data source now stays up to date in the background."
+                if ok
+                else "The data types that could not be imported say why beside them."
+            )
             self.finished_import.emit(self._new_ids)
+
+    def _count_done(self) -> None:
+        """Each finished row says how many registrations it brought, counted as the data
+        sources list counts them (rows written include updates of the same object)."""
+        counter = self.services.data_sources
+        done = [ds for ds in self._created_sources if self._outcomes.get(ds.id) == "up_to_date"]
+        if counter is None or not done:
+            return
+
+        def counted(counts: dict[int, int]) -> None:
+            for ds_id, count in counts.items():
+                label = self.progress_labels.get(ds_id)
+                if label is not None:
+                    label.setText(f"Done · {count_text(count, 'registration')}")
+            self.counted.emit()
+
+        self.runner.run(lambda _state: counter.registration_counts(done), counted, key="count")
 
     # --- navigation ---
 

@@ -46,11 +46,18 @@ def test_approve_in_the_browser_and_import_all_nine_types(start_app, qtbot, brow
     wizard.go_next()
     assert wizard.flow.selected == list(DATA_TYPES)  # all selected by default
     assert wizard.sample_data.isChecked()  # demo mode imports sample data too
-    with qtbot.waitSignal(wizard.finished_import, timeout=120_000):
+    with qtbot.waitSignals([wizard.finished_import, wizard.counted], timeout=120_000):
         wizard.go_next()
     summaries = app.data_sources.summaries()
     assert {s.data_type for s in summaries} == set(DATA_TYPES)
     assert all(s.registrations > 0 and s.status == "up_to_date" for s in summaries), summaries
+    # Each row says it is done and how many it brought; the heading says it is over.
+    for summary in summaries:
+        label = wizard.progress_labels[summary.id].text()
+        assert label == f"Done · {summary.registrations:,} registrations", label
+    assert wizard.title.text() == "Import finished"
+    widths = {bar.width() for bar in wizard.progress_bars.values()}
+    assert len(widths) == 1 and widths.pop() > 150  # the bars kept one width
     assert all(s.includes_test_data for s in summaries)
     assert {s.account_name for s in summaries} == {"Ledgerboard Simulator"}
     wizard.next_button.click()  # "Open data sources"
