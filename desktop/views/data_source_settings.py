@@ -20,7 +20,7 @@ from desktop.catalog import DATA_TYPES, Kind
 from desktop.services.data_sources import DataSourceSettings
 from desktop.settings import UPDATE_FREQUENCIES
 from desktop.views.formatting import frequency_text
-from desktop.views.widgets import plain_label
+from desktop.views.widgets import plain_label, primary_accept
 
 
 class DataSourceSettingsDialog(QDialog):
@@ -75,6 +75,7 @@ class DataSourceSettingsDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
+        primary_accept(buttons)
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

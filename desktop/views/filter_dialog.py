@@ -28,7 +28,7 @@ from desktop.services.query import (
     amount_in_minor_units,
 )
 from desktop.views.formatting import QT_DATE_TIME
-from desktop.views.widgets import plain_label
+from desktop.views.widgets import plain_label, primary_accept
 
 NO_VALUE = ("is_empty", "is_not_empty", "is_true", "is_false")
 
@@ -110,6 +110,7 @@ class FilterDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Add filter")
+        primary_accept(buttons)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -32,10 +32,13 @@ from desktop.services.kpi.dashboards import (
     Format,
     WidgetSpec,
 )
-from desktop.services.kpi.periods import DASHBOARD_PERIODS
+from desktop.services.kpi.periods import DASHBOARD_PERIODS, period_label
 from desktop.services.kpi.syntax import FUNCTION_HELP, FormulaError
 from desktop.views.formula_edit import FormulaEdit
-from desktop.views.widgets import plain_label
+from desktop.views.widgets import plain_label, primary_accept
+
+# A new bar chart or table is grouped by the first of these the formula's data has.
+GROUP_FIRST = ("status", "type", "payment_method_details.card.brand", "currency", "livemode")
 
 
 class WidgetEditor(QDialog):
@@ -82,7 +85,7 @@ class WidgetEditor(QDialog):
         self.help.setToolTip("\n".join(FUNCTION_HELP.values()))
         form.addRow(self.help)
         self.period = QComboBox()
-        self.period.addItem(f"The dashboard's ({DASHBOARD_PERIODS.get(dashboard_period, '')})", "")
+        self.period.addItem(f"The dashboard's ({period_label(dashboard_period or '')})", "")
         for key, label in DASHBOARD_PERIODS.items():
             self.period.addItem(label, key)
         if spec and spec.period and self.period.findData(spec.period) < 0:
@@ -163,6 +166,7 @@ class WidgetEditor(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
+        primary_accept(self.buttons)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -215,7 +219,9 @@ class WidgetEditor(QDialog):
         for key, label in fields:
             self.group_by.addItem(label, key)
         index = self.group_by.findData(current)
-        self.group_by.setCurrentIndex(max(index, 0))
+        if index < 0:  # what a chart is usually grouped by, never an id by default
+            index = next((i for key in GROUP_FIRST if (i := self.group_by.findData(key)) >= 0), 0)
+        self.group_by.setCurrentIndex(index)
         self.group_by.blockSignals(False)
 
     def _schedule_preview(self) -> None:

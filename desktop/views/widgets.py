@@ -148,7 +148,13 @@ class FittedLabel(QLabel):
 
 class SortArrowStyle(QProxyStyle):
     """Fusion, with a column's sort arrow pointing the way its values go: down (▼) for
-    newest or largest first. Qt hands Fusion the opposite (▲ for descending)."""
+    newest or largest first (Qt hands Fusion the opposite, ▲ for descending), and dialog
+    buttons in words only (a floppy disk and a red X where an icon theme has them)."""
+
+    def styleHint(self, hint, option=None, widget=None, returnData=None) -> int:
+        if hint == QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons:
+            return 0
+        return super().styleHint(hint, option, widget, returnData)
 
     def drawPrimitive(self, element, option, painter, widget=None) -> None:
         if element == QStyle.PrimitiveElement.PE_IndicatorHeaderArrow and isinstance(
@@ -165,6 +171,15 @@ class SortArrowStyle(QProxyStyle):
                 flipped.sortIndicator = up
             option = flipped
         super().drawPrimitive(element, option, painter, widget)
+
+
+def primary_accept(box) -> None:
+    """A dialog's Save / OK in the app's primary colour, as the wizard's Next."""
+    for button in box.buttons():
+        if box.buttonRole(button) == box.ButtonRole.AcceptRole:
+            button.setProperty("primary", True)
+            button.style().unpolish(button)
+            button.style().polish(button)
 
 
 def documents_path(file_name: str = "") -> str:

@@ -646,3 +646,28 @@ def test_the_leaderboard_names_card_brands_and_heads_its_columns_where_they_read
         assert Qt.AlignmentFlag(header) & horizontal == Qt.AlignmentFlag(cell) & horizontal or (
             column == 1 and not Qt.AlignmentFlag(cell) & Qt.AlignmentFlag.AlignRight
         ), column
+
+
+def test_the_widget_editor_reads_as_the_wizard_does(imported, qtbot):
+    from PySide6.QtWidgets import QSpinBox, QStyle, QStyleOptionSpinBox
+
+    page = new_dashboard(imported, qtbot)
+    editor = page.edit_widget(None)
+    editor.kind.setCurrentIndex(editor.kind.findData("bar"))
+    editor.formula.setText("Count(Charges)")
+    qtbot.waitUntil(lambda: editor.group_by.count() > 0)
+    assert editor.group_by.currentData() == "status"  # never an id field by default
+    save = editor.buttons.button(QDialogButtonBox.StandardButton.Save)
+    cancel = editor.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+    assert save.property("primary") is True
+    assert save.icon().isNull() and cancel.icon().isNull()  # words, no floppy disk or red X
+    editor.grab()
+    for spin in editor.findChildren(QSpinBox):
+        option = QStyleOptionSpinBox()
+        option.initFrom(spin)
+        option.rect = spin.rect()
+        up = spin.style().subControlRect(
+            QStyle.ComplexControl.CC_SpinBox, option, QStyle.SubControl.SC_SpinBoxUp, spin
+        )
+        assert up.width() >= 16 and up.height() >= 10, up  # the arrows have their room
+    editor.reject()
