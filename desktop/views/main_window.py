@@ -152,6 +152,9 @@ class MainWindow(QMainWindow):
         self.page_actions["settings"] = settings_action
 
         help_menu = self.menuBar().addMenu("&Help")
+        shortcuts = help_menu.addAction("&Keyboard shortcuts")
+        shortcuts.setShortcut(QKeySequence("F1"))
+        shortcuts.triggered.connect(self.show_shortcuts)
         logs = help_menu.addAction("Open &log folder")
         logs.triggered.connect(lambda: self._open_folder(self._log_dir))
         help_menu.addSeparator()
@@ -218,6 +221,14 @@ class MainWindow(QMainWindow):
 
     def set_status(self, text: str) -> None:
         self.status_text.setText(text)
+
+    def show_shortcuts(self) -> None:
+        from desktop.views.shortcuts_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.shortcuts_dialog = dialog
 
     def show_about(self) -> None:
         AboutDialog(self._data_dir, self).exec()

@@ -335,3 +335,27 @@ def test_the_status_bar_speaks_of_the_page_shown(start_app, qtbot):
     assert window.status_text.text() == ""
     window.show_page("data_sources")
     assert window.status_text.text() == "1 data source"
+
+
+def test_help_lists_every_keyboard_shortcut_the_window_answers(start_app, qtbot):
+    from PySide6.QtGui import QAction, QKeySequence, QShortcut
+
+    from desktop.views.shortcuts_dialog import SHORTCUTS
+
+    app = start_app()
+    window = app.window
+    listed = {
+        QKeySequence(keys).toString() for keys, _what, _where in SHORTCUTS if ", " not in keys
+    }
+    found = {s.key().toString() for s in window.findChildren(QShortcut)}
+    found |= {
+        a.shortcut().toString() for a in window.findChildren(QAction) if not a.shortcut().isEmpty()
+    }
+    assert found and found <= listed, found - listed
+    (help_action,) = [a for a in window.findChildren(QAction) if a.shortcut().toString() == "F1"]
+    help_action.trigger()  # F1, or Help > Keyboard shortcuts
+    dialog = window.shortcuts_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    shown = {dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert {"Add a filter", "Slideshow (full screen)", "Choose columns"} <= shown
+    dialog.close()
