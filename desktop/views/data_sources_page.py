@@ -220,6 +220,7 @@ class DataSourcesPage(Page):
 
         self.model = DataSourcesTableModel(self)
         self.table = QTableView()
+        self.table.setAccessibleName("Data sources")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.demo_badge, 0, Qt.AlignmentFlag.AlignLeft)
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
+        self.navigation.setAccessibleName("Pages")
         self.navigation.setIconSize(QSize(18, 18))
         self.navigation.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         for section, entries in (

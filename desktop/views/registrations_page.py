@@ -104,6 +104,7 @@ class RegistrationsPage(Page):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search id, email, name…")
         self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search registrations")
         self.search.addAction(
             themed_icon("search", "#64748b"), QLineEdit.ActionPosition.LeadingPosition
         )
@@ -172,6 +173,7 @@ class RegistrationsPage(Page):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.table = QTableView()
         self.table.setObjectName("registrationsTable")
+        self.table.setAccessibleName("Registrations")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)

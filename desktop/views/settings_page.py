@@ -36,6 +36,8 @@ def _add_row(form: QFormLayout, label: str, field: QWidget) -> None:
     """A form row whose label has the same width in every card, so the fields line up."""
     text = plain_label(label)
     text.setFixedWidth(140)
+    text.setBuddy(field)  # read with its label by a screen reader, reached by it
+    field.setAccessibleName(label)
     form.addRow(text, field)
 
 
@@ -75,6 +77,7 @@ class SettingsPage(Page):
         self.time_zone.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.time_zone.completer().setFilterMode(Qt.MatchFlag.MatchContains)
         self.time_zone.setMinimumWidth(340)
+        self.time_zone.lineEdit().setAccessibleName("Time zone")
         _add_row(form, "Time zone", self.time_zone)
         self.week_start = QComboBox()
         self.week_start.addItems(WEEKDAYS)

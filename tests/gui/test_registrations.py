@@ -768,3 +768,40 @@ def test_the_export_dialog_starts_in_documents_and_keeps_a_light_places_pane(
     image = places.grab().toImage()
     assert image.pixelColor(places.width() // 2, places.height() - 4).lightness() > 200
     dialog.close()
+
+
+def test_every_control_on_every_page_has_an_accessible_name(imported, qtbot):
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QAbstractSpinBox,
+        QComboBox,
+        QLineEdit,
+        QWidget,
+    )
+
+    app, _harness = imported
+    _page, charges = open_charges(app, qtbot)
+    window = app.window
+    unnamed = []
+    for name in ("data_sources", "dashboards", "settings", "registrations"):
+        if name == "registrations":
+            app.open_data_source(charges.id)
+        else:
+            window.show_page(name)
+        for widget in window.findChildren(QWidget):
+            if not widget.isVisible() or widget.parent().inherits("QLineEdit"):
+                continue  # a line edit's own clear button is Qt's
+            if isinstance(widget, QAbstractButton):
+                named = widget.text().strip() or widget.accessibleName() or widget.toolTip()
+            elif isinstance(widget, QComboBox | QLineEdit | QAbstractSpinBox | QAbstractItemView):
+                if widget.inherits("QHeaderView"):
+                    continue  # its table's
+                named = widget.accessibleName() or (
+                    isinstance(widget, QLineEdit) and widget.parent().inherits("QComboBox")
+                )
+            else:
+                continue
+            if not named:
+                unnamed.append((name, type(widget).__name__, widget.objectName()))
+    assert unnamed == []
