@@ -56,3 +56,10 @@ def test_a_compact_amount_keeps_its_currency():
     assert money.text(23_646.9, "dkk", compact=True) == "23.6k DKK"
     assert money.text(3_631_755, "jpy", compact=True) == "3.63M JPY"
     assert money.text(512.5, "usd", compact=True) == "512 USD"
+
+
+def test_a_custom_period_is_named_in_the_same_format():
+    from desktop.services.kpi.periods import period_label
+
+    assert period_label("2026-01-01..2026-05-31") == "1 Jan – 31 May 2026"
+    assert period_label("2026-03-10..2026-03-01") == "1 – 10 Mar 2026"

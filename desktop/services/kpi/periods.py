@@ -53,7 +53,8 @@ def period_label(name: str) -> str:
     if match := _LAST_DAYS.match(name):
         return f"Last {int(match[1])} days"
     if match := _CUSTOM.match(name):
-        return f"{match[1]} to {match[2]}"
+        first, last = (dt.date.fromisoformat(match[1]), dt.date.fromisoformat(match[2]))
+        return day_span(min(first, last), max(first, last))
     return name
 
 
@@ -190,17 +191,22 @@ def day_text(day: dt.date | dt.datetime, *, year: bool = True) -> str:
     return f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"
 
 
-def date_span(start: int, end: int, time_zone: str, *, year_once: bool = True) -> str:
-    """[start, end) in Unix seconds as days in the zone, the app's one way to write them:
-    '1 – 4 Dec 2026', '28 Nov – 4 Dec 2026', '4 Dec 2025 – 3 Jan 2026', one day alone; the
-    year written once when both days share it (year_once=False writes it on both)."""
-    zone = ZoneInfo(time_zone)
-    first = dt.datetime.fromtimestamp(start, zone)
-    last = dt.datetime.fromtimestamp(max(start, end - 1), zone)
-    if first.date() == last.date():
+def day_span(first: dt.date, last: dt.date, *, year_once: bool = True) -> str:
+    """Days from first to last, both included: '1 – 4 Dec 2026', '28 Nov – 4 Dec 2026'."""
+    if first == last:
         return day_text(first)
     if first.year != last.year or not year_once:
         return f"{day_text(first)} – {day_text(last)}"
     if first.month == last.month:
         return f"{first.day} – {day_text(last)}"
     return f"{day_text(first, year=False)} – {day_text(last)}"
+
+
+def date_span(start: int, end: int, time_zone: str, *, year_once: bool = True) -> str:
+    """[start, end) in Unix seconds as days in the zone, the app's one way to write them:
+    '1 – 4 Dec 2026', '28 Nov – 4 Dec 2026', '4 Dec 2025 – 3 Jan 2026', one day alone; the
+    year written once when both days share it (year_once=False writes it on both)."""
+    zone = ZoneInfo(time_zone)
+    first = dt.datetime.fromtimestamp(start, zone).date()
+    last = dt.datetime.fromtimestamp(max(start, end - 1), zone).date()
+    return day_span(first, last, year_once=year_once)
