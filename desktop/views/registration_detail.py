@@ -9,6 +9,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
 
 from desktop.views.formatting import CARD_BRANDS
+from desktop.views.widgets import FittedTextDelegate, ShortTextRole
 
 VALUE = 1
 ValueRole = Qt.ItemDataRole.UserRole + 11  # the value as copied: an id whole
@@ -23,11 +24,15 @@ class RegistrationCard(QTreeWidget):
         self.setAccessibleName("Registration details")
         self.setRootIsDecorated(True)
         self.setAlternatingRowColors(True)
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # an id keeps both its ends
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)  # labels; values fit themselves
         self.setUniformRowHeights(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # Labels take at most half; values the rest, never behind a scrollbar, amounts
+        # shorter or smaller rather than cut.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.header().setStretchLastSection(True)
+        self.setItemDelegateForColumn(VALUE, FittedTextDelegate(self, least_points=8.5))
         self.setToolTip("Ctrl+C or right-click copies a value")
         self.placeholder = "Select a registration to see every field."
         self.clear_card()
@@ -38,24 +43,39 @@ class RegistrationCard(QTreeWidget):
         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
         self.addTopLevelItem(item)
 
-    def show_registration(
-        self, livemode: bool, rows: list[tuple[str, str, object]], obj: object
-    ) -> None:
-        """`rows`: (label, value as shown, value as copied) for each field; `obj` the stored
-        object, shown folded under them."""
+    def show_registration(self, livemode: bool, rows: list[tuple], obj: object) -> None:
+        """`rows`: (label, value as shown, value as copied[, a shorter form]) for each field;
+        `obj` the stored object, shown folded under them."""
         self.clear()
         self._add(self, "Mode", "Live" if livemode else "Sample (test mode)", None)
-        for label, shown, raw in rows:
-            self._add(self, label, shown or "—", raw)
+        for label, shown, raw, *short in rows:
+            self._add(self, label, shown or "—", raw, short[0] if short else None)
         stored = QTreeWidgetItem(["Stored object", ""])
         self.addTopLevelItem(stored)
         self._add_json(stored, obj)
         stored.setExpanded(False)
-        self.resizeColumnToContents(0)
+        self._size_labels()
 
-    def _add(self, parent, label: str, shown: str, raw) -> QTreeWidgetItem:
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._size_labels()
+
+    def _size_labels(self) -> None:
+        labels = max(
+            (
+                self.fontMetrics().horizontalAdvance(self.topLevelItem(n).text(0))
+                for n in range(self.topLevelItemCount())
+            ),
+            default=0,
+        )
+        self.header().resizeSection(0, min(labels + 40, self.viewport().width() // 2))
+
+    def _add(self, parent, label: str, shown: str, raw, short: str | None = None):
         item = QTreeWidgetItem([label, shown])
+        item.setToolTip(0, label)
         item.setToolTip(VALUE, shown)
+        if short:
+            item.setData(VALUE, ShortTextRole, short)
         item.setData(VALUE, ValueRole, shown if raw is None else str(raw))
         if isinstance(parent, QTreeWidget):
             parent.addTopLevelItem(item)

@@ -38,7 +38,7 @@ from desktop.services.stripe.errors import Cancelled
 from desktop.services.tasks import Runner
 from desktop.views.column_chooser import ColumnChooser
 from desktop.views.filter_dialog import FilterDialog
-from desktop.views.formatting import field_value_text
+from desktop.views.formatting import field_value_text, money
 from desktop.views.icons import themed_icon
 from desktop.views.registration_detail import RegistrationCard
 from desktop.views.registrations_model import RegistrationsTableModel
@@ -575,7 +575,13 @@ class RegistrationsPage(Page):
             shown = self.model.display(field, value, currency)
             if field.kind is Kind.BOOL and value is not None:
                 shown = "Yes" if shown == "True" else "No"
-            rows.append((field.label, field_value_text(field.key, shown) if shown else "", value))
+            short = (
+                money(value, currency, compact=True)
+                if field.kind is Kind.MONEY and isinstance(value, int)
+                else None
+            )
+            text = field_value_text(field.key, shown) if shown else ""
+            rows.append((field.label, text, value, short))
         self.detail_text.show_registration(livemode, rows, obj)
 
     # --- export ---

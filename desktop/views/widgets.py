@@ -93,18 +93,25 @@ class FittedTextDelegate(QStyledItemDelegate):
 
     PADDING = 12  # the theme's cell padding, both sides
 
+    def __init__(self, parent=None, least_points: float = 7.0) -> None:
+        super().__init__(parent)
+        self.least_points = least_points
+
     def fitted(self, option, index) -> tuple[str, QFont]:
         """What the cell shows in this room: its text, shorter, or smaller."""
         text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         short = index.data(ShortTextRole)
         forms = [text, short] if short and short != text else [text]
-        return fit_text(forms, option.font, option.rect.width() - self.PADDING, 7.0)
+        room = option.rect.width() - self.PADDING
+        return fit_text(forms, option.font, room, self.least_points)
 
     def paint(self, painter: QPainter, option, index) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         opt.text, opt.font = self.fitted(opt, index)
-        opt.textElideMode = Qt.TextElideMode.ElideNone
+        fits = QFontMetricsF(opt.font).horizontalAdvance(opt.text) <= opt.rect.width() - 12
+        # Too long even so (an id in a narrow pane): both its ends, not a cut-off tail.
+        opt.textElideMode = Qt.TextElideMode.ElideNone if fits else Qt.TextElideMode.ElideMiddle
         style = opt.widget.style() if opt.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
 

@@ -633,6 +633,22 @@ def test_a_narrow_amount_column_never_cuts_an_amount_or_its_currency(imported, q
         full = index.data()
         assert shown.split()[-1] == full.split()[-1], (full, shown)  # the currency stays
         assert QFontMetricsF(font).horizontalAdvance(shown) <= option.rect.width() - 12, shown
+    # The detail card beside it, at 1024 px: its amounts keep their currency too.
+    page.table.selectRow(0)
+    card = page.detail_text
+    card.grab()
+    assert not card.horizontalScrollBar().isVisible()
+    rows = {
+        card.topLevelItem(n).text(0): card.topLevelItem(n) for n in range(card.topLevelItemCount())
+    }
+    index = card.indexFromItem(rows["Amount"], 1)
+    option = QStyleOptionViewItem()
+    option.rect = card.visualRect(index)
+    option.font = card.font()
+    shown, font = card.itemDelegateForColumn(1).fitted(option, index)
+    assert shown.split()[-1] == rows["Amount"].text(1).split()[-1], shown
+    assert QFontMetricsF(font).horizontalAdvance(shown) <= option.rect.width() - 12, shown
+    assert option.rect.right() <= card.viewport().width()
 
 
 def test_long_messages_never_widen_the_window_and_the_busy_bar_does_not_jump(imported, qtbot):
