@@ -472,29 +472,8 @@ class DashboardsPage(Page):
 
             self._write(lambda: self.service.remove_widget(widget_id), removed)
 
-    _placing = False  # a placement is being written
-    _pending_places: dict | None = None
-
     def _placed(self, places: dict) -> None:
-        """Placements are written one after another, in the order they were made: two on
-        workers side by side could land in either order, and the older win."""
-        self._pending_places = {**(self._pending_places or {}), **places}
-        if not self._placing:
-            self._write_places()
-
-    def _write_places(self) -> None:
-        batch, self._pending_places = self._pending_places, None
-        self._placing = bool(batch)
-        if not batch:
-            return
-
-        def failed(exc: Exception) -> None:
-            self._placing = False
-            self.show_message(f"The change was not saved: {exc}")
-
-        self._write(
-            lambda: self.service.place_widgets(batch), lambda _done: self._write_places(), failed
-        )
+        self._write(lambda: self.service.place_widgets(places))
 
     def _preview(self, spec: WidgetSpec, period: str, show: Callable[[str], None]) -> None:
         preview_spec = replace(spec, kind="number", period=period)
