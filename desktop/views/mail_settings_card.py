@@ -103,6 +103,16 @@ class MailSettingsCard(QFrame):
         self.test_result.setMinimumWidth(340)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self._label(""), self.test_result)
+        for field, name in (  # read with their labels by a screen reader
+            (self.host, "SMTP server"),
+            (self.security, "Security"),
+            (self.port, "Port"),
+            (self.username, "User name"),
+            (self.password, "Password"),
+            (self.sender, "From"),
+            (self.test_to, "Send a test to"),
+        ):
+            field.setAccessibleName(name)
 
         self.tray.toggled.connect(self._changed)
         for field in (self.host, self.username, self.sender):

@@ -813,8 +813,12 @@ def test_every_control_on_every_page_has_an_accessible_name(imported, qtbot):
             elif isinstance(widget, QComboBox | QLineEdit | QAbstractSpinBox | QAbstractItemView):
                 if widget.inherits("QHeaderView"):
                     continue  # its table's
-                named = widget.accessibleName() or (
-                    isinstance(widget, QLineEdit) and widget.parent().inherits("QComboBox")
+                named = widget.accessibleName() or (  # a combo's or spin box's own editor
+                    isinstance(widget, QLineEdit)
+                    and (
+                        widget.parent().inherits("QComboBox")
+                        or widget.parent().inherits("QAbstractSpinBox")
+                    )
                 )
             else:
                 continue
