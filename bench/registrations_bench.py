@@ -44,10 +44,10 @@ def _build_database() -> Path:
             batch.append(rows.row(ds.id, obj["id"], None, obj["livemode"], 1, obj))
             if len(batch) == 5_000:
                 with db.atomic():
-                    rows.upsert(db.cursor(), batch)
+                    rows.upsert(db, batch)
                 batch.clear()
     with db.atomic():
-        rows.upsert(db.cursor(), batch)
+        rows.upsert(db, batch)
     db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     partial.rename(DATABASE)

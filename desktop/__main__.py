@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from desktop import APP_NAME, __version__
+from desktop.paths import DATABASE_URL_VARIABLE, AppPaths
+
+DATABASE_HELP = (
+    "a shared database, e.g. postgresql://ledgerboard@db.example.com/ledgerboard, used "
+    "instead of the data folder's file (or set LEDGERBOARD_DATABASE_URL); the password "
+    "comes from the keyring or PGPASSFILE, never from the command line"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="keep the database, logs and settings in PATH instead of the per-user folders",
     )
+    parser.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -101,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--types", metavar="T1,T2", help="data types to sync (default: all nine)")
     sync.add_argument("--data-dir", metavar="PATH", help="data folder (default: the per-user one)")
+    sync.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     export = commands.add_parser(
         "export",
         help="write a data source's registrations as CSV to standard output",
@@ -121,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"
     )
+    export.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     kpi = commands.add_parser(
         "kpi",
         help="print a formula's value for a period as one line of JSON",
@@ -136,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kpi.add_argument("--tz", metavar="ZONE", help="time zone (default: the one in Settings)")
     kpi.add_argument("--data-dir", metavar="PATH", help="data folder (default: the per-user one)")
+    kpi.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     report = commands.add_parser(
         "report",
         help="render a dashboard for a period to PDF, PNG, CSV or XLSX, without a window",
@@ -167,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"
     )
+    report.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     alerts = commands.add_parser(
         "alerts",
         help="evaluate alerts without a window (for cron and monitoring systems)",
@@ -177,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument(
         "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"
     )
+    alerts.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     return parser
 
 
@@ -230,6 +244,8 @@ def run_simulator(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "database"):
+        args.database = args.database or os.environ.get(DATABASE_URL_VARIABLE) or None
     if args.command == "simulator":
         return run_simulator(args)
     if args.command == "export":
@@ -252,9 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.headless import run_sync
 
         return run_sync(args)
-    from desktop.paths import AppPaths
-
     paths = AppPaths.for_gui(args.data_dir, args.demo)  # demo data never beside real data
+    paths = paths.with_database(args.database)
     from desktop.app import run_gui, run_self_test
 
     if args.self_test:

@@ -53,7 +53,7 @@ from desktop.services.sync.scheduler import Scheduler
 from desktop.services.sync.service import SyncService
 from desktop.services.tasks import Runner, TaskRunner
 from desktop.settings import Settings, SettingsStore, publisher_login
-from desktop.store.db import StoreError, check_folder_writable
+from desktop.store.db import StoreError, check_folder_writable, shown_target
 from desktop.store.models import Account
 from desktop.store.opening import open_store
 from desktop.store.writer import StoreWriter
@@ -155,11 +155,11 @@ class Application(QObject):
         self._take_lock()
         self._install_crash_reporter()
         try:
-            self._db = open_store(self.paths.database, backup_dir=self.paths.backup_dir)
+            self._db = open_store(self.paths.store_target, backup_dir=self.paths.backup_dir)
         except StoreError as exc:
             log.error("store unavailable: %s", exc)
             raise StartupError(str(exc)) from exc
-        log.info("database ready at %s", self.paths.database)
+        log.info("database ready at %s", shown_target(self.paths.store_target))
         self.settings_store = SettingsStore(self.paths.settings_file)
         self.settings = self.settings_store.load()
         self.writer = StoreWriter(self._db)

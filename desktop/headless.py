@@ -73,7 +73,7 @@ def sync_with_key(
     """
     types = types or list(DATA_TYPES)
     paths.data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_store(paths.database, backup_dir=paths.backup_dir)
+    db = open_store(paths.store_target, backup_dir=paths.backup_dir)
     live = key_is_live(key)
     accounts = AccountsService()
     # The last four characters are what Stripe's Dashboard shows of a key: not a secret.
@@ -127,6 +127,7 @@ def run_sync(args) -> int:
         )
         return 2
     paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
+    paths = paths.with_database(args.database)
     progress = TerminalProgress()
     settle_for_imports()  # what is loaded is frozen, out of the import's collections
     try:
@@ -145,10 +146,11 @@ def run_sync(args) -> int:
     return 1 if statuses & {DataSourceStatus.NEEDS_RECONNECT} or len(statuses) == 1 else 3
 
 
-def _existing_data(data_dir: str | None) -> AppPaths | None:
+def _existing_data(data_dir: str | None, database: str | None) -> AppPaths | None:
     """The data folder a reading command works on; None (said on stderr) when it has no store."""
     paths = AppPaths.in_dir(data_dir) if data_dir else AppPaths.for_user()
-    if not paths.database.exists():
+    paths = paths.with_database(database)
+    if paths.database_url is None and not paths.database.exists():
         print(f"no Ledgerboard data in {paths.data_dir}", file=sys.stderr)
         return None
     return paths
@@ -159,11 +161,11 @@ def run_export(args) -> int:
     from desktop.services.registrations import RegistrationQuery, export_csv, export_xlsx
     from desktop.settings import SettingsStore
 
-    paths = _existing_data(args.data_dir)
+    paths = _existing_data(args.data_dir, args.database)
     if paths is None:
         return 2
     try:
-        db = open_store(paths.database, backup_dir=paths.backup_dir)
+        db = open_store(paths.store_target, backup_dir=paths.backup_dir)
     except StoreError as exc:
         print(f"export cannot run: {exc}", file=sys.stderr)
         return 2
@@ -211,7 +213,7 @@ def run_kpi(args) -> int:
     from desktop.services.kpi.syntax import FormulaError
     from desktop.settings import SettingsStore, zone_names
 
-    paths = _existing_data(args.data_dir)
+    paths = _existing_data(args.data_dir, args.database)
     if paths is None:
         return 2
     store = SettingsStore(paths.settings_file)
@@ -231,7 +233,7 @@ def run_kpi(args) -> int:
         )
         return 2
     try:
-        db = open_store(paths.database, backup_dir=paths.backup_dir)
+        db = open_store(paths.store_target, backup_dir=paths.backup_dir)
     except StoreError as exc:
         print(f"kpi cannot run: {exc}", file=sys.stderr)
         return 2

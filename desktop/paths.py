@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import importlib.resources
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
 
 from desktop import APP_NAME
 
+DATABASE_URL_VARIABLE = "LEDGERBOARD_DATABASE_URL"
+
 
 @dataclass(frozen=True)
 class AppPaths:
     data_dir: Path
     log_dir: Path
+    # A shared database (postgresql://user@host/db) used instead of the folder's SQLite file.
+    database_url: str | None = None
 
     @classmethod
     def for_user(cls) -> AppPaths:
@@ -47,6 +51,15 @@ class AppPaths:
     @property
     def database(self) -> Path:
         return self.data_dir / "ledgerboard.sqlite"
+
+    @property
+    def store_target(self) -> str | Path:
+        """The database the app and commands open: the shared one when given, else the file."""
+        return self.database_url or self.database
+
+    def with_database(self, url: str | None) -> AppPaths:
+        """These paths with the shared database `url` (None: the data folder's file)."""
+        return replace(self, database_url=url or None)
 
     @property
     def settings_file(self) -> Path:

@@ -185,3 +185,35 @@ def start_app(qtbot, app_paths: AppPaths) -> Iterator[Callable[..., Application]
     assert len(reports) == expected, "unexpected error:\n" + "\n".join(
         p.read_text() for p in reports
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL on 127.0.0.1 for the whole session; the tests that need one
+    are skipped, with the reason, where it cannot be had."""
+    from tests.postgres import PostgresServer, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """The URL of a new, empty database on the session's PostgreSQL, dropped afterwards."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, app_paths: AppPaths) -> str:
+    """Where a test's store lives: the data folder's SQLite file, then a PostgreSQL database.
+    Every store, sync, registrations, formulas and dashboards test runs on both."""
+    if request.param == "sqlite":
+        return str(app_paths.database)
+    return request.getfixturevalue("postgres_url")

@@ -13,7 +13,7 @@ formulas and export alike.
 The filter dialog's `Filter`s and this text become SQL in one place, `FilterCompiler`, with
 bound parameters: the registrations view, a formula's aggregate (services/kpi) and `export
 --filter` read the same text the same way. Fields that live only in the stored object are read
-with JSON1 (`json_extract_sql`).
+from the stored JSON (`json_extract_sql`, in the store's dialect).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from desktop.catalog import Kind, minor_unit_divisor
 from desktop.services.kpi.periods import PERIODS, period_range
+from desktop.store import dialect
 from desktop.store.models import DataSource, DataSourceField
 
 
@@ -71,11 +72,11 @@ class FieldRef:
         return True
 
 
-def json_extract_sql(key: str) -> str:
-    """SQL reading a dotted field (metadata.plan) from the stored object; any quote in the key
-    is escaped, so a metadata key found in the data can never break the statement."""
-    path = "$" + "".join(f'."{part}"' for part in key.split("."))
-    return "json_extract(\"data\", '{}')".format(path.replace("'", "''"))
+def json_extract_sql(key: str, kind: Kind = Kind.TEXT) -> str:
+    """SQL reading a dotted field (metadata.plan) from the stored object as a value of its
+    kind; any quote in the key is escaped, so a metadata key found in the data can never
+    break the statement."""
+    return dialect.current().json_field(key, kind)
 
 
 def read_fields(data_source: DataSource) -> dict[str, FieldRef]:
@@ -95,7 +96,7 @@ def read_fields(data_source: DataSource) -> dict[str, FieldRef]:
         elif f.key == "livemode":
             sql = '"livemode"'
         else:
-            sql = json_extract_sql(f.key)
+            sql = json_extract_sql(f.key, Kind(f.kind))
         result[f.key] = FieldRef(f.key, f.label, Kind(f.kind), sql)
     for f in data_type.fields:
         result.setdefault(f.key, FieldRef(f.key, f.label, f.kind, f'"{f.column}"'))
@@ -524,7 +525,7 @@ class FilterCompiler:
         if isinstance(node, Logic):
             if node.op == "not":
                 sql, params = self.compile(node.parts[0])
-                return f"NOT COALESCE(({sql}), 0)", params
+                return f"NOT COALESCE(({sql}), FALSE)", params
             pieces = [self.compile(p) for p in node.parts]
             joiner = f" {node.op.upper()} "
             return (
@@ -653,7 +654,7 @@ class FilterCompiler:
         if op in ("is_true", "is_false"):
             return f"{col} = ?", [1 if op == "is_true" else 0]
         if op == "contains":
-            return f"{col} LIKE ?", [f"%{values[0]}%"]
+            return f"{col} {dialect.current().like} ?", [f"%{values[0]}%"]
         if op in ("in", "not_in"):
             sql = f"{col} IN ({', '.join('?' for _ in values)})"
             return (f"({col} IS NULL OR NOT ({sql}))" if op == "not_in" else sql), list(values)

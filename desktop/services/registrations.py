@@ -14,6 +14,7 @@ import peewee as pw
 
 from desktop.catalog import Kind
 from desktop.services.query import FieldRef, Filter, FilterCompiler, parse_filter, read_fields
+from desktop.store.dialect import dialect_of
 from desktop.store.models import DataSource, DataSourceField, registration_model
 from desktop.store.writer import write_with
 
@@ -75,14 +76,8 @@ class RegistrationsService:
         if "livemode" not in known:
             found["livemode"] = "true"
         # Metadata keys anywhere in the data source: they are what users filter by.
-        rows = db.execute_sql(
-            f"""SELECT meta.key, MIN(meta.type)
-                FROM "{table}" AS r, json_each(r.data, '$.metadata') AS meta
-                WHERE r.data_source_id = ? AND instr(r.data, '"metadata":{{}}') = 0
-                  AND json_valid(r.data)
-                GROUP BY meta.key""",
-            (data_source.id,),
-        ).fetchall()
+        sql_dialect = dialect_of(db)
+        rows = db.execute_sql(sql_dialect.metadata_types_sql(table), (data_source.id,)).fetchall()
         for key, json_type in rows:
             found.setdefault(
                 f"metadata.{key}",
@@ -90,17 +85,7 @@ class RegistrationsService:
             )
         # Other scalar values, nested up to three levels, from the newest rows.
         rows = db.execute_sql(
-            # SQLite quotes some labels in fullkey ($.outcome."risk_score"): drop the quotes.
-            f"""SELECT replace(substr(node.fullkey, 3), '"', ''), MIN(node.type)
-                FROM (SELECT data FROM "{table}" WHERE data_source_id = ? AND json_valid(data)
-                      ORDER BY pk DESC LIMIT ?) AS r, json_tree(r.data) AS node
-                WHERE node.type NOT IN ('object', 'array', 'null')
-                  AND node.fullkey NOT LIKE '%[%'
-                  AND node.fullkey NOT LIKE '$.metadata.%'
-                  AND CAST(node.key AS TEXT) NOT LIKE '%.%'
-                  AND (length(node.fullkey) - length(replace(node.fullkey, '.', ''))) <= ?
-                GROUP BY 1""",
-            (data_source.id, DISCOVERY_SAMPLE, MAX_DEPTH),
+            sql_dialect.scalar_types_sql(table), (data_source.id, DISCOVERY_SAMPLE, MAX_DEPTH)
         ).fetchall()
         for key, json_type in rows:
             found.setdefault(key, json_type)
@@ -238,7 +223,9 @@ class RegistrationQuery:
     def visible_fields(self) -> list[FieldRef]:
         listed = (
             DataSourceField.select(DataSourceField.key)
-            .where((DataSourceField.data_source == self.data_source) & DataSourceField.visible)
+            .where(
+                (DataSourceField.data_source == self.data_source) & (DataSourceField.visible == 1)
+            )
             .order_by(DataSourceField.position)
         )
         return [self.fields[f.key] for f in listed if f.key in self.fields]
@@ -264,7 +251,8 @@ class RegistrationQuery:
                 if any(f.column == c for f in self.data_type.fields)
             ]
             if searchable:
-                clauses.append("(" + " OR ".join(f'"{c}" LIKE ?' for c in searchable) + ")")
+                like_op = dialect_of(self.db).like
+                clauses.append("(" + " OR ".join(f'"{c}" {like_op} ?' for c in searchable) + ")")
                 params += [like] * len(searchable)
         return " AND ".join(clauses), params
 

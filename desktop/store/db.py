@@ -8,6 +8,7 @@ their own connections while all writes go through the sync writer.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 import time
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import peewee
 from playhouse import db_url
+
+from desktop.store.dialect import PostgresStore, SqliteStore
 
 database = peewee.DatabaseProxy()
 
@@ -46,11 +49,14 @@ def is_url(target: str | Path) -> bool:
     return "://" in str(target)
 
 
-def open_database(target: str | Path) -> peewee.Database:
-    """Open a SQLite file (created if missing) or a database URL, and bind the models to it."""
+def open_database(target: str | Path, **connect_options) -> peewee.Database:
+    """Open a SQLite file (created if missing) or a database URL, and bind the models to it.
+    connect_options go to the driver of a PostgreSQL URL (a password from the keyring)."""
     text = str(target)
     if text.startswith("sqlite:///"):  # a SQLite URL gets the same pragmas as a path
         db = _open_sqlite(Path(text.removeprefix("sqlite:///")))
+    elif text.startswith(("postgresql://", "postgres://")):
+        db = PostgresStore("postgresql://" + text.split("://", 1)[1], **connect_options)
     elif is_url(text):
         db = db_url.connect(text)
     else:
@@ -59,7 +65,9 @@ def open_database(target: str | Path) -> peewee.Database:
     try:
         db.connect(reuse_if_open=True)
     except peewee.OperationalError as exc:
-        raise StoreError(f"Ledgerboard could not open its database at {target}: {exc}") from exc
+        raise StoreError(
+            f"Ledgerboard could not open its database at {shown_target(text)}: {exc}"
+        ) from exc
     return db
 
 
@@ -93,7 +101,7 @@ def _open_sqlite(path: Path) -> peewee.SqliteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"Ledgerboard cannot create its data folder {path.parent}: {exc}") from exc
-    return peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    return SqliteStore(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
 
 
 def check_writable(db: peewee.Database) -> None:
@@ -108,6 +116,19 @@ def check_writable(db: peewee.Database) -> None:
             f"Ledgerboard cannot write to its database ({exc}). Check that the disk has free "
             "space and that the data folder is writable; nothing stored has been changed."
         ) from exc
+
+
+def shown_target(target: str | Path) -> str:
+    """A database's path or URL as it may be shown and logged: without a password."""
+    text = str(target)
+    if not is_url(text):
+        return text
+    scheme, rest = text.split("://", 1)
+    where, at, host = rest.rpartition("@")
+    if at and ":" in where:
+        where = where.split(":", 1)[0] + ":***"
+    host = re.sub(r"password=[^&]*", "password=***", host)
+    return f"{scheme}://{where}{at}{host}"
 
 
 def sqlite_path(db: peewee.Database) -> Path | None:

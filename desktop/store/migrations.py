@@ -281,7 +281,8 @@ def _drop_stale_indexes(db: pw.Database, model) -> None:
     table = model._meta.table_name
     wanted = {index._name for index in model._meta.fields_to_index()}
     for index in db.get_indexes(table):
-        if index.name.startswith(f"{table}_") and index.name not in wanted:
+        constraint = index.name == f"{table}_pkey"  # PostgreSQL's primary key
+        if index.name.startswith(f"{table}_") and index.name not in wanted and not constraint:
             db.execute_sql(f'DROP INDEX IF EXISTS "{index.name}"')
             log.info("dropped the index %s, which this version no longer uses", index.name)
 

@@ -16,6 +16,7 @@ import peewee as pw
 
 from desktop.catalog import DATA_TYPES, DataType, Kind
 from desktop.store.db import database
+from desktop.store.dialect import JsonTextField
 
 
 def utc_now() -> dt.datetime:
@@ -303,7 +304,7 @@ def build_registration_model(data_type: DataType) -> type[BaseModel]:
         "stripe_id": pw.TextField(),  # the catalog's id rule: own id, or parent-based
         "parent_id": pw.TextField(null=True),
         "livemode": pw.BooleanField(),
-        "data": pw.TextField(),  # the Stripe object as JSON
+        "data": JsonTextField(),  # the Stripe object as JSON (jsonb on PostgreSQL)
         # Which full import last wrote the row: a re-import sweeps rows it did not see.
         "generation": pw.IntegerField(default=0),
     }

@@ -1,4 +1,4 @@
-"""Day totals of the usual KPIs, kept by SQLite itself.
+"""Day totals of the usual KPIs, kept by the database itself (SQLite's triggers, or PL/pgSQL).
 
 A KPI such as Sum(Charges, amount, status = "succeeded" and livemode = true) for this year read
 every one of the year's charges in the aggregation index, hundreds of thousands of entries for a
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import peewee as pw
 
 from desktop.catalog import DataType
+from desktop.store.dialect import POSTGRES, SQLITE, dialect_of
 from desktop.store.models import AGGREGATED_MONEY, kind_column
 
 DAY = 86_400  # seconds: the rollup's days are UTC days, day = date // DAY
@@ -43,24 +44,26 @@ class Rollup:
         """The columns a filter or a grouping may name to be answered from the rollup."""
         return ("livemode", "currency", *filter(None, [self.kind]))
 
-    def create(self) -> list[str]:
+    def create(self, dialect=SQLITE) -> list[str]:
         """The table, its index and its triggers, for a database that has none of them."""
+        big = dialect.big_integer  # SQLite's INTEGER is 64 bits already
         kind = [f'"{self.kind}" TEXT'] if self.kind else []
-        sums = [f'"{m}" INTEGER NOT NULL' for m in self.money]
+        sums = [f'"{m}" {big} NOT NULL' for m in self.money]
         columns = [
             '"data_source_id" INTEGER NOT NULL REFERENCES "data_source" ("id") ON DELETE CASCADE',
             '"livemode" INTEGER NOT NULL',
-            '"day" INTEGER NOT NULL',
+            f'"day" {big} NOT NULL',
             '"currency" TEXT',
             *kind,
-            '"rows" INTEGER NOT NULL',
+            f'"rows" {big} NOT NULL',
             *sums,
         ]
         key = self._key_list
+        triggers = self._pg_triggers() if dialect is POSTGRES else self._triggers()
         return [
             f'CREATE TABLE "{self.table}" ({", ".join(columns)})',
             f'CREATE INDEX "{self.table}_key" ON "{self.table}" ({key})',
-            *self._triggers(),
+            *triggers,
         ]
 
     def fill(self) -> str:
@@ -70,7 +73,7 @@ class Rollup:
 
     def recount(self) -> str:
         """The totals counted from the rows: key columns, rows, then each amount."""
-        sums = "".join(f', IFNULL(SUM("{m}"), 0)' for m in self.money)
+        sums = "".join(f', COALESCE(SUM("{m}"), 0)' for m in self.money)
         key = self._key_list
         select_key = key.replace('"day"', f'"{self.date}" / {DAY}')
         return (
@@ -106,9 +109,9 @@ class Rollup:
 
     def _add(self, row: str) -> str:
         """Count a registration in: its day's row grows, or is made."""
-        grow = "".join(f', "{m}" = "{m}" + IFNULL({row}."{m}", 0)' for m in self.money)
+        grow = "".join(f', "{m}" = "{m}" + COALESCE({row}."{m}", 0)' for m in self.money)
         values = self._key_values(row)
-        amounts = "".join(f', IFNULL({row}."{m}", 0)' for m in self.money)
+        amounts = "".join(f', COALESCE({row}."{m}", 0)' for m in self.money)
         key = self._key_list
         dated = f'{row}."{self.date}" IS NOT NULL'
         return (
@@ -121,11 +124,66 @@ class Rollup:
     def _remove(self, row: str) -> str:
         """Count a registration out. A day's row may reach zero rows and stay: readers skip
         groups without rows, as a query of the rows themselves has none."""
-        shrink = "".join(f', "{m}" = "{m}" - IFNULL({row}."{m}", 0)' for m in self.money)
+        shrink = "".join(f', "{m}" = "{m}" - COALESCE({row}."{m}", 0)' for m in self.money)
         return (
             f'UPDATE "{self.table}" SET "rows" = "rows" - 1{shrink} '
             f'WHERE {row}."{self.date}" IS NOT NULL AND {self._matches(row)};'
         )
+
+    # --- PostgreSQL: the same three triggers, in PL/pgSQL ---
+
+    def _pg_matches(self, row: str) -> str:
+        """= for the key columns that are never NULL, so the key index finds the day's rows."""
+        pairs = zip(self.key_columns, self._key_values(row), strict=True)
+        return " AND ".join(
+            f'"{column}" = {value}'
+            if column in ("data_source_id", "livemode", "day")
+            else f'"{column}" IS NOT DISTINCT FROM {value}'
+            for column, value in pairs
+        )
+
+    def _pg_add(self, row: str) -> str:
+        grow = "".join(f', "{m}" = "{m}" + COALESCE({row}."{m}", 0)' for m in self.money)
+        amounts = "".join(f', COALESCE({row}."{m}", 0)' for m in self.money)
+        return (
+            f'IF {row}."{self.date}" IS NOT NULL THEN '
+            f'UPDATE "{self.table}" SET "rows" = "rows" + 1{grow} WHERE {self._pg_matches(row)}; '
+            f'IF NOT FOUND THEN INSERT INTO "{self.table}" ({self._key_list}, "rows"'
+            f"{self._money_list}) VALUES ({', '.join(self._key_values(row))}, 1{amounts}); "
+            "END IF; END IF;"
+        )
+
+    def _pg_remove(self, row: str) -> str:
+        shrink = "".join(f', "{m}" = "{m}" - COALESCE({row}."{m}", 0)' for m in self.money)
+        return (
+            f'IF {row}."{self.date}" IS NOT NULL THEN '
+            f'UPDATE "{self.table}" SET "rows" = "rows" - 1{shrink} '
+            f"WHERE {self._pg_matches(row)}; END IF;"
+        )
+
+    def _pg_triggers(self) -> list[str]:
+        insert, delete, update = self.trigger_names
+        watched = [c for c in self.key_columns if c != "day"] + [self.date, *self.money]
+        changed = " OR ".join(f'OLD."{c}" IS DISTINCT FROM NEW."{c}"' for c in watched)
+        of = ", ".join(f'"{c}"' for c in watched)
+        bodies = {
+            insert: ("INSERT", "", self._pg_add("NEW")),
+            delete: ("DELETE", "", self._pg_remove("OLD")),
+            update: (
+                f"UPDATE OF {of}",
+                f" WHEN ({changed})",
+                self._pg_remove("OLD") + " " + self._pg_add("NEW"),
+            ),
+        }
+        statements = []
+        for name, (event, when, body) in bodies.items():
+            statements += [
+                f'CREATE OR REPLACE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS '
+                f"$$ BEGIN {body} RETURN NULL; END $$",
+                f'CREATE TRIGGER "{name}" AFTER {event} ON "{self.source}" FOR EACH ROW{when} '
+                f'EXECUTE FUNCTION "{name}"()',
+            ]
+        return statements
 
     def _triggers(self) -> list[str]:
         insert, delete, update = self.trigger_names
@@ -162,23 +220,19 @@ def ensure_rollup(db: pw.Database, data_type: DataType) -> bool:
     rollup = rollup_for(data_type)
     if rollup is None:
         return False
+    dialect = dialect_of(db)
     if db.table_exists(rollup.table):
-        present = {
-            name
-            for (name,) in db.execute_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
-                (rollup.source,),
-            ).fetchall()
-        }
+        present = dialect.trigger_names(db, rollup.source)
         columns = {c.name for c in db.get_columns(rollup.table)}
         if present >= set(rollup.trigger_names) and columns >= set(rollup.key_columns):
             return False
         # Triggers lost (a tool that rebuilt the table), or totals kept by another key (an
         # older version's): they cannot answer, and are made again from the rows.
         for name in rollup.trigger_names:
-            db.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"')
+            on = f' ON "{rollup.source}"' if dialect is POSTGRES else ""
+            db.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"{on}')
         db.execute_sql(f'DROP TABLE "{rollup.table}"')
-    for statement in rollup.create():
+    for statement in rollup.create(dialect):
         db.execute_sql(statement)
     db.execute_sql(rollup.fill())
     return True

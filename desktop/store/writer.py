@@ -25,6 +25,7 @@ from typing import TypeVar
 import peewee
 
 from desktop.store.db import SQLITE_PRAGMAS, StoreError, sqlite_path
+from desktop.store.dialect import dialect_of
 from desktop.store.writer_process import (
     ChainStopped,
     Statement,
@@ -73,6 +74,7 @@ class StoreWriter:
             WriterProcess(str(path), SQLITE_PRAGMAS) if own_process and on_disk else None
         )
         self._begin = ("IMMEDIATE",) if isinstance(db, peewee.SqliteDatabase) else ()
+        self._dialect = dialect_of(db)
         self._closed = False
         self._local = threading.local()
 
@@ -149,7 +151,8 @@ class StoreWriter:
             done.set_exception(_refused())
             return
         try:
-            counts = self._run(lambda: execute_all(self._db.cursor(), statements))
+            prepared = self._dialect.statements(statements)
+            counts = self._run(lambda: execute_all(self._db.cursor(), prepared))
             result = then(counts)
         except Exception as exc:
             done.set_exception(exc)

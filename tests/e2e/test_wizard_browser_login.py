@@ -185,7 +185,7 @@ def test_a_pasted_test_key_imports_its_sample_data_without_asking_for_live(start
     assert summary.status == "up_to_date" and summary.registrations > 0
     assert not summary.includes_test_data and not summary.livemode
     rows = registration_model("balance_transactions")
-    assert rows.select().where(rows.livemode).count() == 0
+    assert rows.select().where(rows.livemode == 1).count() == 0
 
 
 def test_demo_without_a_keychain_goes_on_after_approve(start_app, qtbot, browser_page):

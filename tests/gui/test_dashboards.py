@@ -93,7 +93,7 @@ def live_charges(start: int, end: int, **where):
     ds = DataSource.get(DataSource.data_type == "charges")
     query = table.select().where(
         (table.data_source == ds.id)
-        & table.livemode
+        & (table.livemode == 1)
         & (table.created >= start)
         & (table.created < end)
     )

@@ -68,7 +68,7 @@ def test_the_seeds_livemode_steps(imported, qtbot):
     assert dialog.operator_box.currentText() == "= True"
     with qtbot.waitSignal(page.view_saved, timeout=10_000):  # remembered, on a worker
         dialog.accept()
-    live = table.select().where((table.data_source == charges.id) & table.livemode).count()
+    live = table.select().where((table.data_source == charges.id) & (table.livemode == 1)).count()
     assert 0 < live < total
     assert page.status.text() == f"{live:,} of {total:,} registrations"
     livemode_column = [f.key for f in page.model.columns].index("livemode")
@@ -212,7 +212,7 @@ def test_export_writes_what_the_view_shows_with_progress(imported, qtbot, tmp_pa
     with target.open(encoding="utf-8") as exported:
         rows = list(csv.DictReader(exported))
     table = registration_model("charges")
-    live = table.select().where((table.data_source == charges.id) & table.livemode).count()
+    live = table.select().where((table.data_source == charges.id) & (table.livemode == 1)).count()
     assert len(rows) == live
     assert rows[0]["Currency code"] in {"USD", "EUR", "GBP", "JPY", "DKK", "SEK"}
     assert "T" in rows[0]["Created"] and rows[0]["Created"].endswith("+00:00")
@@ -373,7 +373,7 @@ def test_rows_a_sync_stores_show_in_the_counts_though_filters_reuse_the_total(im
     total = page.model.total
     page.hide_sample.setChecked(True)  # a filter: the total is not counted again
     live = page.model.count
-    row = table.select().where((table.data_source == charges.id) & table.livemode).get()
+    row = table.select().where((table.data_source == charges.id) & (table.livemode == 1)).get()
     fields = {k: v for k, v in row.__data__.items() if k != "pk"}
     table.create(**{**fields, "stripe_id": "ch_storedbyasync"})  # as a sync would store it
     page.reload()  # the app's answer to a finished sync

@@ -1,4 +1,5 @@
-"""Store fixtures: a real SQLite file, migrated to the current schema."""
+"""Store fixtures: a real SQLite file and a real PostgreSQL database, migrated to the
+current schema (each test that takes `db` runs on both)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from desktop.store.migrations import migrate
 
 
 @pytest.fixture
-def db(app_paths: AppPaths) -> Iterator[peewee.Database]:
-    database = open_database(app_paths.database)
+def db(app_paths: AppPaths, store_target: str) -> Iterator[peewee.Database]:
+    database = open_database(store_target)
     migrate(database, backup_dir=app_paths.backup_dir)
     yield database
     database.close()

@@ -132,7 +132,7 @@ def test_csv_of_a_filtered_query(charges):
     table = registration_model("charges")
     expected = (
         table.select()
-        .where((table.data_source == charges.id) & table.livemode & (table.amount >= 5000))
+        .where((table.data_source == charges.id) & (table.livemode == 1) & (table.amount >= 5000))
         .count()
     )
     assert rows == expected > 0
@@ -162,7 +162,7 @@ def test_the_export_command(charges, app_paths):
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     table = registration_model("charges")
-    assert len(rows) == table.select().where(table.livemode).count()
+    assert len(rows) == table.select().where(table.livemode == 1).count()
     assert "exported" in result.stderr
     bad = subprocess.run(
         [*command[:-4], "--filter", "amout > 1", "--data-dir", str(app_paths.data_dir)],

@@ -219,7 +219,7 @@ def test_odd_objects_are_stored_whole_and_shown_as_plain_text(odd_store, data, q
         for obj in objects:
             live = obj.get("livemode") if isinstance(obj.get("livemode"), bool) else True
             written.append(rows.row(ds.id, obj["id"], None, live, 1, obj))
-        rows.upsert(db.cursor(), written)
+        rows.upsert(db, written)
     table = registration_model("charges")
     for obj in objects:
         stored = table.get((table.data_source == ds.id) & (table.stripe_id == obj["id"]))

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from desktop.simulator.dataset import EVENT_RETENTION
+from desktop.store.dialect import POSTGRES, dialect_of
 from desktop.store.models import Account, DataSource, SyncRun, registration_model
 from tests.syncing import LIVE_KEY, TwoKeys, store_differences
 
@@ -63,6 +64,8 @@ def test_stripes_indented_bodies_are_stored_compact_and_exact(make_simulator, ha
     harness = harness_for(simulator)
     harness.sync()
     assert store_differences(harness) == []
+    if dialect_of(harness.db) is POSTGRES:
+        return  # jsonb keeps no text, only the parsed object (and prints it with spaces)
     for data_source in harness.data_sources:
         model = registration_model(data_source.data_type)
         texts = [
@@ -110,9 +113,9 @@ def test_events_in_an_older_api_version_are_re_read(simulator, harness_for):
     assert store_differences(harness) == []
     charges = registration_model("charges")
     invoices = registration_model("invoices")
-    assert charges.select().where(charges.data.contains('"invoice":')).count() == 0
-    assert invoices.select().where(invoices.data.contains('"paid":')).count() == 0
-    assert invoices.select().where(invoices.data.contains('"parent":')).count() > 0
+    assert charges.select().where(charges.data.cast("text").contains('"invoice":')).count() == 0
+    assert invoices.select().where(invoices.data.cast("text").contains('"paid":')).count() == 0
+    assert invoices.select().where(invoices.data.cast("text").contains('"parent":')).count() > 0
 
 
 def test_events_not_asked_for_or_of_another_object_are_skipped(
@@ -326,7 +329,8 @@ def test_after_a_failed_write_no_later_checkpoint_of_the_import_commits(
     failing = run._enqueue(True, mode, [dict(charge, id={"not": "an id"})], [], {})
     mode.newest_created = 2
     later = run._enqueue(True, mode, [], [], {})
-    with pytest.raises(Exception, match="type 'dict' is not supported"):
+    # sqlite3's words, or psycopg's
+    with pytest.raises(Exception, match=r"type 'dict' is not supported|cannot adapt type 'dict'"):
         failing.result()
     with pytest.raises(EarlierWriteFailed):
         later.result()
@@ -334,6 +338,7 @@ def test_after_a_failed_write_no_later_checkpoint_of_the_import_commits(
     assert registration_model("charges").select().count() == 0
 
 
+@pytest.mark.parametrize("store_target", ["sqlite"], indirect=True)
 def test_every_types_write_statement_fits_the_oldest_sqlite_variable_limit(db):
     """SQLite before 3.32 takes at most 999 bound values a statement: a page of each type is
     written on a connection held to that."""
@@ -348,7 +353,7 @@ def test_every_types_write_statement_fits_the_oldest_sqlite_variable_limit(db):
         rows = table_rows(name)
         page = [rows.row(1, f"x_{i}", None, True, 1, {"id": f"x_{i}"}) for i in range(100)]
         with db.atomic():
-            rows.upsert(db.cursor(), page)
+            rows.upsert(db, page)
         stored = db.execute_sql(f'SELECT COUNT(*) FROM "{rows.table}"').fetchone()[0]
         assert stored == 100, name
 
@@ -368,7 +373,7 @@ def test_an_account_in_test_mode_reads_test_mode_only_though_sample_data_was_ask
     assert store_differences(harness, modes=(False,)) == []
     for type_name in ("balance_transactions", "refunds"):
         rows = registration_model(type_name)
-        assert rows.select().where(rows.livemode).count() == 0
+        assert rows.select().where(rows.livemode == 1).count() == 0
 
 
 def test_an_api_key_reads_its_own_mode_only(expected_log_warnings):

@@ -701,7 +701,7 @@ def _main_currency(charges: DataSource) -> str:
     table = registration_model("charges")
     row = (
         table.select(table.currency, pw.fn.COUNT(table.pk).alias("n"))
-        .where((table.data_source == charges.id) & table.livemode)
+        .where((table.data_source == charges.id) & (table.livemode == 1))
         .group_by(table.currency)
         .order_by(pw.SQL("n").desc())
         .first()

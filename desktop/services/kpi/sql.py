@@ -5,6 +5,7 @@ index or from the day totals (store.rollups) instead of reading every row."""
 from __future__ import annotations
 
 from desktop.services.kpi.binder import BoundAggregate
+from desktop.store import dialect
 from desktop.store.rollups import DAY
 
 
@@ -16,7 +17,7 @@ def aggregate_sql(agg: BoundAggregate, ranges, group_sql: str | None) -> tuple[s
     expression = {
         "count": "COUNT(*)",
         "countunique": f"COUNT(DISTINCT {column})",
-        "sum": f"TOTAL({column})",
+        "sum": dialect.current().total(column),
         "avg": f"AVG({column})",
         "min": f"MIN({column})",
         "max": f"MAX({column})",
@@ -92,7 +93,7 @@ def _bucket_value(agg: BoundAggregate, expression: str, where: str) -> str:
     """The aggregate over one bucket's rows (NULL when it has none), correlated to `bucket`."""
     date = agg.date_sql
     return (
-        f'(SELECT CASE WHEN COUNT(*) THEN {expression} END FROM "{agg.table}" '
+        f'(SELECT CASE WHEN COUNT(*) > 0 THEN {expression} END FROM "{agg.table}" '
         f"WHERE {where} AND {date} >= bucket.s AND {date} < bucket.e AND ({agg.where}))"
     )
 
@@ -145,7 +146,7 @@ def _rolled_up_sql(agg: BoundAggregate, keys: list[str], period, days) -> tuple[
     rollup has, so it reads the same there."""
     start, end = period
     first, last = days
-    total = f"TOTAL({agg.field.sql})" if agg.function == "sum" else None
+    total = dialect.current().total(agg.field.sql) if agg.function == "sum" else None
     rolled, raw = (total, total) if total else ('SUM("rows")', "COUNT(*)")
     named = "".join(f"{key} AS k{n}, " for n, key in enumerate(keys))
     group = f" GROUP BY {', '.join(keys)}" if keys else ""
@@ -162,12 +163,12 @@ def _rolled_up_sql(agg: BoundAggregate, keys: list[str], period, days) -> tuple[
                 f"AND ({agg.where}){group}"
             )
             params += [agg.data_source_id, low, high, *agg.params]
-    value = "TOTAL(v)" if total else "IFNULL(SUM(v), 0)"
+    value = dialect.current().total("v") if total else "COALESCE(SUM(v), 0)"
     outer = "".join(f"k{n}, " for n in range(len(keys)))
     # Grouped, a group whose rows were all deleted keeps a day row of none: left out, as the
     # rows themselves would have no group for it.
     grouped = f" GROUP BY {outer[:-2]} HAVING SUM(n) > 0" if keys else ""
-    sql = f"SELECT 0, {outer}{value} FROM ({' UNION ALL '.join(parts)}){grouped}"
+    sql = f"SELECT 0, {outer}{value} FROM ({' UNION ALL '.join(parts)}) AS part{grouped}"
     return sql, params
 
 

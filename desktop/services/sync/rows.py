@@ -11,6 +11,7 @@ from itertools import chain
 import orjson
 
 from desktop.catalog import DATA_TYPES, DataType, IdRule, compile_extractor
+from desktop.store.dialect import dialect_of
 from desktop.store.models import registration_model
 from desktop.store.writer_process import Statement, execute_all
 
@@ -55,9 +56,9 @@ class TableRows:
         self._conflict = f' ON CONFLICT ("data_source_id", "stripe_id") DO UPDATE SET {updates}'
         self._upsert_many: dict[int, str] = {}
 
-    def upsert(self, cursor, rows: list[tuple]) -> None:
+    def upsert(self, db, rows: list[tuple]) -> None:
         """Write rows here (scripts and tests that own the database)."""
-        execute_all(cursor, self.upsert_statements(rows))
+        execute_all(db.cursor(), dialect_of(db).statements(self.upsert_statements(rows)))
 
     def upsert_statements(self, rows: list[tuple]) -> list[Statement]:
         """The statements that write rows, as many to a statement as MAX_VARIABLES allows (30

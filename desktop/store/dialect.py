@@ -1,0 +1,270 @@
+"""The one place that knows how SQLite and PostgreSQL differ.
+
+Services write their SQL once, in SQLite's words where both engines agree, with `?` for
+parameters (numbered `?1` too); what differs they ask of the database's dialect: reading a
+field from the stored JSON, a sum that is 0 over no rows, a case-blind LIKE, field
+discovery, and the day totals' triggers. On PostgreSQL:
+
+- `PostgresStore.execute_sql` turns `?` into psycopg's `%s` (cached per statement), so the
+  same statement text runs on both; SQL that peewee builds itself is left as it is.
+- Booleans are SMALLINT 0 and 1, as SQLite keeps them: every filter compares them with 1 and
+  0, and a Python bool binds as 1 or 0.
+- The stored object is `jsonb`; it reads back as its text, as SQLite's does.
+- NUMERIC (a SUM of integers, an AVG) reads back as int or float, as SQLite's numbers do.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+
+import peewee
+
+from desktop.catalog import Kind
+
+
+class JsonTextField(peewee.TextField):
+    """A Stripe object as JSON text: TEXT on SQLite, jsonb on PostgreSQL."""
+
+    field_type = "JSONTEXT"
+
+
+class SqliteStore(peewee.SqliteDatabase):
+    field_types = {**peewee.SqliteDatabase.field_types, "JSONTEXT": "TEXT"}
+
+
+class PostgresStore(peewee.PostgresqlDatabase):
+    field_types = {**peewee.PostgresqlDatabase.field_types, "BOOL": "SMALLINT", "JSONTEXT": "JSONB"}
+
+    def init(self, database, **kwargs):
+        kwargs.setdefault("prefer_psycopg3", True)
+        super().init(database, **kwargs)
+
+    def _connect(self):
+        conn = super()._connect()
+        _adapt(conn.adapters)
+        # Each thread has its own connection: closed when the thread ends, not left to the
+        # garbage collector (the server keeps a process per open connection).
+        self._state.closer = _CloseWithThread(conn)
+        return conn
+
+    def execute_sql(self, sql, params=None):
+        if params:
+            sql, params = to_driver(sql, params)
+        return self._execute_plain(sql, params or None)
+
+    def _execute_plain(self, sql, params):
+        # Without parameters psycopg sends the text as it is (a '%' in a literal stays one).
+        self._log_query(sql, params)
+        with peewee.__exception_wrapper__:
+            cursor = self.cursor()
+            cursor.execute(sql, params)
+        return cursor
+
+    def execute(self, query, **context_options):
+        # peewee's own SQL already speaks psycopg's placeholders.
+        ctx = self.get_sql_context(**context_options)
+        sql, params = ctx.sql(query).query()
+        return self._execute_plain(sql, params or None)
+
+
+class _CloseWithThread:
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+
+
+def _adapt(adapters) -> None:
+    from psycopg import postgres
+    from psycopg.adapt import Dumper, Loader
+    from psycopg.types.string import TextLoader
+
+    class BoolAsSmallint(Dumper):
+        oid = postgres.types["int2"].oid
+
+        def dump(self, obj):
+            return b"1" if obj else b"0"
+
+    class NumericAsNumber(Loader):
+        def load(self, data):
+            text = bytes(data).decode()
+            return float(text) if any(c in text for c in ".eEN") else int(text)
+
+    adapters.register_dumper(bool, BoolAsSmallint)
+    adapters.register_loader("numeric", NumericAsNumber)
+    adapters.register_loader("jsonb", TextLoader)
+    adapters.register_loader("json", TextLoader)
+
+
+_QMARK_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\d*)|%""")
+
+
+@functools.lru_cache(maxsize=4096)
+def _translated(sql: str) -> tuple[str, tuple[int, ...]] | None:
+    """SQLite's `?` and `?N` as psycopg's `%s`, with the parameters' order; None when the
+    statement has no `?` (peewee's own, already in psycopg's words)."""
+    order: list[int] = []
+    highest = 0
+    pieces: list[str] = []
+    last = 0
+    for match in _QMARK_TOKENS.finditer(sql):
+        token = match.group(0)
+        pieces.append(sql[last : match.start()])
+        last = match.end()
+        if token[0] in "'\"":
+            pieces.append(token.replace("%", "%%"))
+        elif token == "%":
+            pieces.append("%%")
+        else:
+            number = int(match.group(1)) if match.group(1) else highest + 1
+            highest = max(highest, number)
+            order.append(number - 1)
+            pieces.append("%s")
+    if not order:
+        return None
+    pieces.append(sql[last:])
+    return "".join(pieces), tuple(order)
+
+
+def to_driver(sql: str, params: Sequence) -> tuple[str, list]:
+    """A statement with `?` parameters as psycopg takes it."""
+    translated = _translated(sql)
+    if translated is None:
+        return sql, list(params)
+    text, order = translated
+    return text, [params[i] for i in order]
+
+
+# --- the dialects ---------------------------------------------------------------------------
+
+
+class SqliteDialect:
+    name = "sqlite"
+    like = "LIKE"  # case-blind for ASCII already
+    big_integer = "INTEGER"
+
+    def json_field(self, key: str, kind: Kind) -> str:
+        path = "$" + "".join(f'."{part}"' for part in key.split("."))
+        return "json_extract(\"data\", '{}')".format(path.replace("'", "''"))
+
+    def total(self, expression: str) -> str:
+        """A sum that is 0, not NULL, over no rows."""
+        return f"TOTAL({expression})"
+
+    def statements(self, statements):
+        return statements
+
+    def trigger_names(self, db: peewee.Database, table: str) -> set[str]:
+        rows = db.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)
+        ).fetchall()
+        return {name for (name,) in rows}
+
+    def metadata_types_sql(self, table: str) -> str:
+        """(key, JSON type) of every metadata key in a data source's rows (? = its id)."""
+        return f"""SELECT meta.key, MIN(meta.type)
+            FROM "{table}" AS r, json_each(r.data, '$.metadata') AS meta
+            WHERE r.data_source_id = ? AND instr(r.data, '"metadata":{{}}') = 0
+              AND json_valid(r.data)
+            GROUP BY meta.key"""
+
+    def scalar_types_sql(self, table: str) -> str:
+        """(dotted key, JSON type) of the scalars nested up to ?3 levels in the newest ?2 rows
+        of a data source (?1), outside metadata and arrays."""
+        # SQLite quotes some labels in fullkey ($.outcome."risk_score"): drop the quotes.
+        return f"""SELECT replace(substr(node.fullkey, 3), '"', ''), MIN(node.type)
+            FROM (SELECT data FROM "{table}" WHERE data_source_id = ?1 AND json_valid(data)
+                  ORDER BY pk DESC LIMIT ?2) AS r, json_tree(r.data) AS node
+            WHERE node.type NOT IN ('object', 'array', 'null')
+              AND node.fullkey NOT LIKE '%[%'
+              AND node.fullkey NOT LIKE '$.metadata.%'
+              AND CAST(node.key AS TEXT) NOT LIKE '%.%'
+              AND (length(node.fullkey) - length(replace(node.fullkey, '.', ''))) <= ?3
+            GROUP BY 1"""
+
+
+# A jsonb value's type in SQLite's JSON1 words (true, false, integer, real, text, ...).
+_PG_JSON_TYPE = """CASE jsonb_typeof({v})
+    WHEN 'boolean' THEN {v}::text
+    WHEN 'number' THEN CASE WHEN {v}::text ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END
+    WHEN 'string' THEN 'text' ELSE jsonb_typeof({v}) END"""
+
+
+class PostgresDialect:
+    name = "postgresql"
+    like = "ILIKE"
+    big_integer = "BIGINT"
+
+    def json_field(self, key: str, kind: Kind) -> str:
+        path = "ARRAY[{}]".format(
+            ", ".join("'{}'".format(p.replace("'", "''")) for p in key.split("."))
+        )
+        if kind in (Kind.MONEY, Kind.NUMBER, Kind.DATETIME):
+            return (
+                f"(CASE WHEN jsonb_typeof(\"data\" #> {path}) = 'number' "
+                f'THEN ("data" #>> {path})::numeric END)'
+            )
+        if kind is Kind.BOOL:
+            return f"(CASE \"data\" #> {path} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
+        return f'("data" #>> {path})'
+
+    def total(self, expression: str) -> str:
+        return f"COALESCE(SUM({expression}), 0)"
+
+    def statements(self, statements):
+        return [to_driver(sql, params) for sql, params in statements]
+
+    def trigger_names(self, db: peewee.Database, table: str) -> set[str]:
+        rows = db.execute_sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal",
+            (f'"{table}"',),
+        ).fetchall()
+        return {name for (name,) in rows}
+
+    def metadata_types_sql(self, table: str) -> str:
+        kind = _PG_JSON_TYPE.format(v="meta.value")
+        return f"""SELECT meta.key, MIN({kind})
+            FROM "{table}" AS r, jsonb_each(CASE WHEN jsonb_typeof(r.data -> 'metadata')
+                = 'object' THEN r.data -> 'metadata' ELSE '{{}}'::jsonb END) AS meta
+            WHERE r.data_source_id = ?
+            GROUP BY meta.key"""
+
+    def scalar_types_sql(self, table: str) -> str:
+        kind = _PG_JSON_TYPE.format(v="node.value")
+        return f"""WITH RECURSIVE node(path, value, depth) AS (
+                SELECT e.key, e.value, 1
+                FROM (SELECT data FROM "{table}" WHERE data_source_id = ?1
+                      ORDER BY pk DESC LIMIT ?2) AS r, jsonb_each(r.data) AS e
+                WHERE jsonb_typeof(r.data) = 'object' AND position('.' in e.key) = 0
+                UNION ALL
+                SELECT node.path || '.' || e.key, e.value, node.depth + 1
+                FROM node, jsonb_each(node.value) AS e
+                WHERE jsonb_typeof(node.value) = 'object' AND node.depth < ?3
+                  AND node.path != 'metadata' AND position('.' in e.key) = 0
+            )
+            SELECT path, MIN({kind}) FROM node
+            WHERE jsonb_typeof(value) NOT IN ('object', 'array', 'null')
+            GROUP BY 1"""
+
+
+SQLITE = SqliteDialect()
+POSTGRES = PostgresDialect()
+
+
+def dialect_of(db) -> SqliteDialect | PostgresDialect:
+    """The dialect of a database, or of the one the models' proxy is bound to."""
+    target = getattr(db, "obj", db)  # a DatabaseProxy
+    return POSTGRES if isinstance(target, peewee.PostgresqlDatabase) else SQLITE
+
+
+def current() -> SqliteDialect | PostgresDialect:
+    """The dialect of the store the models are bound to (one per process)."""
+    from desktop.store.db import database
+
+    return dialect_of(database)
