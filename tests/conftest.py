@@ -211,9 +211,13 @@ def postgres_url(postgres_server) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_target(request, app_paths: AppPaths) -> str:
+def store_target(request, app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch) -> str:
     """Where a test's store lives: the data folder's SQLite file, then a PostgreSQL database.
-    Every store, sync, registrations, formulas and dashboards test runs on both."""
+    Every store, sync, registrations, formulas and dashboards test runs on both; on the
+    second, the commands a test runs find the database as a server's would, in
+    LEDGERBOARD_DATABASE_URL."""
     if request.param == "sqlite":
         return str(app_paths.database)
-    return request.getfixturevalue("postgres_url")
+    url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("LEDGERBOARD_DATABASE_URL", url)
+    return url

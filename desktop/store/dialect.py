@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Sequence
 
 import peewee
@@ -57,15 +58,20 @@ class PostgresStore(peewee.PostgresqlDatabase):
     def _execute_plain(self, sql, params):
         # Without parameters psycopg sends the text as it is (a '%' in a literal stays one).
         self._log_query(sql, params)
+        start = time.perf_counter() if self.query_hooks else None
         with peewee.__exception_wrapper__:
             cursor = self.cursor()
             cursor.execute(sql, params)
+        if start is not None:
+            self._notify_hooks(sql, params, start, None)
         return cursor
 
     def execute(self, query, **context_options):
-        # peewee's own SQL already speaks psycopg's placeholders.
+        # peewee's own SQL speaks psycopg's placeholders, unless an SQL("?") part was added.
         ctx = self.get_sql_context(**context_options)
         sql, params = ctx.sql(query).query()
+        if params:
+            sql, params = to_driver(sql, params)
         return self._execute_plain(sql, params or None)
 
 
@@ -102,7 +108,7 @@ def _adapt(adapters) -> None:
     adapters.register_loader("json", TextLoader)
 
 
-_QMARK_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\d*)|%""")
+_QMARK_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\d*)|%s|%""")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -121,6 +127,10 @@ def _translated(sql: str) -> tuple[str, tuple[int, ...]] | None:
             pieces.append(token.replace("%", "%%"))
         elif token == "%":
             pieces.append("%%")
+        elif token == "%s":  # peewee's own, in a query with an SQL("... ?") part
+            highest += 1
+            order.append(highest - 1)
+            pieces.append("%s")
         else:
             number = int(match.group(1)) if match.group(1) else highest + 1
             highest = max(highest, number)

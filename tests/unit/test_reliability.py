@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # --- a full disk ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("store_target", ["sqlite"], indirect=True)
 def test_a_full_disk_stops_the_sync_in_words_and_loses_nothing(
     make_simulator, harness_for, db, expected_log_warnings
 ):

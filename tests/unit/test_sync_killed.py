@@ -41,7 +41,8 @@ def start_sync(simulator, data_dir) -> subprocess.Popen:
     )
 
 
-def test_sigkill_at_random_points_ten_times_then_resume(make_simulator, data_dir):
+def test_sigkill_at_random_points_ten_times_then_resume(make_simulator, data_dir, store_target):
+    """On PostgreSQL the sync finds the database in LEDGERBOARD_DATABASE_URL (store_target)."""
     simulator = make_simulator(size=8000, seed=21)
     rng = random.Random(2024)
     killed = 0
@@ -65,7 +66,7 @@ def test_sigkill_at_random_points_ten_times_then_resume(make_simulator, data_dir
     summary = json.loads(output.strip().splitlines()[-1])
     assert set(summary["status"].values()) == {"up_to_date"}
 
-    db = open_database(data_dir / "ledgerboard.sqlite")
+    db = open_database(store_target)
     try:
         view = SimpleNamespace(simulator=simulator, data_sources=list(DataSource.select()))
         assert len(view.data_sources) == 9

@@ -49,7 +49,7 @@ class BoundAggregate:
     data_source_title: str
     table: str
     field: FieldRef | None
-    where: str  # the filter as SQL ("1" when there is none)
+    where: str  # the filter as SQL ("TRUE" when there is none)
     params: tuple
     filter_text: str
     date_sql: str
@@ -247,7 +247,7 @@ class _Binder:
                     node.date_field.pos,
                 )
             date_key = date_ref.key
-        where, params = ("1", ())
+        where, params = ("TRUE", ())
         one_mode = currency = None
         named: set[str] = set()  # the SQL of the fields the filter tests
         if node.filter is not None:
