@@ -18,6 +18,7 @@ from desktop.services.sync.feeds import feeds_for
 from desktop.store.db import StoreError
 from desktop.store.models import DataSource, DataSourceStatus
 from desktop.store.opening import open_store
+from desktop.store.sync_lock import AccountBusy, AccountSyncLock
 from desktop.store.writer import StoreWriter
 
 
@@ -88,12 +89,19 @@ def sync_with_key(
     clients = StripeClients(lambda _account_id: (credentials, api_base))
     clients.requests_per_second = requests_per_second
     stats = clients.stats
+    lock = AccountSyncLock(db, account.id, account.name)
+    try:
+        lock.acquire()
+    except AccountBusy:
+        db.close()
+        raise
     writer = StoreWriter(db)
     started = time.monotonic()
     try:
         results = SyncEngine(writer, clients).sync_all(feeds_for(data_sources), progress=progress)
     finally:
         writer.close()
+        lock.release()
     seconds = time.monotonic() - started
     summary: dict = {"rows": {}, "status": {}, "messages": {}}
     for ds in DataSource.select().where(DataSource.id.in_([d.id for d in data_sources])):

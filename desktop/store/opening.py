@@ -8,8 +8,6 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import keyring
-import keyring.errors
 import peewee
 
 from desktop.store.db import check_writable, open_database
@@ -35,6 +33,9 @@ def connect_options(target: str | Path) -> dict:
     text = str(target)
     if not text.startswith(("postgresql://", "postgres://")) or urlsplit(text).password:
         return {}
+    import keyring  # only for a shared database: the app starts without it (test_cli)
+    import keyring.errors
+
     try:
         password = keyring.get_password(DATABASE_KEYRING_SERVICE, keyring_entry(text))
     except keyring.errors.KeyringError:
