@@ -145,6 +145,22 @@ def ensure_qt_libraries(python: Path, files: list[str] | None = None) -> bool:
     return True
 
 
+def ensure_postgresql() -> None:
+    """The team-mode tests start a PostgreSQL of their own (initdb, pg_ctl): install Debian's
+    where apt can; without it those tests are skipped and say why."""
+    found = shutil.which("initdb") or any(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if sys.platform != "linux" or found or not shutil.which("apt-get"):
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        run(*sudo, "apt-get", "update", "-qq", env=env)
+        run(*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql",
+            env=env)  # fmt: skip
+    except subprocess.CalledProcessError:
+        print("PostgreSQL could not be installed; its tests will be skipped.", file=sys.stderr)
+
+
 def main(argv: list[str]) -> int:
     if sys.version_info < MIN_PYTHON:
         print(
@@ -160,6 +176,7 @@ def main(argv: list[str]) -> int:
     if command == "test":
         python = ensure_venv("test")
         ensure_chromium()
+        ensure_postgresql()
         run(
             python,
             "-m",

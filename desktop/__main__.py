@@ -109,6 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-base", metavar="URL", help="a Stripe-compatible server, e.g. the simulator"
     )
     sync.add_argument("--types", metavar="T1,T2", help="data types to sync (default: all nine)")
+    sync.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep syncing on a schedule (a server's syncer): log to stderr, stop cleanly on "
+        "SIGTERM, resume where it stopped after a kill",
+    )
+    sync.add_argument(
+        "--every",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="with --watch: seconds between syncs (default 300, the data sources' default)",
+    )
     sync.add_argument("--data-dir", metavar="PATH", help="data folder (default: the per-user one)")
     sync.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     export = commands.add_parser(

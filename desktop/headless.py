@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -20,6 +22,8 @@ from desktop.store.models import DataSource, DataSourceStatus
 from desktop.store.opening import open_store
 from desktop.store.sync_lock import AccountBusy, AccountSyncLock
 from desktop.store.writer import StoreWriter
+
+log = logging.getLogger(__name__)
 
 
 class TerminalProgress:
@@ -66,11 +70,14 @@ def sync_with_key(
     types: list[str] | None = None,
     progress=None,
     requests_per_second: float | None = None,
+    watch: WatchSchedule | None = None,
 ) -> dict:
     """Create the key's account and data sources if missing, sync them, return a summary.
 
     `requests_per_second` overrides Stripe's documented limit (benchmarks, local servers).
-    Raises StoreError when the data folder cannot be used.
+    With `watch`, sync again on its schedule until it is stopped; the summary is the last
+    round's. Raises StoreError when the store cannot be used or another computer syncs the
+    account.
     """
     types = types or list(DATA_TYPES)
     paths.data_dir.mkdir(parents=True, exist_ok=True)
@@ -96,15 +103,54 @@ def sync_with_key(
         db.close()
         raise
     writer = StoreWriter(db)
-    started = time.monotonic()
+    engine = SyncEngine(writer, clients)
+    ids = [d.id for d in data_sources]
     try:
-        results = SyncEngine(writer, clients).sync_all(feeds_for(data_sources), progress=progress)
+        while True:
+            started = time.monotonic()
+            stopped = watch.stopped if watch is not None else (lambda: False)
+            feeds = feeds_for(DataSource.select().where(DataSource.id.in_(ids)))
+            results = engine.sync_all(feeds, progress=progress, cancelled=stopped)
+            summary = _summary(ids, results, stats, time.monotonic() - started)
+            if watch is None:
+                break
+            log.info(
+                "synced %d rows in %.1f s; next in %d s",
+                sum(summary["rows"].values()),
+                summary["seconds"],
+                watch.every,
+            )
+            if watch.wait():
+                log.info("stopping: the last sync's rows are committed")
+                break
     finally:
         writer.close()
         lock.release()
-    seconds = time.monotonic() - started
+    db.close()
+    return summary
+
+
+class WatchSchedule:
+    """When `sync --watch` syncs again, and the stop that SIGTERM gives it."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self._stop = threading.Event()
+
+    def stop(self, *_signal) -> None:
+        self._stop.set()
+
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self) -> bool:
+        """Until the next round; True when stopped meanwhile (or before)."""
+        return self._stop.wait(self.every)
+
+
+def _summary(ids: list[int], results, stats, seconds: float) -> dict:
     summary: dict = {"rows": {}, "status": {}, "messages": {}}
-    for ds in DataSource.select().where(DataSource.id.in_([d.id for d in data_sources])):
+    for ds in DataSource.select().where(DataSource.id.in_(ids)):
         summary["rows"][ds.data_type] = next(
             (r.rows.get(ds.id, 0) for r in results if ds.id in r.rows), 0
         )
@@ -117,7 +163,6 @@ def sync_with_key(
         throttled=stats.throttled,
         seconds=round(seconds, 3),
     )
-    db.close()
     return summary
 
 
@@ -137,9 +182,20 @@ def run_sync(args) -> int:
     paths = AppPaths.in_dir(args.data_dir) if args.data_dir else AppPaths.for_user()
     paths = paths.with_database(args.database)
     progress = TerminalProgress()
+    watch = None
+    if args.watch:
+        # A server's syncer: its log on stderr (journald keeps it), a clean stop on SIGTERM.
+        logging.basicConfig(
+            level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+        )
+        watch = WatchSchedule(args.every)
+        signal.signal(signal.SIGTERM, watch.stop)
+        signal.signal(signal.SIGINT, watch.stop)
     settle_for_imports()  # what is loaded is frozen, out of the import's collections
     try:
-        summary = sync_with_key(key, paths, api_base=args.api_base, types=types, progress=progress)
+        summary = sync_with_key(
+            key, paths, api_base=args.api_base, types=types, progress=progress, watch=watch
+        )
     except (StoreError, OSError) as exc:
         print(f"sync cannot run: {exc}", file=sys.stderr)
         return 2

@@ -38,8 +38,8 @@ class AccountBusy(StoreError):
         who = f"The computer {holder!r}" if holder else "Another computer"
         super().__init__(
             f"{who} is syncing the account {account_name!r} right now, and only one computer "
-            "syncs an account at a time. This computer shows the same numbers as they arrive; to sync from "
-            "here instead, stop the sync there first."
+            "syncs an account at a time. This computer shows the same numbers as they "
+            "arrive; to sync from here instead, stop the sync there first."
         )
 
 

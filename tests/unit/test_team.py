@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -58,3 +59,40 @@ def test_the_sync_command_refuses_an_account_another_computer_syncs(db, simulato
     assert second.returncode == 2
     assert "'office-server' is syncing the account" in second.stderr
     assert simulator.request_count == before  # not one request to Stripe
+
+
+def test_sync_watch_keeps_syncing_and_stops_cleanly_on_sigterm(db, make_simulator, store_target):
+    """`sync --watch` on a server: syncs, syncs again on its schedule (the clock's new
+    charges arrive), logs, and on SIGTERM lets go of the account and exits 0."""
+    import signal
+    import time
+
+    from desktop.store.models import registration_model
+
+    simulator = make_simulator(size=300, seed=3, frozen_clock=False, clock_interval=0.2)
+    env = {**os.environ, "LEDGERBOARD_API_KEY": "sk_live_watchtests0001"}
+    command = [sys.executable, "-m", "desktop", "sync", "--watch", "--every", "0.5"]
+    with subprocess.Popen(
+        [*command, "--api-base", simulator.base_url, "--types", "charges"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while sum("synced" in line for line in lines) < 3:
+            assert time.monotonic() < deadline and process.poll() is None, lines
+            lines.append(process.stderr.readline())
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopping: the last sync's rows are committed" in err
+    assert json.loads(out.strip().splitlines()[-1])["status"] == {"charges": "up_to_date"}
+    charges = registration_model("charges")
+    assert charges.select().count() > 0
+    from desktop.store.models import Account
+
+    account = Account.get(Account.api_base == simulator.base_url)
+    with AccountSyncLock(db, account.id):  # let go: another computer may take over
+        pass
