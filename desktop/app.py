@@ -39,6 +39,7 @@ from desktop.services.mail import MailError
 from desktop.services.query import FilterError
 from desktop.services.registrations import RegistrationsService
 from desktop.services.secrets import SecretStore, SecretsUnavailable
+from desktop.services.store_changes import StoreChangesWatcher
 from desktop.services.stripe.connections import ConnectionError_, ConnectionsService
 from desktop.services.stripe.errors import Cancelled
 from desktop.services.stripe.oauth import (
@@ -128,6 +129,7 @@ class Application(QObject):
         self._log_handler: logging.Handler | None = None
         self._lock: QLockFile | None = None
         self._db = None
+        self.store_changes: StoreChangesWatcher | None = None
         self.crash_reporter: CrashReporter | None = None
         self.crash_presenter: CrashDialogPresenter | None = None
         self._shut_down = False
@@ -235,8 +237,21 @@ class Application(QObject):
         self.window.page_changed.connect(
             lambda _name: None if self.sync_service.running() else self._show_counts()
         )
+        if self.paths.database_url:
+            self._watch_shared_database()
         log.info("main window built")
         return self.window
+
+    def _watch_shared_database(self) -> None:
+        """Team mode: what another computer's sync commits shows here within seconds."""
+        self.store_changes = StoreChangesWatcher(self._db, parent=self)
+        self.shutting_down.connect(self.store_changes.stop)
+        self.store_changes.changed.connect(self._sync_finished)
+        self.store_changes.connection_lost.connect(self.window.set_status)
+        self.store_changes.connection_back.connect(
+            lambda: self.window.set_status("The shared database is reachable again.")
+        )
+        self.store_changes.start()
 
     def _start_demo(self) -> str:
         """Demo mode: the Stripe simulator, and its browser login; where data is read from."""

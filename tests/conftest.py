@@ -150,19 +150,24 @@ def start_exchange(tmp_path: Path):
 
 
 @pytest.fixture
-def start_app(qtbot, app_paths: AppPaths) -> Iterator[Callable[..., Application]]:
+def start_app(request, qtbot, app_paths: AppPaths) -> Iterator[Callable[..., Application]]:
     """Start the app (as often as a test needs, one at a time); shut down after the test.
+    A test that takes `store_target` starts it on that store (on PostgreSQL by its URL).
 
     A crash report that a test did not expect fails it: the app's own excepthook would
     otherwise swallow the error that pytest-qt reports.
     """
     create_qt_application([])
     started: list[Application] = []
+    target = (
+        request.getfixturevalue("store_target") if "store_target" in request.fixturenames else ""
+    )
+    paths = app_paths.with_database(target if "://" in target else None)
 
     def start(**options) -> Application:
         if started:
             close(started[-1])
-        app = Application(app_paths, **options)
+        app = Application(paths, **options)
         window = app.start()
         qtbot.addWidget(window)
         window.show()

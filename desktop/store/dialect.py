@@ -15,6 +15,7 @@ discovery, and the day totals' triggers. On PostgreSQL:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import time
@@ -59,12 +60,35 @@ class PostgresStore(peewee.PostgresqlDatabase):
         # Without parameters psycopg sends the text as it is (a '%' in a literal stays one).
         self._log_query(sql, params)
         start = time.perf_counter() if self.query_hooks else None
-        with peewee.__exception_wrapper__:
-            cursor = self.cursor()
-            cursor.execute(sql, params)
+        try:
+            with peewee.__exception_wrapper__:
+                cursor = self.cursor()
+                cursor.execute(sql, params)
+        except (peewee.OperationalError, peewee.InterfaceError):
+            if not self._reconnected():
+                raise
+            with peewee.__exception_wrapper__:  # once more, on the new connection
+                cursor = self.cursor()
+                cursor.execute(sql, params)
         if start is not None:
             self._notify_hooks(sql, params, start, None)
         return cursor
+
+    def _reconnected(self) -> bool:
+        """After the server restarted or the network dropped, a new connection for this
+        thread, when no transaction was open on the old one (its work is lost: the caller
+        hears of it); True when made."""
+        conn = self._state.conn
+        if conn is None or not conn.broken or self._state.transactions:
+            return False
+        with contextlib.suppress(Exception):
+            conn.close()
+        self._state.reset()
+        try:
+            self.connect()
+        except peewee.OperationalError:
+            return False
+        return True
 
     def execute(self, query, **context_options):
         # peewee's own SQL speaks psycopg's placeholders, unless an SQL("?") part was added.

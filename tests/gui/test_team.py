@@ -1,0 +1,65 @@
+"""Team mode in the window: a viewer on a shared PostgreSQL sees what another computer's
+sync commits, without a restart."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from desktop.services.kpi.dashboards import WidgetSpec
+from desktop.store.models import registration_model
+
+pytestmark = pytest.mark.parametrize("store_target", ["postgresql"], indirect=True)
+KEY = "sk_live_viewertests001"
+
+
+def sync_elsewhere(simulator) -> None:
+    """Another computer's syncer: `sync` in its own process, on the same database (the
+    database URL comes from LEDGERBOARD_DATABASE_URL, as on a server)."""
+    env = {**os.environ, "LEDGERBOARD_API_KEY": KEY, "LEDGERBOARD_COMPUTER_NAME": "server"}
+    command = [sys.executable, "-m", "desktop", "sync", "--types", "charges"]
+    done = subprocess.run(
+        [*command, "--api-base", simulator.base_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_viewer_sees_another_computers_sync_and_its_number_changes(
+    start_app, store_target, make_simulator, qtbot
+):
+    # The command syncs by the wall clock, so the simulator's runs on it too.
+    simulator = make_simulator(size=200, seed=4, frozen_clock=False, clock_start=None)
+    sync_elsewhere(simulator)
+    app = start_app()
+    assert app.store_changes is not None  # a shared database is watched
+    page = app.dashboards_page
+    dashboard_id = page.service.create("Team", {"period": "all_time"})
+    formula = "Count(Charges, livemode = true)"
+    page.service.add_widget(dashboard_id, WidgetSpec(kind="number", title="Live", formula=formula))
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(dashboard_id)
+    (tile,) = page.grid.tiles.values()
+
+    def shown() -> int:
+        return int("".join(c for c in tile.value_label.text() if c.isdigit()) or -1)
+
+    before = live_charges()
+    assert shown() == before > 0
+    simulator.tick(30, seconds_between=0)  # new charges at Stripe
+    sync_elsewhere(simulator)
+    after = live_charges()
+    assert after > before
+    # No restart, no click: the viewer's poll sees the commit and the dashboard refreshes.
+    qtbot.waitUntil(lambda: shown() == after, timeout=10_000)
+
+
+def live_charges() -> int:
+    table = registration_model("charges")
+    return table.select().where(table.livemode == 1).count()
