@@ -56,7 +56,7 @@ from desktop.services.tasks import Runner, TaskRunner
 from desktop.settings import Settings, SettingsStore, publisher_login
 from desktop.store.db import StoreError, check_folder_writable, shown_target
 from desktop.store.models import Account
-from desktop.store.opening import open_store
+from desktop.store.opening import VIEW_ONLY_MESSAGE, open_store
 from desktop.store.writer import StoreWriter
 from desktop.views.accounts_card import AccountsCard
 from desktop.views.alert_dialogs import AlertDialog, ScheduleDialog
@@ -239,8 +239,15 @@ class Application(QObject):
         )
         if self.paths.database_url:
             self._watch_shared_database()
+        if self.view_only:
+            self.window.set_status(VIEW_ONLY_MESSAGE)
         log.info("main window built")
         return self.window
+
+    @property
+    def view_only(self) -> bool:
+        """The shared database lets this computer's user read, not change (a read-only role)."""
+        return bool(getattr(self._db, "view_only", False))
 
     def _watch_shared_database(self) -> None:
         """Team mode: what another computer's sync commits shows here within seconds."""
@@ -314,6 +321,8 @@ class Application(QObject):
     def start_background_work(self, first_check_ms: int = 1_500) -> None:
         """Scheduled syncs: a catch-up soon after start, then at each update frequency; alerts
         and scheduled reports every minute."""
+        if self.view_only:
+            return  # a viewer syncs nothing, and alerts and reports run where syncing happens
         self.scheduler.start(first_check_ms)
         self.alerts_timer.start(ALERTS_INTERVAL_MS)
         QTimer.singleShot(first_check_ms, self.run_due_schedules)

@@ -96,3 +96,55 @@ def test_sync_watch_keeps_syncing_and_stops_cleanly_on_sigterm(db, make_simulato
     account = Account.get(Account.api_base == simulator.base_url)
     with AccountSyncLock(db, account.id):  # let go: another computer may take over
         pass
+
+
+def test_a_read_only_role_views_everything_and_hears_why_it_cannot_change_anything(
+    db, store_target, postgres_server, app_paths, qtbot
+):
+    """The README's GRANTs for a read-only role: the store opens with everything readable,
+    marked view only, and the app says in words that changes need write rights."""
+    import peewee
+
+    from desktop.store.opening import VIEW_ONLY_MESSAGE, open_store
+
+    make_account()
+    database = store_target.rsplit("/", 1)[1]
+    postgres_server.admin(
+        "DO $$ BEGIN CREATE ROLE ledgerboard_view LOGIN; "
+        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    )
+    with psycopg_connect(store_target) as owner:  # the README's GRANTs, as the owner
+        owner.execute(f'GRANT CONNECT ON DATABASE "{database}" TO ledgerboard_view')
+        owner.execute("GRANT USAGE ON SCHEMA public TO ledgerboard_view")
+        owner.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO ledgerboard_view")
+    db.close()
+    viewer_url = postgres_server.url(database, user="ledgerboard_view")
+    viewer = open_store(viewer_url)
+    try:
+        assert viewer.view_only
+        from desktop.store.models import Account, DataSource
+
+        assert [a.name for a in Account.select()] == ["Acme"]
+        assert DataSource.select().count() == 0  # readable, though there are none yet
+        with pytest.raises(peewee.ProgrammingError, match="permission denied"):
+            Account.create(name="Mallory", auth_method="api_key", keyring_entry="")
+    finally:
+        viewer.close()
+    from desktop.app import Application, create_qt_application
+
+    create_qt_application([])
+    app = Application(app_paths.with_database(viewer_url))
+    try:
+        window = app.start()
+        qtbot.addWidget(window)
+        assert app.view_only
+        assert window.status_text.text() == VIEW_ONLY_MESSAGE
+        assert "needs write rights" in VIEW_ONLY_MESSAGE
+    finally:
+        app.shutdown()
+
+
+def psycopg_connect(url: str):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
