@@ -41,6 +41,10 @@ def exchange(messages: list[tuple]) -> list[tuple]:
     return answers
 
 
+# The writer process writes SQLite files only; PostgreSQL is written on the writer thread.
+SQLITE_ONLY = pytest.mark.parametrize("store_target", ["sqlite"], indirect=True)
+
+
 def test_the_child_refuses_the_rest_of_a_chain_after_a_failed_write(tmp_path):
     """Writes are sent before earlier ones are answered, so the child itself stops a chain:
     a later checkpoint must not claim the rows of a write that was rolled back."""
@@ -103,6 +107,7 @@ def test_a_write_that_fills_the_disk_fails_alone_and_the_answers_say_what_was_st
     assert stored == [1, 3]
 
 
+@SQLITE_ONLY
 def test_a_killed_writer_process_stops_the_sync_in_words_and_loses_nothing(
     make_simulator, harness_for, app_paths, expected_log_warnings
 ):
@@ -143,6 +148,7 @@ def test_a_killed_writer_process_stops_the_sync_in_words_and_loses_nothing(
     assert store_differences(harness, modes=(True,)) == []
 
 
+@SQLITE_ONLY
 def test_the_writer_process_yields_to_the_app_and_ends_with_the_writer(make_simulator, harness_for):
     harness = harness_for(make_simulator(size=300, seed=5), types=("customers",))
     harness.sync()
