@@ -74,6 +74,14 @@ class PostgresStore(peewee.PostgresqlDatabase):
             self._notify_hooks(sql, params, start, None)
         return cursor
 
+    def begin(self, *args, **kwargs):
+        try:
+            super().begin(*args, **kwargs)
+        except (peewee.OperationalError, peewee.InterfaceError):
+            if not self._reconnected():
+                raise
+            super().begin(*args, **kwargs)  # nothing had begun: the same, on a new connection
+
     def _reconnected(self) -> bool:
         """After the server restarted or the network dropped, a new connection for this
         thread, when no transaction was open on the old one (its work is lost: the caller

@@ -201,6 +201,12 @@ def _translated(exc: BaseException) -> BaseException:
             f"Ledgerboard's background writer stopped unexpectedly ({exc}), so the latest data "
             "was not saved. Nothing was lost: the next sync continues where it stopped."
         )
+    if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)) and _connection_lost(exc):
+        return StoreError(
+            "The connection to the shared database was lost (the server restarted, or the "
+            "network dropped), so the latest data was not saved. Nothing was lost: the next "
+            "sync continues where it stopped, on a new connection."
+        )
     if isinstance(exc, (peewee.OperationalError, sqlite3.OperationalError)):
         # On a full disk SQLite may roll the transaction back itself; the rollback that
         # follows then fails ("no transaction is active") and hides the cause behind it.
@@ -216,6 +222,20 @@ def _translated(exc: BaseException) -> BaseException:
                 "data. Nothing was lost: make it writable and the sync continues."
             )
     return exc
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A PostgreSQL connection that broke (psycopg's words), as opposed to a bad statement."""
+    text = " ".join(str(e).lower() for e in _chain(exc))
+    return any(
+        words in text
+        for words in (
+            "connection is closed",
+            "server closed the connection",
+            "terminating connection",
+            "connection failed",
+        )
+    )
 
 
 def _chain(exc: BaseException):

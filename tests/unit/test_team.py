@@ -148,3 +148,37 @@ def psycopg_connect(url: str):
     import psycopg
 
     return psycopg.connect(url, autocommit=True)
+
+
+def test_postgresql_restarted_in_the_middle_of_a_sync_then_the_sync_resumes_exact(
+    db, make_simulator, harness_for, postgres_server, expected_log_warnings
+):
+    """The server stops at once (as a crash would) and starts again while pages are being
+    written: what was committed stays, the sync says what went wrong, and the next one
+    resumes from its checkpoint and ends exact. Connections come back by themselves."""
+    import threading
+
+    from desktop.store.models import registration_model
+    from tests.syncing import store_differences
+
+    simulator = make_simulator(size=3000, seed=8, latency=0.01)
+    harness = harness_for(simulator, types=("charges", "customers"), include_test_data=False)
+    restarted = threading.Event()
+
+    def restart_when_rows_arrive() -> None:
+        charges = registration_model("charges")
+        while not restarted.is_set():
+            if charges.select().count() > 300:
+                postgres_server.restart()
+                restarted.set()
+                return
+            threading.Event().wait(0.05)
+
+    watcher = threading.Thread(target=restart_when_rows_arrive)
+    watcher.start()
+    harness.sync()
+    watcher.join(timeout=60)
+    assert restarted.is_set()
+    second = harness.sync()  # on connections made anew, this thread's among them
+    assert {r.status for r in second} == {"up_to_date"}, [r.message for r in second]
+    assert store_differences(harness, modes=(True,)) == []

@@ -197,7 +197,10 @@ class FeedRun:
         self._drain(ignore_errors=True)
         self.result.status, self.result.message = status, message
         log.warning("sync of %s failed: %s", self.feed.title(), message)
-        self.writer.run(lambda: self._finish(runs, status, message, account=account))
+        try:
+            self.writer.run(lambda: self._finish(runs, status, message, account=account))
+        except StoreError as exc:  # the store itself is away (a shared database restarting)
+            log.warning("could not record why the sync of %s failed: %s", self.feed.title(), exc)
 
     def _start_runs(self) -> dict[int, int]:
         now = utc_now()
