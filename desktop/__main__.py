@@ -145,6 +145,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"
     )
     export.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+    store = commands.add_parser(
+        "store",
+        help="work on the store itself: copy it to a team's PostgreSQL",
+        description="Work on the store itself.",
+    )
+    store_commands = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    store_copy = store_commands.add_parser(
+        "copy",
+        help="copy this store (data sources, registrations, dashboards, formulas; no secrets) "
+        "into an empty database, and check the counts on both sides",
+    )
+    store_copy.add_argument(
+        "--to", required=True, metavar="URL", help="the target, e.g. postgresql://user@host/db"
+    )
+    store_copy.add_argument(
+        "--data-dir", metavar="PATH", help="data folder (default: the per-user one)"
+    )
+    store_copy.add_argument("--database", metavar="URL", help="copy from this database instead")
     kpi = commands.add_parser(
         "kpi",
         help="print a formula's value for a period as one line of JSON",
@@ -277,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.headless import run_alerts_check
 
         return run_alerts_check(args)
+    if args.command == "store":
+        from desktop.headless import run_store_copy
+
+        return run_store_copy(args)
     if args.command == "sync":
         from desktop.headless import run_sync
 

@@ -350,7 +350,7 @@ def run_report(args) -> int:
     from desktop.services.mail import MailError
     from desktop.settings import SettingsStore
 
-    paths = _existing_data(args.data_dir)
+    paths = _existing_data(args.data_dir, args.database)
     if paths is None:
         return 2
     if args.period and period_name(args.period) is None:
@@ -368,7 +368,7 @@ def run_report(args) -> int:
     settings = store.load()
     zone = store.effective_time_zone(settings)
     try:
-        db = open_store(paths.database, backup_dir=paths.backup_dir)
+        db = open_store(paths.store_target, backup_dir=paths.backup_dir)
     except StoreError as exc:
         print(f"report cannot run: {exc}", file=sys.stderr)
         return 2
@@ -420,14 +420,14 @@ def run_alerts_check(args) -> int:
     from desktop.services.mail import MailError
     from desktop.settings import SettingsStore
 
-    paths = _existing_data(args.data_dir)
+    paths = _existing_data(args.data_dir, args.database)
     if paths is None:
         return 2
     store = SettingsStore(paths.settings_file)
     settings = store.load()
     zone = store.effective_time_zone(settings)
     try:
-        db = open_store(paths.database, backup_dir=paths.backup_dir)
+        db = open_store(paths.store_target, backup_dir=paths.backup_dir)
     except StoreError as exc:
         print(f"alerts check cannot run: {exc}", file=sys.stderr)
         return 2
@@ -458,3 +458,68 @@ def run_alerts_check(args) -> int:
                 print(f"alerts: {firing.title} not e-mailed: {exc}", file=sys.stderr)
     print(f"alerts: {len(alerts)} checked, {len(fired)} fired", file=sys.stderr)
     return 1 if fired else 0
+
+
+def run_store_copy(args) -> int:
+    """`store copy --to URL`: this store into an empty shared database, counts checked."""
+    from desktop.store.copy import copy_store
+    from desktop.store.db import open_database, shown_target
+    from desktop.store.opening import connect_options
+
+    paths = _existing_data(args.data_dir, args.database)
+    if paths is None:
+        return 2
+    try:
+        # Both brought to this version's schema first; then read and written side by side.
+        open_store(paths.store_target, backup_dir=paths.backup_dir).close()
+        target = open_store(args.to)
+        source = open_database(paths.store_target, **connect_options(paths.store_target))
+    except StoreError as exc:
+        print(f"store copy cannot run: {exc}", file=sys.stderr)
+        return 2
+    progress = CopyProgress()
+    try:
+        counts = copy_store(source, target, progress)
+    except StoreError as exc:
+        print(f"store copy: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        progress.done()
+        source.close()
+        target.close()
+    wrong = [c for c in counts if not c.equal]
+    for count in counts:
+        mark = "ok" if count.equal else "DIFFERS"
+        print(f"{count.table:40} {count.source:>12,} {count.target:>12,}  {mark}")
+    if wrong:
+        print(
+            f"store copy: {len(wrong)} tables differ; the target is not to be used", file=sys.stderr
+        )
+        return 1
+    print(f"copied to {shown_target(args.to)}; every table's count matches", file=sys.stderr)
+    return 0
+
+
+class CopyProgress:
+    """A progress bar per table on a terminal (stderr); nothing when it is not one."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last = 0.0
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.tty or (now - self.last < 0.1 and done < total):
+            return
+        self.last = now
+        width = 30
+        filled = width * done // total if total else width
+        bar = "#" * filled + " " * (width - filled)
+        self.stream.write(f"\r{table[:32]:32} [{bar}] {done:>10,}/{total:<10,}")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -182,3 +182,54 @@ def test_postgresql_restarted_in_the_middle_of_a_sync_then_the_sync_resumes_exac
     second = harness.sync()  # on connections made anew, this thread's among them
     assert {r.status for r in second} == {"up_to_date"}, [r.message for r in second]
     assert store_differences(harness, modes=(True,)) == []
+
+
+def test_store_copy_moves_a_local_store_to_postgresql_and_checks_the_counts(
+    store_target, app_paths, make_simulator, capsys, monkeypatch
+):
+    """From the data folder's SQLite file into the (empty) PostgreSQL test database."""
+    from desktop.__main__ import main
+    from desktop.services.kpi.dashboards import DashboardsService
+    from desktop.services.kpi.library import FormulaLibrary
+    from desktop.store.db import open_database
+    from desktop.store.opening import open_store
+    from tests.syncing import import_into, rollup_differences
+
+    monkeypatch.delenv("LEDGERBOARD_DATABASE_URL")  # the copy reads the data folder's file
+    postgres_url = store_target
+    db = open_store(app_paths.database)
+    simulator = make_simulator(size=400, seed=6)
+    import_into(db, simulator, ("charges", "refunds", "balance_transactions"))
+    dashboards = DashboardsService(FormulaLibrary())
+    dashboards.create_starter()
+    totals = (
+        'SELECT COUNT(*), SUM("amount"), MIN("stripe_id") FROM "registrations_charges" '
+        'UNION ALL SELECT 0, 0, CAST("data" AS TEXT) FROM "registrations_charges" '
+        'WHERE "stripe_id" = (SELECT MIN("stripe_id") FROM "registrations_charges")'
+    )
+    here = db.execute_sql(totals).fetchall()
+    db.close()
+
+    assert main(["store", "copy", "--to", postgres_url, "--data-dir", str(app_paths.data_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert "every table's count matches" in err
+    assert "registrations_charges" in out and "DIFFERS" not in out
+    target = open_database(postgres_url)
+    try:
+        from desktop.store.models import Dashboard, registration_model
+
+        there = target.execute_sql(totals).fetchall()
+        assert there[0] == here[0] and json.loads(there[1][2]) == json.loads(here[1][2])
+        assert registration_model("charges").select().count() > 0
+        assert Dashboard.select().count() == 1
+        assert rollup_differences(target) == []  # the day totals made by its triggers
+        make_account()  # new ids follow the copied ones
+        # A second copy into the same database is refused in words, changing nothing.
+        target.close()
+        assert (
+            main(["store", "copy", "--to", postgres_url, "--data-dir", str(app_paths.data_dir)])
+            == 2
+        )
+        assert "has Ledgerboard data already" in capsys.readouterr().err
+    finally:
+        target.close()
