@@ -55,6 +55,7 @@ def _free_port() -> int:
 
 class PostgresServer:
     USER = "ledgerboard"
+    PASSWORD_USER = "ledgerboard_password"
 
     def __init__(self) -> None:
         self.bin = find_binaries()
@@ -77,6 +78,13 @@ class PostgresServer:
             str(self.bin / "initdb"), "-D", str(self.data), "-U", self.USER, "--auth=trust",
             "-E", "UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
+        # One role that must give a password (the connection test's wrong password); every
+        # other connects without one.
+        hba = self.data / "pg_hba.conf"
+        rule = f"host all {self.PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n"
+        self._run(
+            "sh", "-c", f"printf '%s' '{rule}' | cat - {hba} > {hba}.new && mv {hba}.new {hba}"
+        )
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
             # A test server: durability buys nothing here and costs every commit a sync.

@@ -20,6 +20,9 @@ from tests.syncing import import_into
 PERIOD = "2026-01-01..2026-05-31"  # the simulator's frozen clock stands in May 2026
 ZONE = "UTC"
 
+# On the data folder's SQLite file, then on a PostgreSQL database (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("store_target")
+
 
 @pytest.fixture
 def imported(start_app, make_simulator):

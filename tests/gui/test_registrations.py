@@ -12,6 +12,9 @@ from PySide6.QtGui import QGuiApplication, QKeySequence
 from desktop.store.models import DataSource, registration_model
 from tests.syncing import import_into
 
+# On the data folder's SQLite file, then on a PostgreSQL database (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("store_target")
+
 
 @pytest.fixture
 def imported(start_app, qtbot, make_simulator):

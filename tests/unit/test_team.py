@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -233,3 +234,56 @@ def test_store_copy_moves_a_local_store_to_postgresql_and_checks_the_counts(
         assert "has Ledgerboard data already" in capsys.readouterr().err
     finally:
         target.close()
+
+
+def test_the_connection_test_says_in_words_what_is_wrong(
+    db, store_target, postgres_server, memory_keyring
+):
+    """Settings > Team's Test connection against a real server: each failure in words."""
+    from urllib.parse import urlsplit
+
+    from desktop.services.team import SharedDatabase, save_password, test_connection
+    from desktop.store.models import SchemaVersion
+
+    database = urlsplit(store_target).path.lstrip("/")
+    port = postgres_server.port
+    shared = SharedDatabase("127.0.0.1", database, postgres_server.USER, port=port, tls="disable")
+    checked = test_connection(shared)
+    assert checked.ok and checked.can_write and "read and write" in checked.message
+
+    with socket_closed() as free_port:
+        away = SharedDatabase("127.0.0.1", database, "anyone", port=free_port, tls="disable")
+        assert "cannot be reached" in test_connection(away).message
+
+    locked = postgres_server.PASSWORD_USER
+    postgres_server.admin(
+        f"DO $$ BEGIN CREATE ROLE {locked} LOGIN PASSWORD 'right horse'; "
+        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    )
+    with_password = SharedDatabase("127.0.0.1", database, locked, port=port, tls="disable")
+    refused = test_connection(with_password, "wrong horse")
+    assert not refused.ok and "refused the user 'ledgerboard_password'" in refused.message
+    assert (
+        "may not read Ledgerboard's tables" in test_connection(with_password, "right horse").message
+    )
+    save_password(with_password, "right horse")  # the keyring's, when none is typed
+    assert "may not read" in test_connection(with_password).message
+    assert "wrong horse" not in refused.message and "right horse" not in refused.message
+
+    gone = SharedDatabase("127.0.0.1", "no_such_db", postgres_server.USER, port=port, tls="disable")
+    assert "has no database named 'no_such_db'" in test_connection(gone).message
+
+    SchemaVersion.create(version=99, description="from the future")
+    newer = test_connection(shared)
+    assert not newer.ok and "newer Ledgerboard (schema version 99)" in newer.message
+
+
+@contextlib.contextmanager
+def socket_closed():
+    """A port on 127.0.0.1 where nothing listens."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    yield port
