@@ -53,6 +53,12 @@ from desktop.services.sync.engine import SyncProgress
 from desktop.services.sync.scheduler import Scheduler
 from desktop.services.sync.service import SyncService
 from desktop.services.tasks import Runner, TaskRunner
+from desktop.services.team import (
+    SharedDatabase,
+    TeamSettingsStore,
+    save_password,
+    test_connection,
+)
 from desktop.settings import Settings, SettingsStore, publisher_login
 from desktop.store.db import StoreError, check_folder_writable, shown_target
 from desktop.store.models import Account
@@ -74,6 +80,7 @@ from desktop.views.registrations_page import RegistrationsPage
 from desktop.views.report_render import draw_report
 from desktop.views.settings_page import SettingsPage
 from desktop.views.tray import AlertsTray
+from desktop.views.team_card import TeamCard
 from desktop.views.widgets import SortArrowStyle
 
 log = logging.getLogger(__name__)
@@ -156,6 +163,11 @@ class Application(QObject):
         sys.setswitchinterval(GUI_SWITCH_INTERVAL)
         self._take_lock()
         self._install_crash_reporter()
+        # Settings > Team: a shared database chosen here, unless --database says otherwise.
+        self.team_store = TeamSettingsStore(self.paths.data_dir / "team.json")
+        self.team = self.team_store.load()
+        if self.paths.database_url is None and self.team is not None:
+            self.paths = self.paths.with_database(self.team.url)
         try:
             self._db = open_store(self.paths.store_target, backup_dir=self.paths.backup_dir)
         except StoreError as exc:
@@ -249,6 +261,17 @@ class Application(QObject):
         """The shared database lets this computer's user read, not change (a read-only role)."""
         return bool(getattr(self._db, "view_only", False))
 
+    @property
+    def syncs_here(self) -> bool:
+        """Whether this computer syncs: not with a read-only role, nor when Settings > Team
+        says View only for the shared database in use."""
+        chosen_view_only = (
+            self.team is not None
+            and not self.team.this_computer_syncs
+            and self.paths.database_url == self.team.url
+        )
+        return not (self.view_only or chosen_view_only)
+
     def _watch_shared_database(self) -> None:
         """Team mode: what another computer's sync commits shows here within seconds."""
         self.store_changes = StoreChangesWatcher(self._db, parent=self)
@@ -321,7 +344,7 @@ class Application(QObject):
     def start_background_work(self, first_check_ms: int = 1_500) -> None:
         """Scheduled syncs: a catch-up soon after start, then at each update frequency; alerts
         and scheduled reports every minute."""
-        if self.view_only:
+        if not self.syncs_here:
             return  # a viewer syncs nothing, and alerts and reports run where syncing happens
         self.scheduler.start(first_check_ms)
         self.alerts_timer.start(ALERTS_INTERVAL_MS)
@@ -393,12 +416,17 @@ class Application(QObject):
         self.accounts_card = AccountsCard()
         self.accounts_card.disconnect_requested.connect(self._disconnect_account)
         self.accounts_card.reconnect_requested.connect(self._reconnect_account)
+        self.team_card = TeamCard(
+            self.team, shown_target(self.paths.database_url) if self.paths.database_url else None
+        )
+        self.team_card.test_requested.connect(self._test_shared_database)
+        self.team_card.save_requested.connect(self._save_shared_database)
         self.settings_page = SettingsPage(
             self.settings,
             self.paths.data_dir,
             self.paths.log_dir,
             accounts_card=self.accounts_card,
-            more_cards=(self.mail_card,),
+            more_cards=(self.mail_card, self.team_card),
             keys_place=self._keys_place,
         )
         self.settings_page.settings_changed.connect(self._save_settings)
@@ -586,6 +614,25 @@ class Application(QObject):
         else:
             text = ""
         self.window.set_status(text)
+
+    def _test_shared_database(self, shared: SharedDatabase, password: str) -> None:
+        self.tasks.start(
+            lambda _state: test_connection(shared, password or None),
+            key="team-test",
+            on_success=lambda check: self.team_card.show_check(check.ok, check.message),
+        )
+
+    def _save_shared_database(self, shared: SharedDatabase | None, password: str) -> None:
+        def save() -> None:
+            if shared is not None and password:
+                save_password(shared, password)
+            self.team_store.save(shared)
+
+        def saved(_result) -> None:
+            where = "the shared database" if shared else "this folder's own store"
+            self.team_card.show_check(True, f"Saved: Ledgerboard uses {where} from its next start.")
+
+        self.tasks.start(lambda _state: save(), key="team-save", on_success=saved)
 
     def _save_settings(self, settings: Settings) -> None:
         self.settings = settings

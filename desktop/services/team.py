@@ -5,8 +5,12 @@ another schema version). Qt-free; the settings page runs `test_connection` off t
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 from desktop.store.migrations import LATEST_VERSION
@@ -140,3 +144,38 @@ def _check_schema(conn, shared: SharedDatabase) -> ConnectionCheck:
         )
     rights = "read and write" if can_write else "read only (View only)"
     return ConnectionCheck(True, f"Connected: schema version {version}, {rights}.", can_write)
+
+
+class TeamSettingsStore:
+    """This computer's choice of a shared database (no password: that is in the keyring),
+    kept beside the settings in the data folder as team.json; none: the folder's own file."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def load(self) -> SharedDatabase | None:
+        try:
+            raw = json.loads(self._path.read_text(encoding="utf-8"))
+            return SharedDatabase(
+                host=str(raw["host"]),
+                database=str(raw["database"]),
+                user=str(raw["user"]),
+                port=int(raw.get("port", 5432)),
+                tls=raw.get("tls") if raw.get("tls") in TLS_MODES else "prefer",
+                this_computer_syncs=bool(raw.get("this_computer_syncs", False)),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.warning(
+                "team settings %s unreadable (%s); using this folder's store", self._path, exc
+            )
+            return None
+
+    def save(self, shared: SharedDatabase | None) -> None:
+        if shared is None:
+            self._path.unlink(missing_ok=True)
+            return
+        tmp = self._path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(shared), indent=2), encoding="utf-8")
+        os.replace(tmp, self._path)

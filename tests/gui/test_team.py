@@ -12,7 +12,6 @@ import pytest
 from desktop.services.kpi.dashboards import WidgetSpec
 from desktop.store.models import registration_model
 
-pytestmark = pytest.mark.parametrize("store_target", ["postgresql"], indirect=True)
 KEY = "sk_live_viewertests001"
 
 
@@ -31,6 +30,7 @@ def sync_elsewhere(simulator) -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.parametrize("store_target", ["postgresql"], indirect=True)
 def test_a_viewer_sees_another_computers_sync_and_its_number_changes(
     start_app, store_target, make_simulator, qtbot
 ):
@@ -63,3 +63,43 @@ def test_a_viewer_sees_another_computers_sync_and_its_number_changes(
 def live_charges() -> int:
     table = registration_model("charges")
     return table.select().where(table.livemode == 1).count()
+
+
+def test_settings_team_tests_the_connection_in_words_and_the_next_start_uses_it(
+    start_app, postgres_server, postgres_url, qtbot, memory_keyring
+):
+    from desktop.services.team import SharedDatabase
+    from desktop.store.dialect import POSTGRES, dialect_of
+
+    app = start_app()
+    card = app.team_card
+    card.use_shared.setChecked(True)
+    card.host.setText("127.0.0.1")
+    card.port.setValue(postgres_server.port)
+    card.database.setText(postgres_url.rsplit("/", 1)[1])
+    card.tls.setCurrentIndex(card.tls.findData("disable"))
+    postgres_server.admin(
+        f"DO $$ BEGIN CREATE ROLE {postgres_server.PASSWORD_USER} LOGIN PASSWORD 'right horse'; "
+        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    )
+    card.user.setText(postgres_server.PASSWORD_USER)
+    card.password.setText("wrong horse")
+    card.test_button.click()
+    qtbot.waitUntil(lambda: "refused the user" in card.result.text(), timeout=15_000)
+    card.user.setText(postgres_server.USER)
+    card.password.clear()
+    card.view_only.setChecked(True)
+    card.test_button.click()
+    qtbot.waitUntil(lambda: card.result.text().startswith("Connected."), timeout=15_000)
+    assert "is empty" in card.result.text()
+    card.save_button.click()
+    qtbot.waitUntil(lambda: card.result.text().startswith("Saved"), timeout=15_000)
+
+    app = start_app()  # the next start: on the shared database, viewing only
+    assert app.paths.database_url == SharedDatabase(
+        "127.0.0.1", postgres_url.rsplit("/", 1)[1], postgres_server.USER,
+        port=postgres_server.port, tls="disable",
+    ).url  # fmt: skip
+    assert dialect_of(app._db) is POSTGRES
+    assert not app.syncs_here
+    assert "In use now: postgresql://ledgerboard@127.0.0.1" in app.team_card.in_use.text()
