@@ -15,7 +15,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import app_bench, dashboards_bench, registrations_bench, reports_bench, sync_bench
+from bench import (
+    app_bench,
+    dashboards_bench,
+    registrations_bench,
+    reports_bench,
+    sync_bench,
+    team_bench,
+)
 from bench.common import Result, figure
 
 BENCHMARKS = {
@@ -24,6 +31,7 @@ BENCHMARKS = {
     **dashboards_bench.BENCHMARKS,
     **reports_bench.BENCHMARKS,
     **app_bench.BENCHMARKS,
+    **team_bench.BENCHMARKS,
 }
 
 

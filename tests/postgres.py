@@ -57,7 +57,9 @@ class PostgresServer:
     USER = "ledgerboard"
     PASSWORD_USER = "ledgerboard_password"
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        """durable: fsync on (benchmarks); a test server writes without waiting for the disk."""
+        self.durable = durable
         self.bin = find_binaries()
         self.root = Path(tempfile.mkdtemp(prefix="ledgerboard-pg-"))
         self.data = self.root / "data"
@@ -82,28 +84,35 @@ class PostgresServer:
         # other connects without one.
         hba = self.data / "pg_hba.conf"
         rule = f"host all {self.PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n"
-        self._run(
-            "sh", "-c", f"printf '%s' '{rule}' | cat - {hba} > {hba}.new && mv {hba}.new {hba}"
-        )
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-            # A test server: durability buys nothing here and costs every commit a sync.
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300"
-        )
+        hba.write_text(rule + hba.read_text())  # the first rule that matches wins
+        options = self._options()
         self._run(
             str(self.bin / "pg_ctl"), "start", "-w", "-D", str(self.data),
             "-l", str(self.root / "server.log"), "-o", options,
         )  # fmt: skip
 
+    def _options(self) -> str:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+            "-c max_connections=300 -c synchronous_commit=off"
+        )
+        if not self.durable:  # durability buys a test nothing and costs every commit a sync
+            options += " -c fsync=off -c full_page_writes=off"
+        return options
+
     def restart(self) -> None:
         """Stop at once (as a crash would) and start again on the same port."""
+        self.crash()
+        self.start_again()
+
+    def crash(self) -> None:
+        """Stop at once, as a crash or a lost network would look to its clients."""
         self._run(str(self.bin / "pg_ctl"), "stop", "-w", "-m", "immediate", "-D", str(self.data))
+
+    def start_again(self) -> None:
         self._run(
             str(self.bin / "pg_ctl"), "start", "-w", "-D", str(self.data),
-            "-l", str(self.root / "server.log"), "-o",
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+            "-l", str(self.root / "server.log"), "-o", self._options(),
         )  # fmt: skip
 
     def stop(self) -> None:

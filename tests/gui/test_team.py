@@ -103,3 +103,17 @@ def test_settings_team_tests_the_connection_in_words_and_the_next_start_uses_it(
     assert dialect_of(app._db) is POSTGRES
     assert not app.syncs_here
     assert "In use now: postgresql://ledgerboard@127.0.0.1" in app.team_card.in_use.text()
+
+
+@pytest.mark.parametrize("store_target", ["postgresql"], indirect=True)
+def test_a_viewer_whose_database_goes_away_says_so_and_reconnects_by_itself(
+    start_app, store_target, postgres_server, qtbot
+):
+    app = start_app()
+    status = app.window.status_text
+    postgres_server.crash()
+    try:
+        qtbot.waitUntil(lambda: "cannot be reached" in status.text(), timeout=15_000)
+    finally:
+        postgres_server.start_again()
+    qtbot.waitUntil(lambda: "reachable again" in status.text(), timeout=15_000)
