@@ -29,6 +29,7 @@ from desktop.services.kpi.periods import (
     previous_range,
 )
 from desktop.services.kpi.syntax import FormulaError
+from desktop.services.query import FilterCompiler
 from desktop.store.models import Dashboard, DataSource, Widget, utc_now
 from desktop.store.writer import write_with
 
@@ -656,7 +657,9 @@ class DashboardsService:
         if ref is None:
             raise FormulaError(f"{target.data_source_title} has no field '{group_by}'")
         if group is None:
-            clause, params, shown = f"({ref.sql} IS NULL OR {ref.sql} = '')", (), "is empty"
+            # the compiler's "is empty": '' only for text (PostgreSQL compares no number to it)
+            clause, params = FilterCompiler.sql(ref, "is_empty", [])
+            shown = "is empty"
         else:
             clause, params, shown = f"{ref.sql} = ?", (group,), f"= {group}"
         described = "" if target.description == "all registrations" else target.description
