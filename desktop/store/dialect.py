@@ -5,8 +5,8 @@ parameters (numbered `?1` too); what differs they ask of the database's dialect:
 field from the stored JSON, a sum that is 0 over no rows, a case-blind LIKE, field
 discovery, and the day totals' triggers. On PostgreSQL:
 
-- `PostgresStore.execute_sql` turns `?` into psycopg's `%s` (cached per statement), so the
-  same statement text runs on both; SQL that peewee builds itself is left as it is.
+- `PostgresStore.execute_sql` turns `?` (and peewee's `%s`) into PostgreSQL's `$N` (cached
+  per statement), so the same statement text runs on both.
 - Booleans are SMALLINT 0 and 1, as SQLite keeps them: every filter compares them with 1 and
   0, and a Python bool binds as 1 or 0.
 - The stored object is `jsonb`; it reads back as its text, as SQLite's does.
@@ -44,7 +44,10 @@ class PostgresStore(peewee.PostgresqlDatabase):
         super().init(database, **kwargs)
 
     def _connect(self):
+        import psycopg
+
         conn = super()._connect()
+        conn.cursor_factory = psycopg.RawCursor  # `$N` parameters, sent as they are
         _adapt(conn.adapters)
         # Each thread has its own connection: closed when the thread ends, not left to the
         # garbage collector (the server keeps a process per open connection).
@@ -140,47 +143,33 @@ def _adapt(adapters) -> None:
     adapters.register_loader("json", TextLoader)
 
 
-_QMARK_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\d*)|%s|%""")
+_PLACEHOLDERS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\d*)|%s""")
 
 
 @functools.lru_cache(maxsize=4096)
-def _translated(sql: str) -> tuple[str, tuple[int, ...]] | None:
-    """SQLite's `?` and `?N` as psycopg's `%s`, with the parameters' order; None when the
-    statement has no `?` (peewee's own, already in psycopg's words)."""
-    order: list[int] = []
+def to_numbered(sql: str) -> str:
+    """SQLite's `?` and `?N` (and peewee's `%s`) as PostgreSQL's own `$N`, numbered as SQLite
+    numbers them, so the parameters stay as they are. psycopg's raw cursor sends `$N` as it
+    is: its `%s` parsing, in Python, had cost a sync's writes more than the server's work."""
     highest = 0
     pieces: list[str] = []
     last = 0
-    for match in _QMARK_TOKENS.finditer(sql):
+    for match in _PLACEHOLDERS.finditer(sql):
         token = match.group(0)
+        if token[0] in "'\"":
+            continue  # a literal or a name: a `?` in it is no parameter
         pieces.append(sql[last : match.start()])
         last = match.end()
-        if token[0] in "'\"":
-            pieces.append(token.replace("%", "%%"))
-        elif token == "%":
-            pieces.append("%%")
-        elif token == "%s":  # peewee's own, in a query with an SQL("... ?") part
-            highest += 1
-            order.append(highest - 1)
-            pieces.append("%s")
-        else:
-            number = int(match.group(1)) if match.group(1) else highest + 1
-            highest = max(highest, number)
-            order.append(number - 1)
-            pieces.append("%s")
-    if not order:
-        return None
+        number = int(match.group(1)) if match.group(1) else highest + 1
+        highest = max(highest, number)
+        pieces.append(f"${number}")
     pieces.append(sql[last:])
-    return "".join(pieces), tuple(order)
+    return "".join(pieces)
 
 
-def to_driver(sql: str, params: Sequence) -> tuple[str, list]:
-    """A statement with `?` parameters as psycopg takes it."""
-    translated = _translated(sql)
-    if translated is None:
-        return sql, list(params)
-    text, order = translated
-    return text, [params[i] for i in order]
+def to_driver(sql: str, params: Sequence) -> tuple[str, Sequence]:
+    """A statement with `?` parameters as PostgreSQL (psycopg's raw cursor) takes it."""
+    return to_numbered(sql), params
 
 
 # --- the dialects ---------------------------------------------------------------------------
