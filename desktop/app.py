@@ -249,7 +249,8 @@ class Application(QObject):
         self.window.page_changed.connect(
             lambda _name: None if self.sync_service.running() else self._show_counts()
         )
-        if self.paths.database_url:
+        if self.paths.database_url and not self.syncs_here:
+            # A computer that syncs hears of its own commits from its sync service.
             self._watch_shared_database()
         if self.view_only:
             self.window.set_status(VIEW_ONLY_MESSAGE)

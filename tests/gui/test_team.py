@@ -7,18 +7,21 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from desktop.services.kpi.dashboards import WidgetSpec
 from desktop.store.models import registration_model
 
 KEY = "sk_live_viewertests001"
 
 
-def sync_elsewhere(simulator) -> None:
+def sync_elsewhere(simulator, url: str) -> None:
     """Another computer's syncer: `sync` in its own process, on the same database (the
-    database URL comes from LEDGERBOARD_DATABASE_URL, as on a server)."""
-    env = {**os.environ, "LEDGERBOARD_API_KEY": KEY, "LEDGERBOARD_COMPUTER_NAME": "server"}
+    database URL in LEDGERBOARD_DATABASE_URL, as on a server)."""
+    env = {
+        **os.environ,
+        "LEDGERBOARD_API_KEY": KEY,
+        "LEDGERBOARD_COMPUTER_NAME": "server",
+        "LEDGERBOARD_DATABASE_URL": url,
+    }
     command = [sys.executable, "-m", "desktop", "sync", "--types", "charges"]
     done = subprocess.run(
         [*command, "--api-base", simulator.base_url],
@@ -30,15 +33,26 @@ def sync_elsewhere(simulator) -> None:
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize("store_target", ["postgresql"], indirect=True)
+def view_only_on(app_paths, postgres_server, url: str) -> None:
+    """Settings > Team as a viewer saves it: this computer views the shared database."""
+    from desktop.services.team import SharedDatabase, TeamSettingsStore
+
+    shared = SharedDatabase(
+        "127.0.0.1", url.rsplit("/", 1)[1], postgres_server.USER,
+        port=postgres_server.port, tls="disable", this_computer_syncs=False,
+    )  # fmt: skip
+    TeamSettingsStore(app_paths.data_dir / "team.json").save(shared)
+
+
 def test_a_viewer_sees_another_computers_sync_and_its_number_changes(
-    start_app, store_target, make_simulator, qtbot
+    start_app, app_paths, postgres_server, postgres_url, make_simulator, qtbot
 ):
     # The command syncs by the wall clock, so the simulator's runs on it too.
     simulator = make_simulator(size=200, seed=4, frozen_clock=False, clock_start=None)
-    sync_elsewhere(simulator)
+    sync_elsewhere(simulator, postgres_url)
+    view_only_on(app_paths, postgres_server, postgres_url)
     app = start_app()
-    assert app.store_changes is not None  # a shared database is watched
+    assert not app.syncs_here and app.store_changes is not None  # a viewer watches
     page = app.dashboards_page
     dashboard_id = page.service.create("Team", {"period": "all_time"})
     formula = "Count(Charges, livemode = true)"
@@ -53,7 +67,7 @@ def test_a_viewer_sees_another_computers_sync_and_its_number_changes(
     before = live_charges()
     assert shown() == before > 0
     simulator.tick(30, seconds_between=0)  # new charges at Stripe
-    sync_elsewhere(simulator)
+    sync_elsewhere(simulator, postgres_url)
     after = live_charges()
     assert after > before
     # No restart, no click: the viewer's poll sees the commit and the dashboard refreshes.
@@ -105,10 +119,10 @@ def test_settings_team_tests_the_connection_in_words_and_the_next_start_uses_it(
     assert "In use now: postgresql://ledgerboard@127.0.0.1" in app.team_card.in_use.text()
 
 
-@pytest.mark.parametrize("store_target", ["postgresql"], indirect=True)
 def test_a_viewer_whose_database_goes_away_says_so_and_reconnects_by_itself(
-    start_app, store_target, postgres_server, qtbot
+    start_app, app_paths, postgres_server, postgres_url, qtbot
 ):
+    view_only_on(app_paths, postgres_server, postgres_url)
     app = start_app()
     status = app.window.status_text
     postgres_server.crash()
