@@ -79,8 +79,8 @@ from desktop.views.new_source_wizard import NewDataSourceWizard, WizardServices
 from desktop.views.registrations_page import RegistrationsPage
 from desktop.views.report_render import draw_report
 from desktop.views.settings_page import SettingsPage
-from desktop.views.tray import AlertsTray
 from desktop.views.team_card import TeamCard
+from desktop.views.tray import AlertsTray
 from desktop.views.widgets import SortArrowStyle
 
 log = logging.getLogger(__name__)
