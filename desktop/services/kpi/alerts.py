@@ -258,7 +258,7 @@ class AlertsService:
 
     def evaluate_all(self, cancelled: Callable[[], bool] = lambda: False) -> list[Firing]:
         """Evaluate every enabled alert once; record and return the ones that fire now."""
-        alerts = list(Alert.select().where(Alert.enabled).order_by(Alert.id))
+        alerts = list(Alert.select().where(Alert.enabled == 1).order_by(Alert.id))
         if not alerts:
             return []
         catalog = self.library.catalog()
@@ -420,10 +420,10 @@ class AlertsService:
         return [_firing(row) for row in rows]
 
     def unread(self) -> int:
-        return AlertFiring.select().where(~AlertFiring.read).count()
+        return AlertFiring.select().where(AlertFiring.read == 0).count()
 
     def mark_read(self) -> None:
-        self._write(lambda: AlertFiring.update(read=True).where(~AlertFiring.read).execute())
+        self._write(lambda: AlertFiring.update(read=True).where(AlertFiring.read == 0).execute())
 
     def note(self, kind: str, message: str, *, schedule_id: int | None = None) -> Firing:
         """An entry that is not an alert's (a scheduled report sent or failed)."""
