@@ -44,10 +44,8 @@ class PostgresStore(peewee.PostgresqlDatabase):
         super().init(database, **kwargs)
 
     def _connect(self):
-        import psycopg
-
         conn = super()._connect()
-        conn.cursor_factory = psycopg.RawCursor  # `$N` parameters, sent as they are
+        conn.cursor_factory = _numbered_cursor()  # every cursor, raw ones a service asks for too
         _adapt(conn.adapters)
         # Each thread has its own connection: closed when the thread ends, not left to the
         # garbage collector (the server keeps a process per open connection).
@@ -165,6 +163,25 @@ def to_numbered(sql: str) -> str:
         pieces.append(f"${number}")
     pieces.append(sql[last:])
     return "".join(pieces)
+
+
+@functools.cache
+def _numbered_cursor():
+    """psycopg's raw cursor (`$N` sent as it is), taking SQLite's `?` and `%s` as well."""
+    import psycopg
+
+    class NumberedCursor(psycopg.RawCursor):
+        def execute(self, query, params=None, **options):
+            if params and isinstance(query, str):
+                query = to_numbered(query)
+            return super().execute(query, params, **options)
+
+        def executemany(self, query, params_seq, **options):
+            if isinstance(query, str):
+                query = to_numbered(query)
+            return super().executemany(query, params_seq, **options)
+
+    return NumberedCursor
 
 
 def to_driver(sql: str, params: Sequence) -> tuple[str, Sequence]:
