@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 
@@ -198,3 +199,28 @@ def import_into(db, simulator, types, **options) -> SyncHarness:
     finally:
         harness.close()
     return harness
+
+
+@contextlib.contextmanager
+def traced(db, statements: list[str]):
+    """The statements run on the store meanwhile (this thread's), on either backend."""
+    from desktop.store.dialect import POSTGRES, dialect_of
+
+    if dialect_of(db) is POSTGRES:
+        target = getattr(db, "obj", db)
+
+        def hook(event) -> None:
+            statements.append(event.sql)
+
+        target.query_hooks.append(hook)
+        try:
+            yield
+        finally:
+            target.query_hooks.remove(hook)
+        return
+    connection = db.connection()
+    connection.set_trace_callback(statements.append)
+    try:
+        yield
+    finally:
+        connection.set_trace_callback(None)

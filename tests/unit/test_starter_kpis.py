@@ -12,6 +12,7 @@ from desktop.services.kpi.dashboards import DashboardsService, NumberData
 from desktop.services.kpi.library import FormulaLibrary
 from desktop.simulator.dataset import SETTLEMENT_CURRENCY
 from desktop.store.models import DataSource
+from tests.syncing import traced
 
 
 def _period(name: str, now: dt.datetime) -> tuple[int, int]:
@@ -108,12 +109,8 @@ def test_the_starter_kpis_are_what_stripe_calls_them(make_simulator, harness_for
     service = DashboardsService(FormulaLibrary(), now=lambda: now)
     dashboard = service.create_starter()
     statements: list[str] = []
-    connection = DataSource._meta.database.connection()
-    connection.set_trace_callback(statements.append)
-    try:
+    with traced(DataSource._meta.database, statements):
         shown = {r.spec.title: r.data for r in service.refresh(dashboard, period=period).values()}
-    finally:
-        connection.set_trace_callback(None)
     # The settlement-currency KPIs filter by reporting category, which the day totals carry:
     # their whole days are read there, not from every row of the period.
     assert any("rollup_balance_transactions" in sql for sql in statements)
