@@ -70,6 +70,7 @@ class TeamCard(QFrame):
             ("Password", self.password),
             ("TLS", self.tls),
         ):
+            field.setAccessibleName(f"Shared database: {label.lower()}")  # for screen readers
             form.addRow(label, field)
         self.syncs = QRadioButton("This computer syncs")
         self.view_only = QRadioButton("View only")
