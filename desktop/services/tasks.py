@@ -206,14 +206,7 @@ class Runner:
         *,
         key: str | None = None,
     ) -> Task:
-        return self._tasks.start(
-            work,
-            key=f"{self._scope}{key}" if key else None,
-            on_success=self._while_shown(on_success),
-            on_error=self._while_shown(failed),
-            on_progress=self._while_shown(progress),
-            expected_errors=self._expected,
-        )
+        return self._start(work, on_success, failed, progress, key=key, in_order=False)
 
     def write(
         self,
@@ -224,13 +217,17 @@ class Runner:
         key: str | None = None,
     ) -> Task:
         """A change to the store: as `run`, and after every change asked for before it."""
+        return self._start(work, on_success, failed, None, key=key, in_order=True)
+
+    def _start(self, work, on_success, failed, progress, *, key, in_order) -> Task:
         return self._tasks.start(
             work,
             key=f"{self._scope}{key}" if key else None,
             on_success=self._while_shown(on_success),
             on_error=self._while_shown(failed),
+            on_progress=self._while_shown(progress),
             expected_errors=self._expected,
-            in_order=True,
+            in_order=in_order,
         )
 
     def _while_shown(self, callback):
