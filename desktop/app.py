@@ -71,7 +71,7 @@ from desktop.views.crash_dialog import CrashDialogPresenter
 from desktop.views.dashboards_page import DashboardsPage
 from desktop.views.data_source_settings import DataSourceSettingsDialog
 from desktop.views.data_sources_page import DataSourcesPage
-from desktop.views.formatting import count_text
+from desktop.views.formatting import count_text, sync_progress, sync_progress_short
 from desktop.views.icons import app_icon
 from desktop.views.mail_settings_card import MailSettingsCard
 from desktop.views.main_window import MainWindow
@@ -352,9 +352,12 @@ class Application(QObject):
         QTimer.singleShot(first_check_ms, self.run_due_schedules)
 
     def _sync_progress(self, progress: SyncProgress) -> None:
-        text = f"{progress.phase}… {progress.rows:,} rows"
+        text = sync_progress(
+            progress.phase, progress.rows, progress.fraction, progress.seconds_left
+        )
+        short = sync_progress_short(progress.phase, progress.fraction, progress.seconds_left)
         self.window.set_status(text)
-        self.data_sources_page.model.set_progress(progress.data_source_ids, text)
+        self.data_sources_page.model.set_progress(progress.data_source_ids, short, text)
 
     def _sync_finished(self, ids: list[int]) -> None:
         self.check_alerts()

@@ -44,21 +44,23 @@ class DataSourcesTableModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._rows: list[DataSourceSummary] = []
-        self._progress: dict[int, str] = {}  # data source id -> live sync progress
+        # Data source id -> a sync under way: (its share and time left, the whole story).
+        self._progress: dict[int, tuple[str, str]] = {}
         # Data source id -> registrations counted last, and whether it had been synced then.
         self._counts: dict[int, tuple[int, bool]] = {}
 
     def set_rows(self, rows: list[DataSourceSummary]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
-        self._progress: dict[int, str] = {}
+        self._progress = {}
         self.endResetModel()
 
-    def set_progress(self, ds_ids: list[int], text: str) -> None:
-        """While a sync runs: its phase and rows in the Status column."""
+    def set_progress(self, ds_ids: list[int], short: str, text: str) -> None:
+        """While a sync runs: its share done and time left in the Status column ('42 % ·
+        3 min left', or its phase while unknown), the phase and rows in its tooltip."""
         for row, summary in enumerate(self._rows):
             if summary.id in ds_ids:
-                self._progress[summary.id] = text
+                self._progress[summary.id] = (short, text)
                 index = self.index(row, self.STATUS)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
 
@@ -118,12 +120,14 @@ class DataSourcesTableModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.STATUS and row.id in self._progress:
-                return self._progress[row.id]
+                return self._progress[row.id][0]
             if column == self.REGISTRATIONS:
                 count = self.registrations(row)
                 return "…" if count is None else f"{count:,}"
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == self.STATUS:
+            if row.id in self._progress:
+                return self._progress[row.id][1]
             return plain_tooltip(row.status_message or STATUS_TEXT.get(row.status, row.status))
         if role == Qt.ItemDataRole.ToolTipRole and column == 0:
             return plain_tooltip(f"{row.title}\nData type: {row.type_name}")
@@ -256,6 +260,8 @@ class DataSourcesPage(Page):
         """Status as wide as its widest word now (measured here, not at each progress)."""
         metrics = self.table.fontMetrics()
         texts = ["Status", *(STATUS_TEXT.get(r.status, r.status) for r in rows)]
+        if any(r.status == DataSourceStatus.SYNCING for r in rows):
+            texts.append("99 % · 1 h 55 min left")  # the widest a sync under way says
         widest = max(metrics.horizontalAdvance(t) for t in texts)
         self.table.horizontalHeader().resizeSection(DataSourcesTableModel.STATUS, widest + 28)
 

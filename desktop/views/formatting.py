@@ -6,6 +6,7 @@ QT_DATE_TIME, the same formats."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from desktop.catalog import minor_unit_divisor
 
@@ -85,6 +86,46 @@ def timestamp(seconds: int | None, zone) -> str:
 
 def percent(value: float | None, decimals: int = 1) -> str:
     return "" if value is None else f"{value:,.{decimals}f} %"
+
+
+def time_left(seconds: float | None, *, short: bool = False) -> str:
+    """'less than a minute left', 'about 3 min left', 'about 1 h 20 min left'; '' unknown.
+    `short` for a table cell: '< 1 min left', '3 min left', '1 h 20 min left'."""
+    if seconds is None:
+        return ""
+    about = "" if short else "about "
+    if seconds < 60:
+        return "< 1 min left" if short else "less than a minute left"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"{about}{minutes} min left"
+    hours, minutes = divmod(5 * math.ceil(minutes / 5), 60)  # to five minutes past an hour
+    return f"{about}{hours} h {minutes} min left" if minutes else f"{about}{hours} h left"
+
+
+def sync_progress(
+    phase: str, rows: int, fraction: float | None, seconds_left: float | None, rate: float = 0
+) -> str:
+    """A sync under way: 'Importing history · 42 % · about 3 min left · 12,345 rows' when
+    the share done is known, else 'Importing history · 12,345 rows · 1,234 a second'."""
+    parts = [phase]
+    if fraction is not None:
+        parts.append(f"{math.floor(fraction * 100):d} %")
+        if fraction < 1 and seconds_left is not None:
+            parts.append(time_left(seconds_left))
+    parts.append(count_text(rows, "row"))
+    if fraction is None and rate >= 1:
+        parts.append(f"{rate:,.0f} a second")
+    return " · ".join(parts)
+
+
+def sync_progress_short(phase: str, fraction: float | None, seconds_left: float | None) -> str:
+    """The same in a table cell: '42 % · 3 min left', '42 %', or the phase alone."""
+    if fraction is None:
+        return f"{phase}…"
+    share = f"{math.floor(fraction * 100):d} %"
+    left = time_left(seconds_left, short=True) if fraction < 1 else ""
+    return f"{share} · {left}" if left else share
 
 
 def frequency_text(seconds: int, *, short: bool = False) -> str:

@@ -43,7 +43,7 @@ from desktop.services.sync.engine import SyncProgress
 from desktop.services.sync.service import SyncService
 from desktop.services.tasks import Runner
 from desktop.settings import UPDATE_FREQUENCIES
-from desktop.views.formatting import count_text, frequency_text
+from desktop.views.formatting import count_text, frequency_text, sync_progress
 from desktop.views.icons import themed_icon
 from desktop.views.widgets import plain_label, plain_tooltip, primary_button
 
@@ -706,15 +706,17 @@ class NewDataSourceWizard(QDialog):
         for row, ds in enumerate(data_sources):
             name = plain_label(ds.title)
             bar = QProgressBar()
-            bar.setRange(0, 0)  # Stripe does not say how many rows there are: busy until done
+            # Busy until the import knows how far back the account's history reaches (Stripe
+            # does not say how many rows there are); then the share of it listed.
+            bar.setRange(0, 0)
             bar.setTextVisible(False)
             bar.setAccessibleName(f"Import of {ds.title}")
             label = plain_label("Waiting…", "fieldHelp")
             # As wide as its longest words from the start: the bars keep their width while
-            # the counts grow ("Importing history · 1,234,567 rows · 4,321 a second").
+            # the counts grow.
             label.setFixedWidth(
                 label.fontMetrics().horizontalAdvance(
-                    "Importing history · 9,999,999 rows · 99,999 a second"
+                    "Importing history · 99 % · about 59 min left · 9,999,999 rows"
                 )
                 + 8
             )
@@ -732,10 +734,19 @@ class NewDataSourceWizard(QDialog):
     def _import_progress(self, progress: SyncProgress) -> None:
         for ds_id in progress.data_source_ids:
             if ds_id in self.progress_labels and ds_id not in self._outcomes:
-                rate = f" · {progress.rate:,.0f} a second" if progress.rate >= 1 else ""
                 self.progress_labels[ds_id].setText(
-                    f"{progress.phase} · {count_text(progress.rows, 'row')}{rate}"
+                    sync_progress(
+                        progress.phase,
+                        progress.rows,
+                        progress.fraction,
+                        progress.seconds_left,
+                        progress.rate,
+                    )
                 )
+                if progress.fraction is not None:
+                    bar = self.progress_bars[ds_id]
+                    bar.setRange(0, 1000)
+                    bar.setValue(round(progress.fraction * 1000))
 
     def _import_results(self, results: list) -> None:
         if not self._new_ids or self._import_finished:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
-from PySide6.QtCore import QCoreApplication, QThread
+import pytest
+from PySide6.QtCore import QCoreApplication, Qt, QThread
 
 from desktop.services.accounts import AccountsService
 from desktop.services.secrets import SecretStore
@@ -13,6 +15,14 @@ from desktop.services.sync.scheduler import due_data_sources
 from desktop.store.models import DataSource, SyncRun, registration_model, utc_now
 
 KEY = "sk_live_backgroundsync1"
+
+
+@pytest.fixture
+def pace_from_the_start(monkeypatch):
+    """The time left is said from the first pages on, not after two seconds of them."""
+    from desktop.services.sync import engine
+
+    monkeypatch.setattr(engine, "MEASURED_SECONDS", 0.0)
 
 
 def connect_account(simulator, types=("charges", "customers")):
@@ -135,7 +145,9 @@ def test_disconnect_then_reconnect_an_api_key_account(start_app, qtbot, simulato
     assert app.accounts.rows()[0].status == "connected"
 
 
-def test_the_list_shows_a_running_syncs_progress(start_app, qtbot, make_simulator):
+def test_the_list_shows_a_running_syncs_progress(
+    start_app, qtbot, make_simulator, pace_from_the_start
+):
     simulator = make_simulator(size=6000, rate_limit=80)
     app = start_app()
     connect_account(simulator, types=("charges",))
@@ -144,8 +156,47 @@ def test_the_list_shows_a_running_syncs_progress(start_app, qtbot, make_simulato
     with qtbot.waitSignal(app.sync_service.progress, timeout=30_000):
         app.sync_service.sync()
     assert app.sync_service.gui_first.beating  # so that the sync's threads give way to it
-    qtbot.waitUntil(lambda: "rows" in model.index(0, model.STATUS).data(), timeout=10_000)
-    assert model.index(0, model.STATUS).data().startswith(("Importing history", "Starting"))
+    # Its share done and time left in the cell; its phase and rows in the cell's tooltip.
+    qtbot.waitUntil(lambda: " % · " in model.index(0, model.STATUS).data(), timeout=20_000)
+    assert re.fullmatch(r"\d+ % · (< 1|\d+) min left", model.index(0, model.STATUS).data())
+    tip = model.index(0, model.STATUS).data(Qt.ItemDataRole.ToolTipRole)
+    assert re.fullmatch(r"Importing history · \d+ % · .* left · [\d,]+ rows", tip), tip
     qtbot.waitUntil(lambda: model.index(0, model.STATUS).data() == "Up to date", timeout=60_000)
     assert not app.sync_service.running()
     assert not app.sync_service.gui_first.beating
+
+
+def test_the_wizard_says_each_imports_share_done_and_time_left(
+    start_app, qtbot, pace_from_the_start
+):
+    app = start_app(demo=True, demo_size=6_000)
+    app.simulator.config.latency = 0.005  # answers that take a while, as Stripe's do
+    wizard = app.open_new_data_source()
+    wizard.go_next()
+    wizard.key_option.setChecked(True)
+    wizard.key_field.setText(KEY)
+    wizard.check_key_button.click()
+    qtbot.waitUntil(lambda: wizard.flow.connected, timeout=10_000)
+    wizard.go_next()
+    for name, box in wizard.type_boxes.items():
+        box.setChecked(name == "charges")
+    seen: list[tuple[str, int, int]] = []
+
+    def look(_progress) -> None:  # after the wizard has drawn it
+        (ds_id,) = wizard.progress_labels
+        bar = wizard.progress_bars[ds_id]
+        seen.append((wizard.progress_labels[ds_id].text(), bar.maximum(), bar.value()))
+
+    app.sync_service.progress.connect(look)
+    with qtbot.waitSignals([wizard.finished_import, wizard.counted], timeout=60_000):
+        wizard.go_next()
+    shares = [(text, value) for text, maximum, value in seen if maximum == 1000]
+    assert shares, seen
+    assert [value for _text, value in shares] == sorted(value for _text, value in shares)
+    assert any(
+        re.fullmatch(r"Importing history · \d+ % · about \d+ min left · [\d,]+ rows", text)
+        or re.fullmatch(r"Importing history · \d+ % · less than a minute left · [\d,]+ rows", text)
+        for text, _value in shares
+    ), shares
+    (label,) = wizard.progress_labels.values()
+    assert label.text().startswith("Done · ")

@@ -84,3 +84,22 @@ def test_demo_with_a_data_folder_keeps_its_data_in_a_demo_folder_of_its_own(data
     assert result.returncode == 0, result.stderr
     assert (data_dir / "Demo" / "ledgerboard.sqlite").exists()
     assert not (data_dir / "ledgerboard.sqlite").exists()  # nothing beside real data
+
+
+def test_the_terminal_line_fills_by_the_share_done_and_says_the_time_left():
+    import io
+
+    from desktop.headless import TerminalProgress
+    from desktop.services.sync.engine import SyncProgress
+
+    terminal = TerminalProgress(io.StringIO())
+    terminal.rows[(1,)] = SyncProgress([1], "Importing history", 500, 50.0, None, 0.5, 200)
+    terminal.rows[(2,)] = SyncProgress([2], "Importing history", 100, 10.0, None, 0.25, 400)
+    line = terminal.line(terminal.started + 10)
+    assert line.startswith("[" + "=" * 9 + " " * 15 + "]  37 %  about 7 min left")
+    assert "600 rows" in line and "60 rows/s" in line
+    # A sync of changes knows no share: the share is the imports'.
+    terminal.rows[(2,)] = SyncProgress([2], "Applying changes", 100, 10.0)
+    assert "]  50 %  about 4 min left" in terminal.line(terminal.started + 10)
+    del terminal.rows[(1,)]
+    assert "%" not in terminal.line(terminal.started + 10)

@@ -63,3 +63,29 @@ def test_a_custom_period_is_named_in_the_same_format():
 
     assert period_label("2026-01-01..2026-05-31") == "1 Jan – 31 May 2026"
     assert period_label("2026-03-10..2026-03-01") == "1 – 10 Mar 2026"
+
+
+def test_time_left_reads_as_a_person_says_it():
+    assert formatting.time_left(None) == ""
+    assert formatting.time_left(12) == "less than a minute left"
+    assert formatting.time_left(61) == "about 2 min left"
+    assert formatting.time_left(59 * 60) == "about 59 min left"
+    assert formatting.time_left(80 * 60 - 30) == "about 1 h 20 min left"
+    assert formatting.time_left(2 * 3600) == "about 2 h left"
+    assert formatting.time_left(30, short=True) == "< 1 min left"
+    assert formatting.time_left(80 * 60 - 30, short=True) == "1 h 20 min left"
+
+
+def test_a_sync_under_way_says_its_share_and_time_left_when_known():
+    assert formatting.sync_progress("Importing history", 12_345, 0.427, 170) == (
+        "Importing history · 42 % · about 3 min left · 12,345 rows"
+    )
+    assert formatting.sync_progress("Importing history", 1, 0.05, None) == (
+        "Importing history · 5 % · 1 row"
+    )
+    assert formatting.sync_progress("Applying changes", 20, None, None, rate=4321.4) == (
+        "Applying changes · 20 rows · 4,321 a second"
+    )
+    assert formatting.sync_progress_short("Importing history", 0.427, 170) == "42 % · 3 min left"
+    assert formatting.sync_progress_short("Importing history", 0.427, None) == "42 %"
+    assert formatting.sync_progress_short("Applying changes", None, None) == "Applying changes…"

@@ -293,6 +293,48 @@ def test_cancel_keeps_what_was_committed_and_resumes(make_simulator, harness_for
     assert store_differences(harness, modes=(True,)) == []
 
 
+def test_a_history_import_says_how_much_is_done_and_the_time_left(
+    make_simulator, harness_for, monkeypatch
+):
+    """Stripe does not say how many objects there are: the import measures how much of the
+    time since the oldest object it has listed, in every mode it imports, and the time left at
+    that pace."""
+    from desktop.services.sync import engine
+
+    monkeypatch.setattr(engine, "MEASURED_SECONDS", 0.0)  # the pace from the first pages on
+    simulator = make_simulator(size=4000, seed=8, latency=0.01)
+    harness = harness_for(simulator, types=("charges",), include_test_data=False)
+    seen = []
+    (result,) = harness.sync(progress=seen.append)
+    assert result.status == "up_to_date", result.message
+    fractions = [p.fraction for p in seen if p.fraction is not None]
+    assert fractions == sorted(fractions)
+    assert fractions[-1] == 1.0
+    # Said from the first pages on (once the oldest day is found, beside them), bit by bit.
+    assert len({round(f, 2) for f in fractions if 0 < f < 1}) >= 5, fractions
+    lefts = [p.seconds_left for p in seen if p.fraction is not None and p.fraction < 1]
+    assert any(left is not None and left > 0 for left in lefts)
+    # Once done, a sync of the changes since does not pretend to know a share.
+    seen.clear()
+    harness.sync(progress=seen.append)
+    assert seen and all(p.fraction is None for p in seen)
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_the_oldest_objects_day_is_found_by_halving(simulator, harness_for, live):
+    from desktop.services.sync.history import DAY, oldest_created
+    from tests.syncing import expected_objects
+
+    harness = harness_for(simulator, types=("charges",))
+    api = harness.api_for(harness.account.id, live)
+    oldest = min(o["created"] for o in expected_objects(simulator, "charges", live).values())
+    before = harness.stats.requests
+    found = oldest_created(api, "/v1/charges", simulator.clock.now())
+    assert oldest - DAY <= found <= oldest
+    assert harness.stats.requests - before <= 15
+    assert oldest_created(api, "/v1/charges", oldest - 1) is None
+
+
 def test_reimporting_a_derived_type_restores_it_exactly(simulator, harness_for):
     from desktop.services.data_sources import DataSourcesService
 

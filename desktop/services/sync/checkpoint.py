@@ -34,12 +34,15 @@ class EventsCursor:
 @dataclass
 class HistoryImport:
     """A history import under way: the created range it covers and its windows as listed so
-    far (see history.Windows). Checkpoints from before windows name one cursor, `after`."""
+    far (see history.Windows). Checkpoints from before windows name one cursor, `after`.
+    `oldest`: with no lower bound, the day the oldest object was created, as a probe found it
+    (how much of the range is listed is measured against it)."""
 
     lte: int
     gte: int | None
     windows: list[dict] | None = None
     after: str | None = None
+    oldest: int | None = None
 
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = {"lte": self.lte, "gte": self.gte}
@@ -47,13 +50,21 @@ class HistoryImport:
             state["windows"] = self.windows
         if self.after is not None:
             state["after"] = self.after
+        if self.oldest is not None:
+            state["oldest"] = self.oldest
         return state
 
     @classmethod
     def from_state(cls, state: dict | None) -> HistoryImport | None:
         if not state:
             return None
-        return cls(state["lte"], state.get("gte"), state.get("windows"), state.get("after"))
+        return cls(
+            state["lte"],
+            state.get("gte"),
+            state.get("windows"),
+            state.get("after"),
+            state.get("oldest"),
+        )
 
 
 @dataclass

@@ -68,6 +68,9 @@ PAGE = 100
 # lines of invoices past the ten Stripe embeds, and objects whose events came in another API
 # version. One after another, a page with a dozen of them waits a dozen round trips.
 READERS = 16
+# The time left is said once the import has gone this far, at a pace measured this long.
+MEASURED_SHARE = 0.01
+MEASURED_SECONDS = 2.0
 
 
 @dataclass
@@ -77,6 +80,10 @@ class SyncProgress:
     rows: int
     rate: float
     notice: str | None = None
+    # A history import's share done (by created time, every mode it imports counted alike)
+    # and the seconds left at the pace so far; None where not known (a sync of changes).
+    fraction: float | None = None
+    seconds_left: float | None = None
 
 
 @dataclass
@@ -145,6 +152,9 @@ class FeedRun:
         self.total_rows = 0
         self._phase = "Starting"
         self.state = Checkpoint()
+        self._imports: list[bool] = []  # the modes whose history this run imports
+        self._fraction: float | None = None
+        self._clock: tuple[float, float] | None = None  # (when, fraction) as the import began
         self._in_flight: Future | None = None
         self._count_lock = threading.Lock()
         self._writes = WriteChain()
@@ -175,6 +185,11 @@ class FeedRun:
         runs = self.writer.run(self._start_runs)
         try:
             self.state = Checkpoint.from_json(DataSource.get_by_id(feed.leader_id).sync_state)
+            self._imports = [
+                live
+                for live in feed.modes
+                if not self.state.mode(live).backfilled_at or self.state.mode(live).history
+            ]
             for live in feed.modes:
                 api = self.engine.api_for(feed.account_id, live)
                 self._apis.append(api)
@@ -630,16 +645,38 @@ class FeedRun:
                 self.total_rows += rows
         self.report(None)
 
+    def note_coverage(self, live: bool, coverage: float) -> None:
+        """A mode's history import lists `coverage` of its range (see Windows.coverage)."""
+        if live not in self._imports:  # imported again after all (Stripe lost the cursor)
+            self._imports.append(live)
+        fraction = (self._imports.index(live) + coverage) / len(self._imports)
+        with self._count_lock:
+            self._fraction = fraction
+            if self._clock is None:
+                self._clock = (time.monotonic(), fraction)
+
     def report(self, phase: str | None, notice: str | None = None) -> None:
         if phase:
             self._phase = phase
-        elapsed = max(1e-6, time.monotonic() - self.started)
-        self.progress(
-            SyncProgress(
-                self.feed.data_source_ids,
-                self._phase,
-                self.total_rows,
-                self.total_rows / elapsed,
-                notice,
+        # Under the lock: the workers' reports arrive in the order of what they say.
+        with self._count_lock:
+            now = time.monotonic()
+            fraction, clock = self._fraction, self._clock
+            left = None
+            if fraction is not None and clock is not None:
+                gained, taken = fraction - clock[1], now - clock[0]
+                if fraction >= 1.0:
+                    left = 0.0
+                elif gained >= MEASURED_SHARE and taken >= MEASURED_SECONDS:
+                    left = (1.0 - fraction) * taken / gained
+            self.progress(
+                SyncProgress(
+                    self.feed.data_source_ids,
+                    self._phase,
+                    self.total_rows,
+                    self.total_rows / max(1e-6, now - self.started),
+                    notice,
+                    fraction,
+                    left,
+                )
             )
-        )

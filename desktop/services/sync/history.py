@@ -5,8 +5,10 @@ waits for every page in turn: a few hundred objects a second from Stripe."""
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
@@ -15,6 +17,8 @@ from desktop.services.stripe.client import Cancelled, StripeApi
 from desktop.services.sync.checkpoint import HistoryImport, ModeCheckpoint
 from desktop.services.sync.writes import PageWrite, settle_while_stopping
 from desktop.store.writer import EarlierWriteFailed
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from desktop.services.sync.engine import FeedRun
@@ -27,6 +31,31 @@ WINDOWS = 8
 SLOW_ANSWER = 0.05  # seconds
 EPOCH = 1_262_304_000  # 2010-01-01: nothing in Stripe is older (used only to split ranges)
 MIN_SPLIT_PAGES = 4  # a window is split when about this many pages are left in it
+DAY = 86_400
+
+
+def oldest_created(
+    api: StripeApi, path: str, lte: int, cancelled: Callable[[], bool] = lambda: False
+) -> int | None:
+    """The day the oldest object at or before `lte` was created (a time at most a day before
+    it), or None when there is none. Stripe lists newest first only: a search halving the
+    days since EPOCH, one object asked for each time (about 13 requests for 16 years)."""
+
+    def any_at_or_before(moment: int) -> list[dict]:
+        return api.list_page(path, limit=1, created={"lte": moment}, cancelled=cancelled)["data"]
+
+    newest = any_at_or_before(lte)
+    if not newest:
+        return None
+    low, high = EPOCH, min(lte, int(newest[0].get("created") or lte))
+    # Something was created at or before `high`; nothing before `low` (Stripe began later).
+    while high - low > DAY:
+        middle = (low + high) // 2
+        if any_at_or_before(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 @dataclass
@@ -70,7 +99,23 @@ class Windows:
         if history.windows is not None:
             return cls([Window(**w) for w in history.windows])
         # A new import, or one checkpointed before windows existed: one cursor.
-        return cls([Window(history.lte, history.gte, history.after)])
+        low = history.oldest if history.gte is None else None
+        return cls([Window(history.lte, history.gte, history.after, low=low)])
+
+    def coverage(self, history: HistoryImport) -> float:
+        """How much of the import's created range is listed, by time: 0 at the start, 1 when
+        done. What is left of a window lies between its floor and its last object listed."""
+        floor = history.gte if history.gte is not None else (history.oldest or EPOCH)
+        span = history.lte - floor
+        if not self.windows:
+            return 1.0
+        if span <= 0:
+            return 0.0
+        left = 0
+        for window in self.windows:
+            top = min(window.last if window.last is not None else window.lte, history.lte)
+            left += max(0, top - (window.gte if window.gte is not None else floor))
+        return min(1.0, max(0.0, 1.0 - left / span))
 
     def state(self) -> list[dict]:
         return [w.state() for w in self.windows]
@@ -187,18 +232,54 @@ class HistoryRun:
         self.live = live
         self.mode = mode
         self.windows = windows
+        self.history = mode.history
         self.lte = mode.history.lte
         self.lock = threading.Condition()
         self.failure: BaseException | None = None
         self.helpers: list[threading.Thread] = []
         self.workers = Workers(WINDOWS)
+        self.finished = False
 
     def run(self) -> None:
+        probe = None
+        if self.history.gte is None and self.history.oldest is None:
+            # How far back the range reaches, found beside the listing: the first rows come
+            # as soon as without it, and how much is done is said once it is known.
+            probe = threading.Thread(
+                target=self._find_oldest, name=f"{threading.current_thread().name}-oldest"
+            )
+            probe.start()
+        else:
+            self.feed_run.note_coverage(self.live, self.windows.coverage(self.history))
         self._work()
         for helper in self.helpers:
             helper.join()
+        self.finished = True
+        if probe is not None:
+            probe.join()
         if self.failure is not None:
             raise self.failure
+
+    def _find_oldest(self) -> None:
+        run = self.feed_run
+        try:
+            oldest = oldest_created(
+                self.api,
+                run.feed.parent.list_path,
+                self.lte,
+                lambda: self.finished or self.failure is not None or run.cancelled(),
+            )
+        except Cancelled:
+            return
+        except Exception as exc:  # the import goes on; only its share done stays unknown
+            log.info("could not find the oldest %s: %s", run.feed.parent.name, exc)
+            return
+        with self.lock:
+            self.history.oldest = oldest if oldest is not None else self.lte
+            for window in self.windows.windows:
+                if window.gte is None:
+                    window.low = self.history.oldest
+            run.note_coverage(self.live, self.windows.coverage(self.history))
 
     def _work(self) -> None:
         pending: list[Future] = []
@@ -262,6 +343,8 @@ class HistoryRun:
         rows = run.page(self.live, self.mode, objects, [], children)
         with self.lock:
             kept = self.windows.record(window, objects, bool(page.get("has_more")))
+            if self.history.oldest is not None or self.history.gte is not None:
+                run.note_coverage(self.live, self.windows.coverage(self.history))
             if kept < len(objects):  # the page reached into a window listed by another
                 objects = objects[:kept]
                 rows = run.page(self.live, self.mode, objects, [], children)
