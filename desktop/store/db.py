@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import peewee
-from playhouse import db_url
 
 from desktop.store.dialect import PostgresStore, SqliteStore
 
@@ -58,6 +57,8 @@ def open_database(target: str | Path, **connect_options) -> peewee.Database:
     elif text.startswith(("postgresql://", "postgres://")):
         db = PostgresStore("postgresql://" + text.split("://", 1)[1], **connect_options)
     elif is_url(text):
+        from playhouse import db_url  # it imports peewee's PostgreSQL extension, and psycopg
+
         db = db_url.connect(text)
     else:
         db = _open_sqlite(Path(text))

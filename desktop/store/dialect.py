@@ -40,6 +40,7 @@ class PostgresStore(peewee.PostgresqlDatabase):
     field_types = {**peewee.PostgresqlDatabase.field_types, "BOOL": "SMALLINT", "JSONTEXT": "JSONB"}
 
     def init(self, database, **kwargs):
+        _give_peewee_psycopg()
         kwargs.setdefault("prefer_psycopg3", True)
         super().init(database, **kwargs)
 
@@ -106,6 +107,24 @@ class PostgresStore(peewee.PostgresqlDatabase):
         if params:
             sql, params = to_driver(sql, params)
         return self._execute_plain(sql, params or None)
+
+
+def _give_peewee_psycopg() -> None:
+    """peewee was imported without its PostgreSQL drivers (desktop/__init__.py): give it
+    psycopg now, as its own import would have."""
+    if peewee.psycopg is not None:
+        return
+    import psycopg
+    from psycopg.pq import TransactionStatus
+    from psycopg.types.json import Json, Jsonb
+
+    peewee.TransactionStatus = TransactionStatus
+    peewee.Json_pg3, peewee.Jsonb_pg3 = Json, Jsonb
+    adapter = peewee.Psycopg3Adapter
+    adapter.txn_idle = TransactionStatus.IDLE
+    adapter.txn_inerror = TransactionStatus.INERROR
+    adapter.txn_unknown = TransactionStatus.UNKNOWN
+    peewee.psycopg = psycopg  # last: the one peewee checks
 
 
 class _CloseWithThread:

@@ -66,7 +66,7 @@ def test_a_second_instance_on_the_same_data_folder_is_refused(data_dir):
 def test_the_app_starts_without_the_stripe_sdk_requests_or_the_keyring():
     """They are imported when a sync, a login or a secret first needs them: at start they
     took about 90 ms of the 0.48 s to the window."""
-    heavy = ("stripe", "requests", "urllib3", "requests_oauthlib", "keyring")
+    heavy = ("stripe", "requests", "urllib3", "requests_oauthlib", "keyring", "psycopg")
     code = f"import sys, desktop.app; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -77,6 +77,25 @@ def test_the_app_starts_without_the_stripe_sdk_requests_or_the_keyring():
         check=True,
     )
     assert out.stdout.strip() == ""
+
+
+def test_the_app_on_sqlite_starts_without_psycopg(data_dir):
+    """PostgreSQL's driver took about 90 ms of every start, SQLite users' too: it is imported
+    when a PostgreSQL database is opened (peewee's own import would take it at once)."""
+    code = (
+        "import sys\n"
+        "from desktop.__main__ import main\n"
+        f"code = main(['--self-test', '--data-dir', {str(data_dir)!r}])\n"
+        "drivers = [m for m in ('psycopg', 'psycopg2') if m in sys.modules]\n"
+        "print('postgresql drivers imported:', ','.join(drivers) or 'none')\n"
+        "sys.exit(code)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=ROOT_ENV
+    )
+    assert out.returncode == 0, out.stderr
+    assert "self-test: dashboards page opened" in out.stdout  # the whole start, on SQLite
+    assert "postgresql drivers imported: none" in out.stdout
 
 
 def test_demo_with_a_data_folder_keeps_its_data_in_a_demo_folder_of_its_own(data_dir):
