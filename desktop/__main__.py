@@ -112,15 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--watch",
         action="store_true",
-        help="keep syncing on a schedule (a server's syncer): log to stderr, stop cleanly on "
-        "SIGTERM, resume where it stopped after a kill",
+        help="keep each data source fresh on its own update frequency (a server's syncer): "
+        "log to stderr, stop cleanly on SIGTERM, resume where it stopped after a kill",
     )
     sync.add_argument(
         "--every",
         type=float,
-        default=300.0,
         metavar="S",
-        help="with --watch: seconds between syncs (default 300, the data sources' default)",
+        help="with --watch: sync every data source every S seconds, overriding their own "
+        "update frequencies (default: each data source when its update frequency, set in its "
+        "settings, says it is due)",
     )
     sync.add_argument("--data-dir", metavar="PATH", help="data folder (default: the per-user one)")
     sync.add_argument("--database", metavar="URL", help=DATABASE_HELP)

@@ -15,6 +15,7 @@ from desktop.collector import settle_for_imports
 from desktop.paths import AppPaths
 from desktop.services.accounts import AccountsService
 from desktop.services.stripe.client import StaticKey, StripeClients, key_is_live
+from desktop.services.sync.due import MIN_FREQUENCY, due_data_sources, seconds_until_due
 from desktop.services.sync.engine import SyncEngine, SyncProgress
 from desktop.services.sync.feeds import feeds_for
 from desktop.store.db import StoreError
@@ -117,22 +118,24 @@ def sync_with_key(
     writer = StoreWriter(db)
     engine = SyncEngine(writer, clients)
     ids = [d.id for d in data_sources]
+    round_ids = ids  # the first round syncs them all; then each when it is due
     try:
         while True:
             started = time.monotonic()
             stopped = watch.stopped if watch is not None else (lambda: False)
-            feeds = feeds_for(DataSource.select().where(DataSource.id.in_(ids)))
+            feeds = feeds_for(DataSource.select().where(DataSource.id.in_(round_ids)))
             results = engine.sync_all(feeds, progress=progress, cancelled=stopped)
             summary = _summary(ids, results, stats, time.monotonic() - started)
             if watch is None:
                 break
             log.info(
-                "synced %d rows in %.1f s; next in %d s",
+                "synced %d rows of %d data source(s) in %.1f s",
                 sum(summary["rows"].values()),
+                len(round_ids),
                 summary["seconds"],
-                watch.every,
             )
-            if watch.wait():
+            round_ids = watch.wait_for_due(ids)
+            if not round_ids:
                 log.info("stopping: the last sync's rows are committed")
                 break
     finally:
@@ -143,10 +146,14 @@ def sync_with_key(
 
 
 class WatchSchedule:
-    """When `sync --watch` syncs again, and the stop that SIGTERM gives it."""
+    """When `sync --watch` syncs again, and the stop that SIGTERM gives it.
 
-    def __init__(self, every: float) -> None:
+    Each data source syncs when its own update frequency says it is due; `every` overrides
+    that with one interval for all of them. `fastest` is the shortest frequency honoured."""
+
+    def __init__(self, every: float | None = None, fastest: float = MIN_FREQUENCY) -> None:
         self.every = every
+        self.fastest = fastest
         self._stop = threading.Event()
 
     def stop(self, *_signal) -> None:
@@ -155,9 +162,25 @@ class WatchSchedule:
     def stopped(self) -> bool:
         return self._stop.is_set()
 
-    def wait(self) -> bool:
-        """Until the next round; True when stopped meanwhile (or before)."""
-        return self._stop.wait(self.every)
+    def wait_for_due(self, ids: list[int]) -> list[int]:
+        """Wait until some of these data sources are due and return them; [] when stopped."""
+        if self.every is not None:
+            log.info("next sync in %g s", self.every)
+            return [] if self._stop.wait(self.every) else list(ids)
+        while not self.stopped():
+            due = due_data_sources(ids=ids, fastest=self.fastest)
+            if due:
+                return due
+            seconds = seconds_until_due(ids, fastest=self.fastest)
+            if seconds is None:
+                log.warning(
+                    "nothing to sync: every data source waits for its key to be fixed "
+                    "(reconnect or permissions); restart with a working key"
+                )
+            else:
+                log.info("next sync in %.0f s", seconds)
+            self._stop.wait(seconds)
+        return []
 
 
 def _summary(ids: list[int], results, stats, seconds: float) -> dict:

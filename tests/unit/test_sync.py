@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import peewee
 import pytest
 
 from desktop.simulator.dataset import EVENT_RETENTION
@@ -501,3 +502,70 @@ def test_objects_whose_events_came_in_another_version_are_re_read_side_by_side(
     at_once = [simulator.most_at_once.get(f"/v1/{name}/*", 0) for name in ("charges", "customers")]
     assert max(at_once) >= 2, simulator.most_at_once
     assert store_differences(harness, modes=(True,)) == []
+
+
+def test_sync_watch_syncs_each_data_source_at_its_own_update_frequency(
+    app_paths, db, store_target, simulator
+):
+    """A server's `sync --watch` keeps each data source on the frequency set in its settings:
+    charges every second (the shortest honoured is lowered for the test) and customers hourly,
+    so after the first round only charges syncs again."""
+    import threading
+
+    from desktop.headless import WatchSchedule, sync_with_key
+
+    paths = app_paths.with_database(store_target if "://" in store_target else None)
+    types = ["charges", "customers"]
+    sync_with_key(LIVE_KEY, paths, api_base=simulator.base_url, types=types)
+    DataSource.update(update_frequency=1).where(DataSource.data_type == "charges").execute()
+    DataSource.update(update_frequency=3600).where(DataSource.data_type == "customers").execute()
+    charges = DataSource.get(DataSource.data_type == "charges")
+    customers = DataSource.get(DataSource.data_type == "customers")
+
+    class ObservedSchedule(WatchSchedule):
+        """The real schedule; the test hears which data sources each round after the first
+        syncs."""
+
+        def __init__(self) -> None:
+            super().__init__(fastest=0)
+            self.rounds: list[list[int]] = []
+            self.enough = threading.Event()
+
+        def wait_for_due(self, ids):
+            due = super().wait_for_due(ids)
+            if due:
+                self.rounds.append(sorted(due))
+            if len(self.rounds) >= 3:
+                self.enough.set()
+            return due
+
+    watch = ObservedSchedule()
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["summary"] = sync_with_key(
+                LIVE_KEY, paths, api_base=simulator.base_url, types=types, watch=watch
+            )
+        except BaseException as exc:  # the test reports it
+            outcome["error"] = exc
+        finally:
+            watch.enough.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert watch.enough.wait(60), "the watch never synced charges three times more"
+    finally:
+        watch.stop()
+        thread.join(60)
+    assert "error" not in outcome, outcome.get("error")
+    assert watch.rounds[:3] == [[charges.id]] * 3
+    runs = dict(
+        SyncRun.select(SyncRun.data_source, peewee.fn.COUNT(SyncRun.id))
+        .group_by(SyncRun.data_source)
+        .tuples()
+    )
+    assert runs[customers.id] == 2  # the one-shot sync and the watch's first round
+    assert runs[charges.id] >= 4  # and at least two more, at its own frequency
+    assert outcome["summary"]["status"]["customers"] == "up_to_date"

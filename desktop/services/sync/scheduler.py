@@ -2,56 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
-import peewee as pw
 from PySide6.QtCore import QObject, QTimer
 
+from desktop.services.sync.due import due_data_sources
 from desktop.services.sync.service import SyncService
-from desktop.store.models import (
-    Account,
-    AccountStatus,
-    DataSource,
-    DataSourceStatus,
-    SyncRun,
-    utc_now,
-)
 
 log = logging.getLogger(__name__)
 
-MIN_FREQUENCY = 60  # seconds: the fastest a user can ask for
 CHECK_EVERY_MS = 15_000
-WAITING_FOR_USER = (DataSourceStatus.NEEDS_RECONNECT, DataSourceStatus.NOT_PERMITTED)
-
-
-def due_data_sources(now: dt.datetime | None = None) -> list[int]:
-    """Data sources whose last attempt is older than their update frequency (or never ran).
-
-    Those that wait for the user (reconnect, permissions) are left alone until they act.
-    """
-    now = now or utc_now()
-    last_attempts = dict(
-        SyncRun.select(SyncRun.data_source, pw.fn.MAX(SyncRun.started_at))
-        .group_by(SyncRun.data_source)
-        .tuples()
-    )
-    candidates = (
-        DataSource.select(DataSource.id, DataSource.update_frequency)
-        .join(Account)
-        .where(
-            DataSource.status.not_in(WAITING_FOR_USER) & (Account.status == AccountStatus.CONNECTED)
-        )
-        .tuples()
-    )
-    due = []
-    for ds_id, frequency in candidates:
-        at = last_attempts.get(ds_id)
-        if isinstance(at, str):
-            at = dt.datetime.fromisoformat(at)
-        if at is None or (now - at).total_seconds() >= max(MIN_FREQUENCY, frequency):
-            due.append(ds_id)
-    return due
 
 
 class Scheduler(QObject):
