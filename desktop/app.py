@@ -249,8 +249,7 @@ class Application(QObject):
         self.window.page_changed.connect(
             lambda _name: None if self.sync_service.running() else self._show_counts()
         )
-        if self.paths.database_url and not self.syncs_here:
-            # A computer that syncs hears of its own commits from its sync service.
+        if self.paths.database_url:
             self._watch_shared_database()
         if self.view_only:
             self.window.set_status(VIEW_ONLY_MESSAGE)
@@ -274,8 +273,11 @@ class Application(QObject):
         return not (self.view_only or chosen_view_only)
 
     def _watch_shared_database(self) -> None:
-        """Team mode: what another computer's sync commits shows here within seconds."""
+        """Team mode: what another computer's sync commits shows here within seconds, on a
+        computer that syncs other accounts too (its own syncs it hears of from its service)."""
         self.store_changes = StoreChangesWatcher(self._db, parent=self)
+        self.sync_service.started.connect(self.store_changes.own_sync_started)
+        self.sync_service.finished.connect(self.store_changes.own_sync_finished)
         self.shutting_down.connect(self.store_changes.stop)
         self.store_changes.changed.connect(self._sync_finished)
         self.store_changes.connection_lost.connect(self.window.set_status)

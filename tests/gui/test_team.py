@@ -33,13 +33,14 @@ def sync_elsewhere(simulator, url: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def view_only_on(app_paths, postgres_server, url: str) -> None:
-    """Settings > Team as a viewer saves it: this computer views the shared database."""
+def view_only_on(app_paths, postgres_server, url: str, *, syncs: bool = False) -> None:
+    """Settings > Team as a viewer saves it: this computer views the shared database (or,
+    with `syncs`, "This computer syncs")."""
     from desktop.services.team import SharedDatabase, TeamSettingsStore
 
     shared = SharedDatabase(
         "127.0.0.1", url.rsplit("/", 1)[1], postgres_server.USER,
-        port=postgres_server.port, tls="disable", this_computer_syncs=False,
+        port=postgres_server.port, tls="disable", this_computer_syncs=syncs,
     )  # fmt: skip
     TeamSettingsStore(app_paths.data_dir / "team.json").save(shared)
 
@@ -75,9 +76,70 @@ def test_a_viewer_sees_another_computers_sync_and_its_number_changes(
     qtbot.waitUntil(lambda: shown() == after, timeout=10_000)
 
 
-def live_charges() -> int:
+def live_charges(data_source=None) -> int:
     table = registration_model("charges")
-    return table.select().where(table.livemode == 1).count()
+    query = table.select().where(table.livemode == 1)
+    if data_source is not None:
+        query = query.where(table.data_source == data_source.id)
+    return query.count()
+
+
+def test_a_desktop_that_syncs_sees_another_computers_sync_of_another_account(
+    start_app, app_paths, postgres_server, postgres_url, make_simulator, qtbot
+):
+    """Two computers sync two accounts into one database: this desktop ("This computer
+    syncs") its own, a server the other. The desktop's dashboard follows the server's
+    commits, and its poll leaves its own syncs to its sync service."""
+    from desktop.services.accounts import AccountsService
+    from desktop.services.secrets import SecretStore
+    from desktop.store.models import DataSource
+
+    server_stripe = make_simulator(size=200, seed=4, frozen_clock=False, clock_start=None)
+    sync_elsewhere(server_stripe, postgres_url)
+    view_only_on(app_paths, postgres_server, postgres_url, syncs=True)
+    app = start_app()
+    assert app.syncs_here and app.store_changes is not None  # it watches too
+    polled: list[list[int]] = []
+    app.store_changes.changed.connect(polled.append)
+
+    laptop_stripe = make_simulator(size=150, seed=9)
+    account = AccountsService().create(
+        name="Laptop's account",
+        auth_method="api_key",
+        keyring_entry="account-laptop",
+        livemode=True,
+        api_base=laptop_stripe.base_url,
+    )
+    SecretStore().put("account-laptop", {"key": "sk_live_laptopsyncs0001"})
+    (own,) = AccountsService().ensure_data_sources(account, ["charges"])
+    DataSource.update(title="Laptop charges").where(DataSource.id == own.id).execute()
+    with qtbot.waitSignal(app.sync_service.finished, timeout=30_000):
+        assert app.sync_service.sync([own.id]) == [own.id]
+    assert live_charges(own) > 0
+
+    server_charges = DataSource.get((DataSource.data_type == "charges") & (DataSource.id != own.id))
+    page = app.dashboards_page
+    dashboard_id = page.service.create("Team", {"period": "all_time"})
+    formula = f"Count({server_charges.title}, livemode = true)"  # the server's account's
+    page.service.add_widget(dashboard_id, WidgetSpec(kind="number", title="Live", formula=formula))
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(dashboard_id)
+    (tile,) = page.grid.tiles.values()
+
+    def shown() -> int:
+        return int("".join(c for c in tile.value_label.text() if c.isdigit()) or -1)
+
+    before = live_charges(server_charges)
+    assert shown() == before > 0
+    server_stripe.tick(30, seconds_between=2)
+    sync_elsewhere(server_stripe, postgres_url)
+    after = live_charges(server_charges)
+    assert after > before
+    qtbot.waitUntil(lambda: shown() == after, timeout=10_000)
+    # The poll that saw the server's commit read the rows after this desktop's own sync had
+    # finished: had it counted that sync's changes, they would be among these.
+    assert polled and all(own.id not in ids for ids in polled)
+    assert any(server_charges.id in ids for ids in polled)
 
 
 def test_settings_team_tests_the_connection_in_words_and_the_next_start_uses_it(
