@@ -71,7 +71,12 @@ from desktop.views.crash_dialog import CrashDialogPresenter
 from desktop.views.dashboards_page import DashboardsPage
 from desktop.views.data_source_settings import DataSourceSettingsDialog
 from desktop.views.data_sources_page import DataSourcesPage
-from desktop.views.formatting import count_text, sync_progress, sync_progress_short
+from desktop.views.formatting import (
+    count_text,
+    sync_progress,
+    sync_progress_short,
+    use_system_locale,
+)
 from desktop.views.icons import app_icon
 from desktop.views.mail_settings_card import MailSettingsCard
 from desktop.views.main_window import MainWindow
@@ -103,6 +108,7 @@ def create_qt_application(argv: list[str] | None = None) -> QApplication:
     if not isinstance(qt_app.style(), SortArrowStyle):
         qt_app.setStyle(SortArrowStyle("Fusion"))
     qt_app.setWindowIcon(app_icon())
+    use_system_locale()  # numbers and month names as the user's language writes them
     style = resource_path("theme.qss").read_text(encoding="utf-8")
     qt_app.setStyleSheet(style.replace("{resources}", resources_dir().as_posix()))
     return qt_app

@@ -680,6 +680,8 @@ _CATALOG: tuple[DataType, ...] = (
 )
 
 DATA_TYPES: MappingProxyType[str, DataType] = MappingProxyType({t.name: t for t in _CATALOG})
+# Fields whose value is one of the API's words (status, type, reason): shown in words.
+CHOICE_KEYS = frozenset(f.key for t in _CATALOG for f in t.fields if f.kind is Kind.ENUM)
 
 # Stripe's zero-decimal currencies: amounts are whole units, there is no minor unit.
 ZERO_DECIMAL_CURRENCIES = frozenset(

@@ -13,9 +13,14 @@ from pathlib import Path
 import keyring
 import keyring.backend
 import pytest
+from PySide6.QtCore import QLocale
 
 from desktop.app import Application, create_qt_application
 from desktop.paths import AppPaths
+
+# The tests read numbers and months in English, whatever language the machine speaks (one
+# test writes them in Danish on purpose).
+QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
 
 
 class InMemoryKeyring(keyring.backend.KeyringBackend):

@@ -26,7 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from desktop import localization
 from desktop.catalog import Kind, minor_unit_divisor
+from desktop.localization import number as localized
 from desktop.services.kpi.periods import PERIODS, period_range
 from desktop.store import dialect
 from desktop.store.models import DataSource, DataSourceField
@@ -453,7 +455,7 @@ class Filter:
                 return str(value)
             divisor = minor_unit_divisor(self.currency)
             number = float(value) / divisor
-            text = f"{number:,.2f}" if divisor != 1 else f"{number:,.0f}"
+            text = localized(number, 2 if divisor != 1 else 0)
             return f"{text} {self.currency.upper()}"
 
         unit = "" if self.currency else " (minor units)"
@@ -464,16 +466,23 @@ class Filter:
 
 
 def amount_in_minor_units(text: str, currency: str) -> int:
-    """An amount typed as read, in units ('10', '10.50', '1,250.00'), in the currency's minor
-    unit as Stripe stores it: 1050 for 10.50 USD, 1250 for 1,250 JPY."""
+    """An amount typed as read, in units ('10', '10.50', '1,250.00'; in Danish '1.250,00'),
+    in the currency's minor unit as Stripe stores it: 1050 for 10.50 USD, 1250 for 1,250 JPY.
+    A dot is always taken as a decimal mark where it can only be one ('10.50' in Danish too)."""
     from decimal import Decimal, InvalidOperation
 
-    cleaned = str(text).strip().replace(",", "").replace(" ", "")
+    style = localization.style()
+    cleaned = str(text).strip().replace(" ", "").replace("\u202f", "").replace("\xa0", "")
+    if style.decimal != "." and (style.decimal in cleaned or cleaned.count(".") > 1):
+        cleaned = cleaned.replace(style.group, "").replace(style.decimal, ".")
+    else:
+        cleaned = cleaned.replace(",", "")
     try:
         number = Decimal(cleaned)
     except InvalidOperation:
         raise FilterError(
-            f"{text!r} is not an amount: type it as the table shows it, such as 10.00"
+            f"{text!r} is not an amount: type it as the table shows it, such as "
+            f"{localization.number(10, 2)}"
         ) from None
     return int((number * minor_unit_divisor(currency)).to_integral_value())
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.views.formatting import short_number, timestamp
 from desktop.views.widgets import Page, confirm, plain_label, primary_button
 
 KIND_TEXT = {"alert": "Alert", "report_failed": "Report failed", "report_sent": "Report sent"}
@@ -190,7 +191,7 @@ class AlertsPage(Page):
         self.recent.setRowCount(len(firings))
         for row, firing in enumerate(firings):
             bad = firing.kind == "report_failed"
-            value = "" if firing.value is None else f"{firing.value:,.10g}"
+            value = "" if firing.value is None else short_number(firing.value)
             cells = [
                 _local(firing.at, zone),
                 KIND_TEXT.get(firing.kind, firing.kind),
@@ -270,4 +271,4 @@ class AlertsPage(Page):
 
 
 def _local(moment: dt.datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return timestamp(int(moment.timestamp()), zone)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from desktop.catalog import minor_unit_divisor
+from desktop.catalog import CHOICE_KEYS, minor_unit_divisor
 from desktop.services.kpi.dashboards import (
     Format,
     GroupsData,
@@ -39,7 +39,15 @@ from desktop.services.kpi.dashboards import (
     WidgetResult,
     WidgetSpec,
 )
-from desktop.views.formatting import date_span, day_text, field_value_text, timestamp
+from desktop.views.formatting import (
+    date_span,
+    day_and_month,
+    day_text,
+    field_value_text,
+    month,
+    number,
+    timestamp,
+)
 from desktop.views.widgets import (
     ElidedLabel,
     FittedLabel,
@@ -277,7 +285,7 @@ def change_forms(data: NumberData, fmt: Format, time_zone: str) -> tuple[list[st
     good = up != fmt.lower_is_better
     arrow = "▲" if up else "▼"
     colour = STATUS_COLOURS["good"] if good else STATUS_COLOURS["bad"]
-    change = f"{arrow} {abs(data.change):,.1f} %"
+    change = f"{arrow} {number(abs(data.change), 1)} %"
     word = "better" if good else "worse"
     return [
         f"{change} {word} than {span}",
@@ -432,7 +440,7 @@ def _change(value, previous, fmt: Format, compared: bool) -> tuple[str, str]:
         return "=", MUTED
     up = change > 0
     colour = STATUS_COLOURS["good"] if up != fmt.lower_is_better else STATUS_COLOURS["bad"]
-    return f"{'▲' if up else '▼'} {abs(change):,.1f} %", colour
+    return f"{'▲' if up else '▼'} {number(abs(change), 1)} %", colour
 
 
 # --- gauge --------------------------------------------------------------------------------
@@ -811,7 +819,7 @@ def _group_label(group, currency, rows, field: str | None = None) -> str:
     elif group in (0, 1) and isinstance(group, int):
         text = "Yes" if group else "No"
     else:
-        text = field_value_text(field, group)
+        text = field_value_text(field, group, choice=field in CHOICE_KEYS)
     several = len({c for _g, c, _v in rows if c}) > 1
     return f"{text} · {currency.upper()}" if several and currency else text
 
@@ -834,9 +842,10 @@ def _date_ticks(values, _scale, spacing) -> list[str]:
     for value in values:
         moment = dt.datetime.fromtimestamp(value, dt.UTC)  # the x values are local wall time
         if spacing >= 28 * 86_400:  # short enough for a year of months side by side
-            labels.append(f"{moment:%b}" if moment.month > 1 else f"{moment:%b} {moment:%y}")
+            name = month(moment.month)
+            labels.append(name if moment.month > 1 else f"{name} {moment:%y}")
         elif spacing >= 86_400:
-            labels.append(f"{moment.day} {moment:%b}")
+            labels.append(day_and_month(moment.day, moment.month))
         else:
             labels.append(f"{moment:%H:%M}")
     return labels

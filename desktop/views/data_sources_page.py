@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.data_sources import DataSourcesService, DataSourceStatus, DataSourceSummary
 from desktop.services.tasks import Runner
-from desktop.views.formatting import frequency_text, relative_time, timestamp
+from desktop.views.formatting import frequency_text, number, relative_time, timestamp
 from desktop.views.widgets import EmptyState, Page, confirm, plain_tooltip, primary_button
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class DataSourcesTableModel(QAbstractTableModel):
                 return self._progress[row.id][0]
             if column == self.REGISTRATIONS:
                 count = self.registrations(row)
-                return "…" if count is None else f"{count:,}"
+                return "…" if count is None else number(count)
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == self.STATUS:
             if row.id in self._progress:
@@ -308,7 +308,7 @@ class DataSourcesPage(Page):
 
     def _registrations(self, summary: DataSourceSummary) -> str:
         count = self.model.registrations(summary)
-        return "" if count is None else f"{count:,} "
+        return "" if count is None else f"{number(count)} "
 
     def refresh(self) -> None:
         selected = self._selected_id()

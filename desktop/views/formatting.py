@@ -9,6 +9,14 @@ import datetime as dt
 import math
 
 from desktop.catalog import minor_unit_divisor
+from desktop.localization import (  # noqa: F401 (views take them here)
+    NumberStyle,
+    day_and_month,
+    month,
+    number,
+    short_number,
+    use,
+)
 
 # Spans of days are written by the periods (services name them too); views take them here.
 from desktop.services.kpi.periods import date_span, day_text  # noqa: F401
@@ -35,7 +43,7 @@ def relative_time(moment: dt.datetime | None, now: dt.datetime | None = None) ->
 
 
 def count_text(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+    return f"{number(n)} {singular if n == 1 else plural or singular + 's'}"
 
 
 def money(amount: int | None, currency: str | None, *, compact: bool = False) -> str:
@@ -50,7 +58,7 @@ def money(amount: int | None, currency: str | None, *, compact: bool = False) ->
     if compact and abs(amount / divisor) >= 1000:
         text = compact_number(amount / divisor)
     else:
-        text = f"{amount / divisor:,.2f}" if divisor != 1 else f"{amount:,}"
+        text = number(amount / divisor, 2) if divisor != 1 else number(amount)
     return f"{text} {code}".strip()
 
 
@@ -84,8 +92,29 @@ def timestamp(seconds: int | None, zone) -> str:
     return f"{day_text(moment)} {moment:%H:%M}"
 
 
+def use_system_locale(locale=None) -> NumberStyle:
+    """Numbers and month names as the user's locale writes them (a QLocale; Qt's default, the
+    system's unless set). Qt's "C" locale, as on a machine with no language set, keeps
+    English."""
+    from PySide6.QtCore import QLocale
+
+    locale = locale or QLocale()
+    if locale.language() == QLocale.Language.C:
+        style = NumberStyle()
+    else:
+        short = QLocale.FormatType.ShortFormat
+        style = NumberStyle(
+            group=locale.groupSeparator() or ",",
+            decimal=locale.decimalPoint() or ".",
+            months=tuple(locale.monthName(m, short) for m in range(1, 13)),
+            day_suffix="." if "d." in locale.dateFormat(QLocale.FormatType.LongFormat) else "",
+        )
+    use(style)
+    return style
+
+
 def percent(value: float | None, decimals: int = 1) -> str:
-    return "" if value is None else f"{value:,.{decimals}f} %"
+    return "" if value is None else f"{number(value, decimals)} %"
 
 
 def time_left(seconds: float | None, *, short: bool = False) -> str:
@@ -115,7 +144,7 @@ def sync_progress(
             parts.append(time_left(seconds_left))
     parts.append(count_text(rows, "row"))
     if fraction is None and rate >= 1:
-        parts.append(f"{rate:,.0f} a second")
+        parts.append(f"{number(rate)} a second")
     return " · ".join(parts)
 
 
@@ -163,10 +192,19 @@ CARD_BRANDS = {
 }
 
 
-def field_value_text(key: str | None, value) -> str:
-    """A stored value of a field as a person reads it: a card brand by its name."""
+def field_value_text(key: str | None, value, *, choice: bool = False) -> str:
+    """A stored value of a field as Stripe's Dashboard writes it: a card brand by its name
+    (visa -> Visa), a currency by its code (usd -> USD), and with `choice` (one of the API's
+    values, such as a status) in words: requires_payment_method -> Requires payment method."""
     if value is None:
         return ""
-    if key and key.rsplit(".", 1)[-1] == "brand" and isinstance(value, str):
+    if not isinstance(value, str):
+        return str(value)
+    name = key.rsplit(".", 1)[-1] if key else ""
+    if name == "brand":
         return CARD_BRANDS.get(value, value)
-    return str(value)
+    if name == "currency" or name.endswith("_currency"):
+        return value.upper()
+    if choice and value:
+        return value.replace("_", " ").capitalize()
+    return value

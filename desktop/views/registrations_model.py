@@ -12,7 +12,7 @@ from desktop.catalog import Kind
 from desktop.services.query import FieldRef
 from desktop.services.reading import Reading, read
 from desktop.services.registrations import RegistrationQuery
-from desktop.views.formatting import money, timestamp
+from desktop.views.formatting import field_value_text, money, number, timestamp
 from desktop.views.widgets import ShortTextRole, plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
@@ -171,5 +171,5 @@ class RegistrationsTableModel(QAbstractTableModel):
         if column.kind is Kind.BOOL:
             return "True" if value in (1, True, "1", "true") else "False"
         if column.kind is Kind.NUMBER and isinstance(value, float) and value.is_integer():
-            return f"{int(value):,}"
-        return str(value)
+            return number(int(value))
+        return field_value_text(column.key, value, choice=column.kind is Kind.ENUM)

@@ -38,7 +38,7 @@ from desktop.services.stripe.errors import Cancelled
 from desktop.services.tasks import Runner
 from desktop.views.column_chooser import ColumnChooser
 from desktop.views.filter_dialog import FilterDialog
-from desktop.views.formatting import field_value_text, money
+from desktop.views.formatting import count_text, field_value_text, money, number
 from desktop.views.icons import themed_icon
 from desktop.views.registration_detail import RegistrationCard
 from desktop.views.registrations_model import RegistrationsTableModel
@@ -480,7 +480,9 @@ class RegistrationsPage(Page):
         if self.runner.busy("read"):
             return  # "Searching…" until the rows read on a worker arrive
         self.busy.hide()
-        self.status.setText(f"{self.model.count:,} of {self.model.total:,} registrations")
+        self.status.setText(
+            f"{number(self.model.count)} of {count_text(self.model.total, 'registration')}"
+        )
 
     def _drop_read(self) -> None:
         """No read on a worker any more: a pending one is cancelled (it would be moot)."""
@@ -496,9 +498,9 @@ class RegistrationsPage(Page):
         known_total = model.known_total()
         searched = query.search.strip()
         self.status.setText(
-            f"Searching {model.total:,} registrations for “{searched}”…"
+            f"Searching {count_text(model.total, 'registration')} for “{searched}”…"
             if searched
-            else f"Filtering {model.total:,} registrations…"
+            else f"Filtering {count_text(model.total, 'registration')}…"
         )
         self.busy.show()
 
@@ -530,7 +532,9 @@ class RegistrationsPage(Page):
     def update_fields(self) -> None:
         """Look for new fields in the background; the table stays usable meanwhile."""
         self.update_fields_button.setEnabled(False)
-        self.status.setText(f"Looking for new fields in {self.model.total:,} registrations…")
+        self.status.setText(
+            f"Looking for new fields in {count_text(self.model.total, 'registration')}…"
+        )
         data_source = self.data_source
         self.runner.run(
             lambda _state: self.registrations.update_fields(data_source),
@@ -630,7 +634,7 @@ class RegistrationsPage(Page):
 
         def succeeded(rows: int) -> None:
             self._export_done()
-            self.status.setText(f"Exported {rows:,} registrations to {path}")
+            self.status.setText(f"Exported {count_text(rows, 'registration')} to {path}")
             self.exported.emit(str(path))
 
         self.export_button.setEnabled(False)
@@ -644,7 +648,7 @@ class RegistrationsPage(Page):
     def _export_progress(self, progress: tuple[int, int]) -> None:
         done, total = progress
         self.export_progress.setValue(int(100 * done / total) if total else 100)
-        self.status.setText(f"Exporting {done:,} of {total:,} registrations…")
+        self.status.setText(f"Exporting {number(done)} of {count_text(total, 'registration')}…")
 
     def cancel_export(self) -> None:
         if self._export_task is not None:

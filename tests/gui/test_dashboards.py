@@ -150,7 +150,7 @@ def test_every_widget_type_is_built_saved_and_reopened_unchanged(imported, start
     before = shown_values(page)
     assert before["Live charges"][0] == f"{expected:,}"
     failed = live_charges(start, end, status="failed").count()
-    assert f"failed\n{failed:,}" in before["By status"]
+    assert f"Failed\n{failed:,}" in before["By status"]
     assert len(before["Charges per day"]) == 151  # January to May, one point a day
     assert (
         sum(int(t.split("\n")[1].split()[0].replace(",", "")) for t in before["Charges per day"])

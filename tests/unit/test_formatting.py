@@ -89,3 +89,59 @@ def test_a_sync_under_way_says_its_share_and_time_left_when_known():
     assert formatting.sync_progress_short("Importing history", 0.427, 170) == "42 % · 3 min left"
     assert formatting.sync_progress_short("Importing history", 0.427, None) == "42 %"
     assert formatting.sync_progress_short("Applying changes", None, None) == "Applying changes…"
+
+
+def test_numbers_and_months_are_written_in_the_users_language():
+    from PySide6.QtCore import QLocale
+
+    from desktop import localization
+
+    try:
+        formatting.use_system_locale(QLocale(QLocale.Language.Danish, QLocale.Country.Denmark))
+        assert formatting.money(1_234_567, "dkk") == "12.345,67 DKK"
+        assert formatting.money(3_631_755, "jpy") == "3.631.755 JPY"
+        assert formatting.count_text(12_345, "row") == "12.345 rows"
+        assert formatting.percent(42.25) == "42,2 %" or formatting.percent(42.25) == "42,3 %"
+        assert Format("money", 2).text(2_829_580 / 100, "usd", compact=True) == "28,3k USD"
+        assert formatting.date(at(2026, 12, 4, 15, 18), CPH) == "4. dec. 2026"
+        assert formatting.date_span(at(2026, 11, 28), at(2026, 12, 5), CPH) == (
+            "28. nov. – 4. dec. 2026"
+        )
+        formatting.use_system_locale(QLocale(QLocale.Language.French, QLocale.Country.France))
+        assert formatting.money(1_234_567, "eur") == "12\u202f345,67 EUR"
+    finally:
+        formatting.use_system_locale()  # the tests' English
+    assert localization.style() == localization.NumberStyle()
+    assert formatting.money(1_234_567, "dkk") == "12,345.67 DKK"
+
+
+def test_amounts_are_typed_as_the_users_language_writes_them():
+    from PySide6.QtCore import QLocale
+
+    from desktop.services.query import FilterError, amount_in_minor_units
+
+    assert amount_in_minor_units("1,250.50", "usd") == 125_050
+    try:
+        formatting.use_system_locale(QLocale(QLocale.Language.Danish, QLocale.Country.Denmark))
+        assert amount_in_minor_units("1.250,50", "dkk") == 125_050
+        assert amount_in_minor_units("10,5", "dkk") == 1_050
+        assert amount_in_minor_units("10.50", "dkk") == 1_050
+        assert amount_in_minor_units("1.250.000", "jpy") == 1_250_000
+        try:
+            amount_in_minor_units("ti kroner", "dkk")
+        except FilterError as error:
+            assert "such as 10,00" in str(error)
+        else:
+            raise AssertionError("not an amount")
+    finally:
+        formatting.use_system_locale()
+
+
+def test_currencies_and_the_apis_words_read_as_stripes_dashboard_writes_them():
+    assert formatting.field_value_text("currency", "usd") == "USD"
+    assert formatting.field_value_text("settlement_currency", "eur") == "EUR"
+    assert formatting.field_value_text("status", "succeeded", choice=True) == "Succeeded"
+    assert formatting.field_value_text("status", "requires_payment_method", choice=True) == (
+        "Requires payment method"
+    )
+    assert formatting.field_value_text("description", "succeeded") == "succeeded"  # free text

@@ -142,7 +142,7 @@ def test_a_scheduled_report_arrives_by_mail_with_its_pdf_and_in_its_folder(
     )
     assert outcome.ok, outcome.message
     (message,) = inbox.messages
-    assert message["Subject"] == "Stripe overview: Previous month: 01 Apr 2026 – 30 Apr 2026"
+    assert message["Subject"] == "Stripe overview: Previous month: 1 Apr 2026 – 30 Apr 2026"
     assert set(inbox.envelopes[0].rcpt_tos) == {"boss@example.com", "cfo@example.com"}
     assert message["From"] == "Ledgerboard <reports@example.com>"
     body = message.get_body(("plain",)).get_content()
@@ -331,7 +331,7 @@ def test_the_report_command_mails_the_report_with_the_password_from_the_keychain
     args += ["--output", str(output), "--data-dir", str(app_paths.data_dir)]
     assert main([*args, "--email", "boss@example.com"]) == 0, capsys.readouterr().err
     (message,) = inbox.messages
-    assert message["Subject"] == "Stripe overview: 01 May 2026 – 31 May 2026"
+    assert message["Subject"] == "Stripe overview: 1 May 2026 – 31 May 2026"
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "monday.pdf"
     assert attachment.get_content() == output.read_bytes()

@@ -90,7 +90,7 @@ def test_the_starter_dashboard_as_pdf_shows_every_kpi_as_the_kpi_command_prints_
     assert result.returncode == 0, result.stderr
     text = pdf_text(output)
     assert "Stripe overview" in text
-    assert "01 May 2026 – 31 May 2026" in text
+    assert "1 May 2026 – 31 May 2026" in text
     assert "Time zone: UTC" in text
     assert "Data last synced" in text
     numbers = [w for w in starter_widgets(synced) if w["kind"] in ("number", "gauge")]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 
+from desktop.localization import number
 from desktop.services.kpi.binder import Checked, DrillDown, check, drill_downs
 from desktop.services.kpi.dashboards import Format
 from desktop.services.kpi.evaluate import Evaluator, KpiValue, Slots
@@ -381,7 +382,7 @@ class AlertsService:
         was = fmt.text(previous.value, previous.currency)
         direction = "rose" if change > 0 else "fell"
         message = (
-            f"{label} {direction} {abs(change):,.1f} % against the previous period: "
+            f"{label} {direction} {number(abs(change), 1)} % against the previous period: "
             f"{shown}, was {was}"
         )
         return Reading(abs(change) > alert.threshold, current.value, message, drill)
@@ -460,8 +461,8 @@ def _naive(value) -> dt.datetime:
 
 def _minutes(minutes: float) -> str:
     if minutes < 120:
-        return f"{minutes:,.0f} min"
-    return f"{minutes / 60:,.1f} h"
+        return f"{number(minutes)} min"
+    return f"{number(minutes / 60, 1)} h"
 
 
 def _value(evaluator: Evaluator, checked, start: int, end: int) -> KpiValue:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import peewee as pw
 
 from desktop.catalog import DATA_TYPES, minor_unit_divisor
+from desktop.localization import number, short_number
 from desktop.paths import resource_path
 from desktop.services.kpi.binder import Checked, DrillDown, check, drill_downs
 from desktop.services.kpi.evaluate import Evaluator, KpiValue, Slots
@@ -105,12 +106,12 @@ class Format:
         if self.style == "duration":
             body = _duration(value)
         elif self.style == "percent":
-            body = f"{value:,.{self.decimals}f} %"
+            body = f"{number(value, self.decimals)} %"
         else:
             decimals = self.decimals
             if self.style == "money" and currency and minor_unit_divisor(currency) == 1:
                 decimals = 0
-            body = compact_number(value) if compact else f"{value:,.{decimals}f}"
+            body = compact_number(value) if compact else number(value, decimals)
             if self.style == "money" and currency:
                 body = f"{body} {currency.upper()}"
         return f"{self.prefix}{body}{self.suffix}"
@@ -120,8 +121,8 @@ def compact_number(value: float) -> str:
     """12,345.6 -> '12.3k', 1,250,000 -> '1.25M'; below a thousand as a whole number."""
     for limit, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= limit:
-            return f"{value / limit:.3g}{suffix}"
-    return f"{value:,.0f}"
+            return f"{short_number(float(f'{value / limit:.3g}'))}{suffix}"
+    return number(value)
 
 
 def _duration(seconds: float) -> str:

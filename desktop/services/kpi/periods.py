@@ -10,6 +10,8 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from desktop.localization import day_and_month
+
 PERIODS = {
     "today": "Today",
     "yesterday": "Yesterday",
@@ -187,8 +189,9 @@ def _epoch(moment: dt.datetime) -> int:
 
 
 def day_text(day: dt.date | dt.datetime, *, year: bool = True) -> str:
-    """'4 Dec 2026' (no leading zero, on every platform)."""
-    return f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"
+    """'4 Dec 2026' (no leading zero, on every platform; the month in the user's language)."""
+    text = day_and_month(day.day, day.month)
+    return f"{text} {day.year}" if year else text
 
 
 def day_span(first: dt.date, last: dt.date, *, year_once: bool = True) -> str:

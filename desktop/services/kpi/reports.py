@@ -34,7 +34,14 @@ from desktop.services.kpi.dashboards import (
     WidgetSpec,
     specs_from_json,
 )
-from desktop.services.kpi.periods import ALL_TIME_RANGE, is_period, period_label, period_range
+from desktop.services.kpi.periods import (
+    ALL_TIME_RANGE,
+    day_span,
+    day_text,
+    is_period,
+    period_label,
+    period_range,
+)
 from desktop.store.models import Dashboard, DataSource, ReportSchedule, utc_now
 from desktop.store.writer import write_with
 
@@ -79,16 +86,14 @@ class ReportData:
 
     @property
     def period_text(self) -> str:
-        """'Previous month: 01 May 2026 – 31 May 2026', in the report's time zone."""
+        """'Previous month: 1 May 2026 – 31 May 2026', in the report's time zone."""
         label = period_label(self.period)
         if (self.start, self.end) == ALL_TIME_RANGE:
             return label
         zone = ZoneInfo(self.time_zone)
         first = dt.datetime.fromtimestamp(self.start, zone).date()
         last = (dt.datetime.fromtimestamp(self.end, zone) - dt.timedelta(seconds=1)).date()
-        days = first.strftime("%d %b %Y")
-        if last != first:
-            days += " – " + last.strftime("%d %b %Y")
+        days = day_span(first, last, year_once=False)
         return days if ".." in self.period else f"{label}: {days}"  # a range names itself
 
     @property
@@ -96,7 +101,7 @@ class ReportData:
         if self.last_sync is None:
             return "Data never synced"
         local = self.last_sync.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(self.time_zone))
-        return f"Data last synced {local.strftime('%d %b %Y %H:%M')}"
+        return f"Data last synced {day_text(local)} {local:%H:%M}"
 
     def file_stem(self) -> str:
         """A file name for the report: 'Stripe overview - Previous month - 2026-06-01'."""
