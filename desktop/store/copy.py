@@ -53,6 +53,10 @@ def copy_store(
         )
     tables = copied_tables()
     to_target = dialect_of(target)
+    if isinstance(target, peewee.PostgresqlDatabase):
+        # The copy is on the disk when it says so, whatever the server's default; and only
+        # then may VACUUM mark its rows visible to all (_ready_for_reading).
+        target.execute_sql("SET synchronous_commit = on")
     with target.atomic():
         for table in tables:
             wanted = [c.name for c in target.get_columns(table)]
@@ -70,6 +74,7 @@ def copy_store(
                 done += len(rows)
                 progress(table, done, total)
             _follow_sequence(target, table, columns)
+    _ready_for_reading(target, tables, progress)
     return [
         TableCount(
             table,
@@ -78,6 +83,20 @@ def copy_store(
         )
         for table in tables
     ]
+
+
+def _ready_for_reading(
+    target: peewee.Database, tables: list[str], progress: Callable[[str, int, int], None]
+) -> None:
+    """PostgreSQL: vacuumed and analysed now, as autovacuum would in a while. Until a table's
+    pages are marked all-visible, counting a million registrations reads every row from the
+    table as well as from the index: the first viewers' opens took 250-450 ms, not 80."""
+    if not isinstance(target, peewee.PostgresqlDatabase):
+        return
+    for done, table in enumerate(tables):
+        progress("(preparing for reading)", done, len(tables))
+        target.execute_sql(f'VACUUM (ANALYZE) "{table}"')
+    progress("(preparing for reading)", len(tables), len(tables))
 
 
 def _follow_sequence(target: peewee.Database, table: str, columns: list[str]) -> None:
