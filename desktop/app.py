@@ -242,6 +242,8 @@ class Application(QObject):
         self.sync_service.finished.connect(self._sync_finished)
         self.sync_service.problem.connect(self.window.set_status)
         self.dashboards_page.refreshed.connect(lambda _id: self.check_alerts())
+        # "No dashboards yet" in the status bar no longer, once the first one is made.
+        self.dashboards_page.listed.connect(lambda _count: self._show_counts())
         self.tray = AlertsTray(app_icon(), self)
         self.tray.open_requested.connect(self.show_window)
         self.tray.message_clicked.connect(lambda: self.show_window("alerts"))

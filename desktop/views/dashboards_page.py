@@ -66,6 +66,7 @@ class DashboardsPage(Page):
     new_dashboard_requested = Signal()
     drill_requested = Signal(object)  # a DrillDown
     refreshed = Signal(int)  # dashboard id, after its widgets show new values
+    listed = Signal(int)  # how many dashboards there are, after the list was read again
     alert_requested = Signal(object, str)  # a number's WidgetSpec, the dashboard's period
 
     def __init__(
@@ -200,6 +201,7 @@ class DashboardsPage(Page):
             widget.setVisible(has_any)
         self.stack.setCurrentIndex(1 if has_any else 0)
         self._picked()
+        self.listed.emit(len(dashboards))
 
     def _picked(self) -> None:
         self.dashboard_id = self.picker.currentData()

@@ -293,9 +293,11 @@ def test_the_starter_dashboard_and_the_slideshow(imported, qtbot):
     app = imported
     page = app.dashboards_page
     assert page.stack.currentIndex() == 0  # no dashboards: the empty state
+    assert app.window.status_text.text() == "No dashboards yet"
     with qtbot.waitSignal(page.refreshed, timeout=20_000):
         page.starter_button.click()
     assert page.picker.currentText() == "Stripe overview"
+    assert app.window.status_text.text() == "1 dashboard"  # the status bar follows
     titles = {t.spec.title for t in page.grid.tiles.values()}
     # Only what the imported data sources allow: no disputes, invoices or balance here, so
     # volumes are of the charges in the main currency, and say so.
