@@ -200,3 +200,23 @@ def test_the_wizard_says_each_imports_share_done_and_time_left(
     ), shares
     (label,) = wizard.progress_labels.values()
     assert label.text().startswith("Done · ")
+
+
+def test_an_account_named_by_its_id_takes_stripes_name_at_its_next_sync(
+    start_app, qtbot, simulator
+):
+    from desktop.store.models import Account
+
+    app = start_app()
+    account, _ = connect_account(simulator, types=("customers",))
+    for stand_in in ("Stripe acct_1Nv0FGQ9RKHgCVdK", "Stripe (key …ync1)"):
+        Account.update(name=stand_in).where(Account.id == account.id).execute()
+        with qtbot.waitSignal(app.sync_service.finished, timeout=30_000):
+            app.sync_service.sync()
+        assert Account.get_by_id(account.id).name == "Ledgerboard Simulator"
+    # A name the user gave is theirs.
+    Account.update(name="Our shop").where(Account.id == account.id).execute()
+    with qtbot.waitSignal(app.sync_service.finished, timeout=30_000):
+        app.sync_service.sync()
+    assert Account.get_by_id(account.id).name == "Our shop"
+    assert [r.name for r in app.accounts.rows()] == ["Our shop"]

@@ -8,6 +8,7 @@ writes those secrets.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -60,6 +61,25 @@ def business_name(api) -> str | None:
     profile = account.get("business_profile") or {}
     name = dashboard.get("display_name") or profile.get("name") or account.get("email") or ""
     return str(name).strip() or None
+
+
+# The names given to an account before Stripe said its own (an older version, or a key that
+# could not read it then): 'Stripe acct_1Nv0…', 'Stripe (key …4fX2)'.
+_STAND_IN_NAME = re.compile(r"Stripe (acct_\w+|\(key …\w+\))")
+
+
+def name_from_stripe(account: Account, api, write: Callable[[Callable], object]) -> str | None:
+    """An account still named by a stand-in takes the name Stripe's Dashboard shows, once
+    its key or token can read it; the new name, or None (unchanged). `write` runs a change
+    of the store on its writer."""
+    if not _STAND_IN_NAME.fullmatch(account.name or ""):
+        return None
+    name = business_name(api)
+    if not name:
+        return None
+    write(lambda: Account.update(name=name).where(Account.id == account.id).execute())
+    log.info("account %s is now named as Stripe names it", account.id)
+    return name
 
 
 class ConnectionError_(Exception):

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from desktop.services.gui_first import BEAT_MS, GuiFirst
 from desktop.services.secrets import SecretStore, SecretsUnavailable
 from desktop.services.stripe.client import NeedsReconnect, StripeClients
+from desktop.services.stripe.connections import name_from_stripe
 from desktop.services.sync.engine import FeedResult, SyncEngine, SyncProgress
 from desktop.services.sync.feeds import feeds_for
 from desktop.store.models import Account, DataSource
@@ -73,6 +74,7 @@ class _AccountSync(threading.Thread):
     def run(self) -> None:
         try:
             data_sources = list(DataSource.select().where(DataSource.id.in_(list(self.ds_ids))))
+            self._name_account()
             self.results = self.service.engine.sync_all(
                 feeds_for(data_sources),
                 progress=self.service.note_progress,
@@ -86,6 +88,18 @@ class _AccountSync(threading.Thread):
             self.problem = (
                 "A sync stopped because of an unexpected error; the details are in the log."
             )
+
+    def _name_account(self) -> None:
+        """An account named by a stand-in ('Stripe acct_…') takes Stripe's name for it."""
+        account = Account.get_or_none(Account.id == self.account_id)
+        if account is None:
+            return
+        engine = self.service.engine
+        try:
+            api = engine.api_for(account.id, bool(account.livemode))
+            name_from_stripe(account, api, engine.writer.run)
+        except Exception as exc:  # the sync goes on; the name waits for the next one
+            log.info("account %s keeps its name for now: %s", account.id, exc)
 
 
 class SyncService(QObject):
