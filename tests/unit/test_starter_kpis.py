@@ -130,3 +130,25 @@ def test_the_starter_kpis_are_what_stripe_calls_them(make_simulator, harness_for
     assert abs(everything / 100 - expected["Net volume · settlement currency"][0]) > (
         paid_out / 200
     )
+
+
+def test_no_money_in_a_period_is_still_money(simulator, harness_for):
+    """A Sum of nothing reads 0.00 USD, in the currency it had before or the account's usual
+    one, never a bare 0.00."""
+    from desktop.services.kpi.dashboards import Format, WidgetSpec
+
+    harness_for(simulator, types=("charges",)).sync()
+    now = dt.datetime.fromtimestamp(simulator.clock.now(), dt.UTC)
+    service = DashboardsService(FormulaLibrary(), now=lambda: now)
+    nothing = WidgetSpec(
+        "number",
+        "Disputed volume",
+        'Sum(Charges, amount, status = "no such status" and livemode = true)',
+        format=Format("money", 2),
+    )
+    data = service.evaluate(nothing, "this_month").data
+    assert isinstance(data, NumberData)
+    assert data.value.value == 0 and data.value.currency == "usd"
+    assert nothing.format.text(data.value.value, data.value.currency) == "0.00 USD"
+    count = WidgetSpec("number", "None", 'Count(Charges, status = "no such status")')
+    assert service.evaluate(count, "this_month").data.value.currency is None  # not money

@@ -8,6 +8,7 @@ previous period, a series over time, or values grouped by a field.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -574,6 +575,10 @@ class DashboardsService:
                 *before,
                 checked.money,
             )
+        if checked.money and current.currency is None and not current.per_currency:
+            # No money in the period is still money: 0.00 USD, not a bare 0.00.
+            known = previous.currency if previous is not None else None
+            current = dataclasses.replace(current, currency=known or _usual_currency())
         change = None
         if previous is not None and _comparable(current, previous):
             now_value, then = current.value, previous.value
@@ -711,6 +716,21 @@ def _main_currency(charges: DataSource) -> str:
         .first()
     )
     return (row.currency if row and row.currency else "usd").lower()
+
+
+def _usual_currency() -> str | None:
+    """The currency of most live charges of every account; None without any."""
+    from desktop.store.models import registration_model
+
+    table = registration_model("charges")
+    row = (
+        table.select(table.currency, pw.fn.COUNT(table.pk).alias("n"))
+        .where(table.livemode == 1)
+        .group_by(table.currency)
+        .order_by(pw.SQL("n").desc())
+        .first()
+    )
+    return row.currency.lower() if row and row.currency else None
 
 
 def _comparable(a: KpiValue, b: KpiValue) -> bool:
