@@ -170,5 +170,5 @@ class MailSettingsCard(QFrame):
 
     def show_test_result(self, text: str, ok: bool) -> None:
         self.test_button.setEnabled(True)
-        self.test_result.setStyleSheet(f"color: {'#16a34a' if ok else '#dc2626'};")
+        self.test_result.setStyleSheet(f"color: {'#15803d' if ok else '#b91c1c'};")
         self.test_result.setText(text)
