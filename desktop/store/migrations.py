@@ -172,7 +172,26 @@ def migrate(
     backup_dir: Path | None = None,
     catalog: Iterable[DataType] | None = None,
 ) -> MigrationReport:
-    """Bring the database to the latest schema; back it up first when it is an older one."""
+    """Bring the database to the latest schema; back it up first when it is an older one.
+
+    On a shared database one computer at a time: ten desktops opening it at once after an
+    upgrade would otherwise each add the same index, and all but one fail."""
+    if not isinstance(db, pw.PostgresqlDatabase):
+        return _migrate(db, backup_dir, catalog)
+    db.execute_sql("SELECT pg_advisory_lock(%s, %s)", (MIGRATION_LOCK, 0))
+    try:
+        return _migrate(db, backup_dir, catalog)
+    finally:
+        db.execute_sql("SELECT pg_advisory_unlock(%s, %s)", (MIGRATION_LOCK, 0))
+
+
+# The advisory lock migrations take on PostgreSQL ("LM"; a syncer's are "LB", store.sync_lock).
+MIGRATION_LOCK = 0x4C4D
+
+
+def _migrate(
+    db: pw.Database, backup_dir: Path | None, catalog: Iterable[DataType] | None
+) -> MigrationReport:
     version = current_version(db)
     report = MigrationReport(from_version=version, to_version=LATEST_VERSION)
     if version > LATEST_VERSION:

@@ -292,3 +292,43 @@ def socket_closed():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     yield port
+
+
+def _open_at_once(url: str, barrier, failures) -> None:
+    from desktop.store.opening import open_store
+
+    barrier.wait()
+    try:
+        open_store(url).close()
+    except Exception as exc:  # said to the test, which fails on it
+        failures.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_desktops_opening_a_new_shared_database_at_once_make_its_schema_once(store_target):
+    """Six computers start against an empty team database in the same moment (the first
+    morning, or after an upgrade): each waits for the one making the tables and indexes."""
+    import multiprocessing
+
+    from desktop.store.migrations import LATEST_VERSION, current_version
+    from desktop.store.opening import open_store
+
+    spawn = multiprocessing.get_context("spawn")
+    barrier, failures = spawn.Barrier(6), spawn.Queue()
+    computers = [
+        spawn.Process(target=_open_at_once, args=(store_target, barrier, failures))
+        for _ in range(6)
+    ]
+    for computer in computers:
+        computer.start()
+    for computer in computers:
+        computer.join(120)
+    said = []
+    while not failures.empty():
+        said.append(failures.get())
+    assert said == []
+    assert [computer.exitcode for computer in computers] == [0] * 6
+    db = open_store(store_target)
+    try:
+        assert current_version(db) == LATEST_VERSION
+    finally:
+        db.close()
