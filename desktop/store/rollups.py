@@ -130,66 +130,58 @@ class Rollup:
             f'WHERE {row}."{self.date}" IS NOT NULL AND {self._matches(row)};'
         )
 
-    # --- PostgreSQL: three triggers per statement, over its rows at once ---
+    # --- PostgreSQL: the same three triggers, in PL/pgSQL ---
 
-    def names_for(self, dialect) -> tuple[str, ...]:
-        """The triggers that keep the rollup in this kind of database."""
-        if dialect is POSTGRES:
-            return tuple(f"{self.table}_{event}" for event in ("inserted", "deleted", "updated"))
-        return self.trigger_names
+    def _pg_matches(self, row: str) -> str:
+        """= for the key columns that are never NULL, so the key index finds the day's rows."""
+        pairs = zip(self.key_columns, self._key_values(row), strict=True)
+        return " AND ".join(
+            f'"{column}" = {value}'
+            if column in ("data_source_id", "livemode", "day")
+            else f'"{column}" IS NOT DISTINCT FROM {value}'
+            for column, value in pairs
+        )
 
-    def _pg_apply(self, rows: str, sign: str) -> str:
-        """Count the rows of a transition table in (+) or out (-), one day row at a time: the
-        days' totals grow (or shrink), and the new days' rows are made."""
-        keys = self.key_columns
-        picked = ", ".join(
-            (f'"{self.date}" / {DAY}' if c == "day" else f'"{c}"') + f' AS "{c}"' for c in keys
-        )
-        sums = "".join(f', COALESCE(SUM("{m}"), 0) AS "{m}"' for m in self.money)
-        groups = ", ".join(str(n) for n in range(1, len(keys) + 1))
-        matched = " AND ".join(
-            f'r."{c}" = d."{c}"'
-            if c in ("data_source_id", "livemode", "day")
-            else f'r."{c}" IS NOT DISTINCT FROM d."{c}"'
-            for c in keys
-        )
-        grow = ", ".join(f'"{c}" = r."{c}" {sign} d."{c}"' for c in ("rows", *self.money))
-        days = (
-            f'WITH d AS (SELECT {picked}, COUNT(*) AS "rows"{sums} FROM {rows} '
-            f'WHERE "{self.date}" IS NOT NULL GROUP BY {groups})'
-        )
-        update = f'UPDATE "{self.table}" AS r SET {grow} FROM d WHERE {matched}'
-        if sign == "-":  # a day counted out was counted in before: its row is there
-            return f"{days} {update};"
-        returned = ", ".join(f'r."{c}"' for c in keys)
+    def _pg_add(self, row: str) -> str:
+        grow = "".join(f', "{m}" = "{m}" + COALESCE({row}."{m}", 0)' for m in self.money)
+        amounts = "".join(f', COALESCE({row}."{m}", 0)' for m in self.money)
         return (
-            f"{days}, u AS ({update} RETURNING {returned}) "
-            f'INSERT INTO "{self.table}" ({self._key_list}, "rows"{self._money_list}) '
-            f"SELECT * FROM d WHERE NOT EXISTS (SELECT 1 FROM u AS r WHERE {matched});"
+            f'IF {row}."{self.date}" IS NOT NULL THEN '
+            f'UPDATE "{self.table}" SET "rows" = "rows" + 1{grow} WHERE {self._pg_matches(row)}; '
+            f'IF NOT FOUND THEN INSERT INTO "{self.table}" ({self._key_list}, "rows"'
+            f"{self._money_list}) VALUES ({', '.join(self._key_values(row))}, 1{amounts}); "
+            "END IF; END IF;"
+        )
+
+    def _pg_remove(self, row: str) -> str:
+        shrink = "".join(f', "{m}" = "{m}" - COALESCE({row}."{m}", 0)' for m in self.money)
+        return (
+            f'IF {row}."{self.date}" IS NOT NULL THEN '
+            f'UPDATE "{self.table}" SET "rows" = "rows" - 1{shrink} '
+            f"WHERE {self._pg_matches(row)}; END IF;"
         )
 
     def _pg_triggers(self) -> list[str]:
-        """Per statement, with its rows as transition tables: a page of a hundred rows is one
-        aggregate per day touched, not a hundred updates (a quarter of an import's time
-        went to the per-row triggers). An upsert fires the insert trigger for the rows it
-        made and the update trigger for those it changed."""
-        inserted, deleted, updated = self.names_for(POSTGRES)
+        insert, delete, update = self.trigger_names
+        watched = [c for c in self.key_columns if c != "day"] + [self.date, *self.money]
+        changed = " OR ".join(f'OLD."{c}" IS DISTINCT FROM NEW."{c}"' for c in watched)
+        of = ", ".join(f'"{c}"' for c in watched)
         bodies = {
-            inserted: ("INSERT", "NEW TABLE AS new_rows", self._pg_apply("new_rows", "+")),
-            deleted: ("DELETE", "OLD TABLE AS old_rows", self._pg_apply("old_rows", "-")),
-            updated: (
-                "UPDATE",
-                "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-                self._pg_apply("old_rows", "-") + " " + self._pg_apply("new_rows", "+"),
+            insert: ("INSERT", "", self._pg_add("NEW")),
+            delete: ("DELETE", "", self._pg_remove("OLD")),
+            update: (
+                f"UPDATE OF {of}",
+                f" WHEN ({changed})",
+                self._pg_remove("OLD") + " " + self._pg_add("NEW"),
             ),
         }
         statements = []
-        for name, (event, tables, body) in bodies.items():
+        for name, (event, when, body) in bodies.items():
             statements += [
                 f'CREATE OR REPLACE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS '
                 f"$$ BEGIN {body} RETURN NULL; END $$",
-                f'CREATE TRIGGER "{name}" AFTER {event} ON "{self.source}" '
-                f'REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION "{name}"()',
+                f'CREATE TRIGGER "{name}" AFTER {event} ON "{self.source}" FOR EACH ROW{when} '
+                f'EXECUTE FUNCTION "{name}"()',
             ]
         return statements
 
@@ -232,16 +224,13 @@ def ensure_rollup(db: pw.Database, data_type: DataType) -> bool:
     if db.table_exists(rollup.table):
         present = dialect.trigger_names(db, rollup.source)
         columns = {c.name for c in db.get_columns(rollup.table)}
-        if present >= set(rollup.names_for(dialect)) and columns >= set(rollup.key_columns):
+        if present >= set(rollup.trigger_names) and columns >= set(rollup.key_columns):
             return False
-        # Triggers lost (a tool that rebuilt the table), kept per row where they are now kept
-        # per statement (PostgreSQL, before 2026-12), or totals kept by another key (an older
-        # version's): they cannot answer, and are made again from the rows.
-        for name in {*rollup.trigger_names, *rollup.names_for(dialect)}:
+        # Triggers lost (a tool that rebuilt the table), or totals kept by another key (an
+        # older version's): they cannot answer, and are made again from the rows.
+        for name in rollup.trigger_names:
             on = f' ON "{rollup.source}"' if dialect is POSTGRES else ""
             db.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"{on}')
-            if dialect is POSTGRES:
-                db.execute_sql(f'DROP FUNCTION IF EXISTS "{name}"()')
         db.execute_sql(f'DROP TABLE "{rollup.table}"')
     for statement in rollup.create(dialect):
         db.execute_sql(statement)

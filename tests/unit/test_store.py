@@ -246,7 +246,6 @@ def test_indexes_an_older_version_made_are_dropped_on_migration(db):
 
 
 def test_day_totals_follow_every_write_and_are_made_where_they_are_missing(db):
-    from desktop.store.rollups import rollup_for
     from tests.syncing import rollup_differences
 
     ds, other = make_data_source(), make_data_source()
@@ -282,14 +281,13 @@ def test_day_totals_follow_every_write_and_are_made_where_they_are_missing(db):
 
     # A database from before day totals: they are counted from its rows.
     on = " ON registrations_charges" if dialect_of(db) is POSTGRES else ""
-    inserted, deleted, updated = rollup_for(DATA_TYPES["charges"]).names_for(dialect_of(db))
-    for name in (inserted, deleted, updated):
-        db.execute_sql(f'DROP TRIGGER "{name}"{on}')
+    for event in ("insert", "delete", "update"):
+        db.execute_sql(f"DROP TRIGGER rollup_charges_{event}{on}")
     db.execute_sql("DROP TABLE rollup_charges")
     migrate(db)
     assert rollup_differences(db) == []
     # Triggers lost (a tool rebuilt the table): the totals are counted again.
-    db.execute_sql(f'DROP TRIGGER "{deleted}"{on}')
+    db.execute_sql(f"DROP TRIGGER rollup_charges_delete{on}")
     charges.delete().where(charges.stripe_id << ["ch_4", "ch_5"]).execute()
     assert rollup_differences(db) != []
     migrate(db)
@@ -414,7 +412,7 @@ def test_day_totals_kept_by_an_older_key_are_made_again_from_the_rows(db):
     assert rollup.kind == "reporting_category"
     old = dataclasses.replace(rollup, kind="status")
     on = f' ON "{rollup.source}"' if dialect_of(db) is POSTGRES else ""
-    for name in rollup.names_for(dialect_of(db)):
+    for name in rollup.trigger_names:
         db.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"{on}')
     db.execute_sql(f'DROP TABLE "{rollup.table}"')
     for statement in old.create(dialect_of(db)):
@@ -423,39 +421,3 @@ def test_day_totals_kept_by_an_older_key_are_made_again_from_the_rows(db):
     assert ensure_rollup(db, data_type)
     assert "reporting_category" in {c.name for c in db.get_columns(rollup.table)}
     assert not ensure_rollup(db, data_type)  # now as it should be: left alone
-
-
-def test_day_totals_kept_per_row_on_postgresql_are_kept_per_statement_after_an_upgrade(db):
-    """A team database from before 2026-12 keeps its day totals with a trigger per row,
-    named rollup_charges_insert and so on: migrating replaces them, and counts again."""
-    from desktop.store.rollups import rollup_for
-    from tests.syncing import rollup_differences
-
-    if dialect_of(db) is not POSTGRES:
-        pytest.skip("SQLite keeps its day totals per row: it has no statement triggers")
-    rollup = rollup_for(DATA_TYPES["charges"])
-    ds = make_data_source()
-    charges = registration_model("charges")
-    # As the older version left it: a trigger per row (this one counts every row twice).
-    db.execute_sql(
-        'CREATE FUNCTION "rollup_charges_insert"() RETURNS trigger LANGUAGE plpgsql AS '
-        '$$ BEGIN UPDATE "rollup_charges" SET "rows" = "rows" + 1; RETURN NULL; END $$'
-    )
-    db.execute_sql(
-        'CREATE TRIGGER "rollup_charges_insert" AFTER INSERT ON "registrations_charges" '
-        'FOR EACH ROW EXECUTE FUNCTION "rollup_charges_insert"()'
-    )
-    db.execute_sql(f'DROP TRIGGER "{rollup.names_for(POSTGRES)[1]}" ON "registrations_charges"')
-    migrate(db)
-    present = dialect_of(db).trigger_names(db, "registrations_charges")
-    assert "rollup_charges_insert" not in present
-    assert present >= set(rollup.names_for(POSTGRES))
-    charges.insert_many(
-        [
-            {"data_source": ds, "stripe_id": f"ch_{n}", "livemode": True, "data": "{}",
-             "created": 1_780_000_000 + n * 3_600, "currency": "usd", "status": "succeeded",
-             "amount": 100 * n}
-            for n in range(60)
-        ]
-    ).execute()  # fmt: skip
-    assert rollup_differences(db) == []
