@@ -62,12 +62,31 @@ class WriteChain:
             self.failed = True
 
 
+# PostgreSQL takes the pages of several feeds side by side, each on its own connection: one
+# connection's server process was what an import waited for (it used a core; the app a fifth
+# of one). A chain's writes in flight share one lane, in order; a chain with none in flight
+# takes the lane with the fewest waiting, so two busy feeds do not queue behind each other.
+LANES = 4
+
+
 class StoreWriter:
     def __init__(self, db: peewee.Database, *, own_process: bool = True) -> None:
         """own_process: statements for a SQLite file run in the writer process. Without one
-        (False, an in-memory database, another engine) they run on this thread."""
+        (False, an in-memory database) they run on this thread; on PostgreSQL, a chain's on
+        one of LANES threads, each with its own connection."""
         self._db = db
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self._lanes = (
+            [
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"store-writer-{n}")
+                for n in range(LANES)
+            ]
+            if isinstance(db, peewee.PostgresqlDatabase)
+            else []
+        )
+        self._waiting = [0] * len(self._lanes)  # writes queued or running, per lane
+        self._placed: dict[int, tuple[int, int]] = {}  # chain key -> (lane, writes in flight)
+        self._placing = threading.Lock()
         path = sqlite_path(db)
         on_disk = path is not None and str(path) not in ("", ":memory:")
         self._process = (
@@ -95,17 +114,39 @@ class StoreWriter:
         chain: WriteChain,
         then: Callable[[list[int]], T],
     ) -> Future[T]:
-        """The statements as one transaction, after every write submitted before; the
-        future's result is `then` of their row counts. Refused (EarlierWriteFailed) once a
-        write of `chain` failed."""
+        """The statements as one transaction, after every write of `chain` submitted before
+        (and on SQLite after every write); the future's result is `then` of their row counts.
+        Refused (EarlierWriteFailed) once a write of `chain` failed."""
         done: Future[T] = Future()
         done.add_done_callback(chain.note)  # before any later write of the chain is made
-        if self._process is None:
+        if self._lanes:
+            lane = self._place(chain.key)
+            done.add_done_callback(lambda _done: self._leave(chain.key, lane))
+            self._lanes[lane].submit(self._here, statements, chain, then, done)
+        elif self._process is None:
             self._executor.submit(self._here, statements, chain, then, done)
         else:
             packed = WriterProcess.pack(chain.key, statements)
             self._executor.submit(self._send, packed, chain, then, done)
         return done
+
+    def _place(self, key: int) -> int:
+        with self._placing:
+            lane, flying = self._placed.get(key, (None, 0))
+            if lane is None:
+                lane = min(range(len(self._lanes)), key=self._waiting.__getitem__)
+            self._placed[key] = (lane, flying + 1)
+            self._waiting[lane] += 1
+            return lane
+
+    def _leave(self, key: int, lane: int) -> None:
+        with self._placing:
+            self._waiting[lane] -= 1
+            _lane, flying = self._placed[key]
+            if flying == 1:
+                del self._placed[key]
+            else:
+                self._placed[key] = (lane, flying - 1)
 
     def pragma(self, sql: str) -> None:
         """A PRAGMA on every connection that writes (this thread's and the process's)."""
@@ -115,7 +156,8 @@ class StoreWriter:
 
     def wait_queued(self) -> None:
         """Until everything submitted so far has been run here or sent to the process."""
-        self._executor.submit(lambda: None).result()
+        for executor in (*self._lanes, self._executor):
+            executor.submit(lambda: None).result()
 
     @property
     def process_id(self) -> int | None:
@@ -128,6 +170,9 @@ class StoreWriter:
         if self._closed:
             return
         self._closed = True
+        for lane in self._lanes:
+            lane.submit(self._close_connection).result()
+            lane.shutdown(wait=True)
         self._executor.submit(self._close_connections).result()
         self._executor.shutdown(wait=True)
 
@@ -176,6 +221,10 @@ class StoreWriter:
     def _close_connections(self) -> None:
         if self._process is not None:
             self._process.close()
+        self._close_connection()
+
+    def _close_connection(self) -> None:
+        """This thread's connection (peewee keeps one per thread)."""
         if not self._db.is_closed():
             self._db.close()
 

@@ -332,3 +332,29 @@ def test_desktops_opening_a_new_shared_database_at_once_make_its_schema_once(sto
         assert current_version(db) == LATEST_VERSION
     finally:
         db.close()
+
+
+def test_feeds_pages_commit_side_by_side_each_feeds_in_order(db, store_target):
+    """On PostgreSQL a feed whose write waits (here on a lock this test holds) holds up its
+    own later pages, not another feed's: those commit on another connection meanwhile."""
+    import psycopg
+
+    from desktop.store.writer import StoreWriter, WriteChain
+
+    holder = psycopg.connect(store_target, autocommit=True)  # another computer, say
+    holder.execute("SELECT pg_advisory_lock(4242)")
+    writer = StoreWriter(db)
+    slow, quick = WriteChain(), WriteChain()
+    try:
+        waiting = writer.submit_statements(
+            [("SELECT pg_advisory_xact_lock(4242)", [])], slow, lambda counts: "first"
+        )
+        behind = writer.submit_statements([("SELECT 1", [])], slow, lambda counts: "second")
+        beside = writer.submit_statements([("SELECT 1", [])], quick, lambda counts: "other")
+        assert beside.result(timeout=10) == "other"
+        assert not waiting.done() and not behind.done()  # in order, behind the first
+        holder.execute("SELECT pg_advisory_unlock(4242)")
+        assert waiting.result(timeout=10) == "first" and behind.result(timeout=10) == "second"
+    finally:
+        holder.close()
+        writer.close()
