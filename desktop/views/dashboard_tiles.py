@@ -49,8 +49,8 @@ from desktop.views.formatting import (
     timestamp,
 )
 from desktop.views.widgets import (
-    ElidedLabel,
     FittedLabel,
+    WrappedTitle,
     documents_path,
     fit_text,
     plain_label,
@@ -86,7 +86,7 @@ class Tile(QFrame):
         layout.setSpacing(4)
         top = QHBoxLayout()
         top.setSpacing(4)
-        self.title = ElidedLabel(spec.title, "tileTitle")
+        self.title = WrappedTitle(spec.title, "tileTitle")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.hint = "Drag the title to move the widget"
         self.title.setCursor(Qt.CursorShape.OpenHandCursor)

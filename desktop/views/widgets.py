@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent, QResizeEvent
@@ -63,6 +64,96 @@ class ElidedLabel(QLabel):
         shown = metrics.elidedText(self.text(), Qt.TextElideMode.ElideRight, area.width())
         self.setToolTip(self.hint if shown == self.text() else self.text())
         QPainter(self).drawText(area, int(self.alignment()), shown)
+
+
+class WrappedTitle(ElidedLabel):
+    """Plain text on one line where it fits, else on up to three, broken between words
+    (before a " · " first, so that a qualifier such as "· settlement currency" starts a line),
+    at down to 85 % of the font's size where the lines need it; only then does the last end
+    in "…". A tile's title keeps its end at widths where one line would cut it."""
+
+    LINES = 3
+    SMALLEST = 0.85
+
+    def __init__(self, text: str = "", object_name: str = "") -> None:
+        super().__init__(text, object_name)
+        policy = self.sizePolicy()
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def layout_in(self, width: int) -> tuple[QFont, list[str]]:
+        """The font and the lines the text is drawn in, in `width`."""
+        base = self.font()
+        points = base.pointSizeF()
+        scale = 1.0
+        while True:
+            font = QFont(base)
+            font.setPointSizeF(points * scale)
+            lines = self._lines(QFontMetricsF(font), width)
+            if len(lines) == 1 or " ".join(lines) == self.text() or scale <= self.SMALLEST:
+                return font, lines
+            scale = max(self.SMALLEST, scale - 0.05)
+
+    def _lines(self, metrics: QFontMetricsF, width: int) -> list[str]:
+        text = self.text()
+        if metrics.horizontalAdvance(text) <= width:
+            return [text]
+        name, dot, qualifier = text.partition(" · ")
+        if dot:  # the name, then its qualifier, each on its lines
+            lines = self._wrapped(metrics, name, width, self.LINES - 1)
+            lines += self._wrapped(metrics, f"· {qualifier}", width, self.LINES - len(lines))
+            if " ".join(lines) == text:
+                return lines
+        return self._wrapped(metrics, text, width, self.LINES)
+
+    @staticmethod
+    def _wrapped(metrics: QFontMetricsF, text: str, width: int, most: int) -> list[str]:
+        """Words on up to `most` lines, the last ending in "…" where they do not fit."""
+        words, lines = text.split(" "), []
+        while words and len(lines) < most - 1:
+            line, taken = words[0], 1
+            while taken < len(words) and (
+                metrics.horizontalAdvance(f"{line} {words[taken]}") <= width
+            ):
+                line, taken = f"{line} {words[taken]}", taken + 1
+            if metrics.horizontalAdvance(line) > width:
+                break  # a word longer than a line: the rest is cut below
+            lines.append(line)
+            words = words[taken:]
+        if words:
+            lines.append(metrics.elidedText(" ".join(words), Qt.TextElideMode.ElideRight, width))
+        return lines
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        margins = self.contentsMargins()
+        font, lines = self.layout_in(width - margins.left() - margins.right())
+        spacing = math.ceil(QFontMetricsF(font).lineSpacing())
+        return spacing * len(lines) + margins.top() + margins.bottom()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(hint.width(), self.heightForWidth(self.width() or hint.width()))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        area = self.contentsRect()
+        font, lines = self.layout_in(area.width())
+        self.setToolTip(self.hint if " ".join(lines) == self.text() else self.text())
+        painter = QPainter(self)
+        painter.setFont(font)
+        height = math.ceil(QFontMetricsF(font).lineSpacing())
+        top = area.top() + max(0, (area.height() - height * len(lines)) // 2)
+        for n, line in enumerate(lines):
+            painter.drawText(
+                area.left(), top + n * height, area.width(), height,
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), line,
+            )  # fmt: skip
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.updateGeometry()  # one line or two: the layout asks again
 
 
 def fit_text(forms: list[str], base: QFont, width: float, least_points: float) -> tuple[str, QFont]:

@@ -676,3 +676,27 @@ def test_the_widget_editor_reads_as_the_wizard_does(imported, qtbot):
         )
         assert up.width() >= 16 and up.height() >= 10, up  # the arrows have their room
     editor.reject()
+
+
+def test_the_starter_tiles_titles_are_whole_at_1024_px(start_app, qtbot, make_simulator):
+    """'Gross volume · settlement currency' on a quarter of a 1024 px window: on more lines,
+    its qualifier starting one, never cut to 'Gross volu…'."""
+    app = start_app()
+    simulator = make_simulator(size=600, seed=9)
+    import_into(app._db, simulator, ("charges", "refunds", "balance_transactions", "disputes"))
+    app._refresh_lists()
+    app.window.resize(1024, 700)
+    app.window.show_page("dashboards")
+    page = app.dashboards_page
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.starter_button.click()
+    titles = {tile.spec.title: tile.title for tile in page.grid.tiles.values()}
+    label = titles["Gross volume · settlement currency"]
+    qtbot.waitUntil(lambda: 0 < label.width() < 200)
+    for tile in page.grid.tiles.values():
+        tile.grab()
+        _font, lines = tile.title.layout_in(tile.title.contentsRect().width())
+        assert " ".join(lines) == tile.spec.title, lines
+        assert tile.title.contentsRect().height() >= len(lines) * 12  # room for each line
+    _font, lines = label.layout_in(label.contentsRect().width())
+    assert len(lines) > 1 and any(line.startswith("· settlement") for line in lines)
