@@ -242,8 +242,10 @@ class Application(QObject):
         self.sync_service.finished.connect(self._sync_finished)
         self.sync_service.problem.connect(self.window.set_status)
         self.dashboards_page.refreshed.connect(lambda _id: self.check_alerts())
-        # "No dashboards yet" in the status bar no longer, once the first one is made.
-        self.dashboards_page.listed.connect(lambda _count: self._show_counts())
+        # "No dashboards yet" in the status bar no longer, once the first one is made; a
+        # reload that changes no count leaves the status bar's message alone.
+        self._dashboards_listed: int | None = None
+        self.dashboards_page.listed.connect(self._dashboards_counted)
         self.tray = AlertsTray(app_icon(), self)
         self.tray.open_requested.connect(self.show_window)
         self.tray.message_clicked.connect(lambda: self.show_window("alerts"))
@@ -609,6 +611,11 @@ class Application(QObject):
             self.sync_service.sync([ds.id for ds in account.data_sources])
 
         self.runner.write(check, accepted, self._say_failure, key=f"replace-key-{account.id}")
+
+    def _dashboards_counted(self, count: int) -> None:
+        if count != self._dashboards_listed:
+            self._dashboards_listed = count
+            self._show_counts()
 
     def _show_counts(self) -> None:
         """The status bar speaks of the page shown: the data sources' count on their page,

@@ -359,7 +359,9 @@ class NumberTile(Tile):
             target = fmt.text(self.spec.target, currency)
             short = fmt.text(self.spec.target, currency, compact=True)
             colour = STATUS_COLOURS.get(data.status or "", MUTED)
-            self.target_label.set_forms(f"● Target {target}", f"● Target {short}")
+            self.target_label.set_forms(
+                f"● Target {target}", f"● Target {short}", f"Target {short}"
+            )
             self.target_label.setStyleSheet(f"color: {colour};")
         else:
             self.target_label.set_forms("")

@@ -649,7 +649,7 @@ class NewDataSourceWizard(QDialog):
         page, column = _page()
         self.import_rows = QGridLayout()
         self.import_rows.setHorizontalSpacing(14)
-        self.import_rows.setVerticalSpacing(10)
+        self.import_rows.setVerticalSpacing(3)
         column.addLayout(self.import_rows)
         self.import_status = plain_label("", "fieldHelp")
         self.import_status.setWordWrap(True)
@@ -712,17 +712,12 @@ class NewDataSourceWizard(QDialog):
             bar.setTextVisible(False)
             bar.setAccessibleName(f"Import of {ds.title}")
             label = plain_label("Waiting…", "fieldHelp")
-            # As wide as its longest words from the start: the bars keep their width while
-            # the counts grow.
-            label.setFixedWidth(
-                label.fontMetrics().horizontalAdvance(
-                    "Importing history · 99 % · about 59 min left · 9,999,999 rows"
-                )
-                + 8
-            )
-            self.import_rows.addWidget(name, row, 0)
-            self.import_rows.addWidget(bar, row, 1)
-            self.import_rows.addWidget(label, row, 2)
+            label.setContentsMargins(0, 0, 0, 7)  # the gap before the next data type
+            # Under its bar, so that the bars keep one width however long the words grow
+            # ("Importing history · 42 % · about 1 h 20 min left · 1,234,567 rows").
+            self.import_rows.addWidget(name, 2 * row, 0)
+            self.import_rows.addWidget(bar, 2 * row, 1)
+            self.import_rows.addWidget(label, 2 * row + 1, 1)
             self.progress_bars[ds.id] = bar
             self.progress_labels[ds.id] = label
         self.import_rows.setColumnStretch(1, 1)
