@@ -577,7 +577,11 @@ def test_hide_sample_data_and_the_livemode_chip_are_one_state(imported, qtbot):
     assert page.hide_sample.isChecked() and page.model.count == live
     page.hide_sample.setChecked(False)  # unticking removes the chip: sample data shows
     assert chips() == [] and page.model.count > live
-    # A view saved by the version with a separate toggle opens as the chip.
+    # A view saved by the version with a separate toggle opens as the chip (written once the
+    # page's own saves of this view have landed, which would otherwise overwrite it).
+    qtbot.waitUntil(
+        lambda: not page.runner.busy(f"view-{charges.id}") and not page._save_widths.isActive()
+    )
     charges.view_settings = json.dumps({"filters": [], "hide_sample": True})
     charges.save()
     app.open_data_source(charges.id)
