@@ -107,6 +107,12 @@ class Tile(QFrame):
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
+        # A grouping with nothing to group says so, where empty axes would say nothing.
+        self.empty = plain_label("Nothing in this period", "tileEmpty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.hide()
+        layout.addWidget(self.empty, 1)
         self.body = self.make_body()
         layout.addWidget(self.body, 1)
         self.grip = _ResizeGrip(self)
@@ -158,7 +164,9 @@ class Tile(QFrame):
             self.body.hide()
             return
         self.error.hide()
-        self.body.show()
+        empty = isinstance(result.data, GroupsData) and not result.data.rows
+        self.empty.setVisible(empty)
+        self.body.setVisible(not empty)
         # The dashboard's period is in the page's header; a widget's own period shows here.
         self.period_label.setText(self._period_text(result) if self.spec.period else "")
         self.show_data(result.data)

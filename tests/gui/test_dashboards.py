@@ -700,3 +700,19 @@ def test_the_starter_tiles_titles_are_whole_at_1024_px(start_app, qtbot, make_si
         assert tile.title.contentsRect().height() >= len(lines) * 12  # room for each line
     _font, lines = label.layout_in(label.contentsRect().width())
     assert len(lines) > 1 and any(line.startswith("· settlement") for line in lines)
+
+
+def test_a_grouping_with_nothing_to_group_says_so(imported, qtbot):
+    page = new_dashboard(imported, qtbot)
+    for kind in ("bar", "table"):
+        add_widget(
+            page, qtbot, kind, f"None {kind}", 'Count(Charges, status = "nothing")',
+            group_by="status",
+        )  # fmt: skip
+        add_widget(page, qtbot, kind, f"Some {kind}", "Count(Charges)", group_by="status")
+    tiles = {tile.spec.title: tile for tile in page.grid.tiles.values()}
+    for kind in ("bar", "table"):
+        empty, some = tiles[f"None {kind}"], tiles[f"Some {kind}"]
+        assert empty.empty.isVisible() and not empty.body.isVisible()
+        assert empty.empty.text() == "Nothing in this period"
+        assert some.body.isVisible() and not some.empty.isVisible()
