@@ -152,3 +152,24 @@ def test_no_money_in_a_period_is_still_money(simulator, harness_for):
     assert nothing.format.text(data.value.value, data.value.currency) == "0.00 USD"
     count = WidgetSpec("number", "None", 'Count(Charges, status = "no such status")')
     assert service.evaluate(count, "this_month").data.value.currency is None  # not money
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        ("charges", "refunds", "customers", "balance_transactions", "disputes", "invoices"),
+        ("charges", "customers"),
+        ("charges",),
+    ],
+)
+def test_the_starter_leaves_no_hole_where_a_widget_was_left_out(simulator, harness_for, types):
+    """Without some data types some widgets are left out: the others close up, none with a
+    hole beside it as tall as itself (where a left-out widget stood), none overlapping."""
+    harness_for(simulator, types=types).sync()
+    service = DashboardsService(FormulaLibrary())
+    specs = service.widgets(service.create_starter())
+    cells = [(s.x + dx, s.y + dy) for s in specs for dx in range(s.w) for dy in range(s.h)]
+    assert len(cells) == len(set(cells))  # no two widgets overlap
+    for spec in specs:
+        beside = [(spec.x - 1, row) in cells for row in range(spec.y, spec.y + spec.h)]
+        assert spec.x == 0 or any(beside), (spec.title, spec.x, spec.y)

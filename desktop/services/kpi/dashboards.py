@@ -498,7 +498,7 @@ class DashboardsService:
         if not widgets:
             names = ", ".join(DATA_TYPES[t].display_name for t in ("charges", "customers"))
             raise DashboardError(f"Import a data source such as {names} first.")
-        template["widgets"] = _compact(widgets)
+        template["widgets"] = _compact(_widen_into_holes(_compact(widgets)))
         return template
 
     # evaluation
@@ -793,6 +793,29 @@ def bucket_starts(start: int, end: int, bucket: str, zone: ZoneInfo, week_start:
         else:
             day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return starts or [start]
+
+
+def _widen_into_holes(widgets: list[dict]) -> list[dict]:
+    """A widget with free columns to its left, over its whole height (where a widget was
+    left out), takes them: the row reads full, with no hole at its start."""
+    placed = [dict(w) for w in sorted(widgets, key=lambda w: (w["y"], w["x"]))]
+    for widget in placed:
+        while widget["x"] > 0 and not _covered(placed, widget, widget["x"] - 1):
+            widget["x"] -= 1
+            widget["w"] += 1
+    return placed
+
+
+def _covered(widgets: list[dict], beside: dict, column: int) -> bool:
+    """Whether another widget covers `column` in any of the rows `beside` spans."""
+    top, bottom = beside["y"], beside["y"] + beside["h"]
+    return any(
+        o is not beside
+        and o["x"] <= column < o["x"] + o["w"]
+        and top < o["y"] + o["h"]
+        and o["y"] < bottom
+        for o in widgets
+    )
 
 
 def _compact(widgets: list[dict]) -> list[dict]:
