@@ -23,7 +23,7 @@ from desktop.store.models import DataSource, DataSourceStatus
 from desktop.store.opening import open_store
 from desktop.store.sync_lock import AccountBusy, AccountSyncLock
 from desktop.store.writer import StoreWriter
-from desktop.views.formatting import time_left
+from desktop.views.formatting import share_text, time_left
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class TerminalProgress:
             bar = "=" * filled + " " * (width - filled)
             lefts = [p.seconds_left for p in self.rows.values() if p.fraction is not None]
             left = None if None in lefts else max(lefts)
-            said = f"{int(share * 100):>3d} %  {time_left(left) if share < 1 else '':<24}"
+            said = f"{share_text(share):>5}  {time_left(left) if share < 1 else '':<24}"
         else:
             filled = int((now * 4) % width)
             bar = (" " * filled + "=" * 3 + " " * width)[:width]

@@ -132,6 +132,11 @@ def time_left(seconds: float | None, *, short: bool = False) -> str:
     return f"{about}{hours} h {minutes} min left" if minutes else f"{about}{hours} h left"
 
 
+def share_text(fraction: float) -> str:
+    """A share done, in whole percent, never rounded up to done: 0.427 -> '42 %'."""
+    return f"{math.floor(fraction * 100):d} %"
+
+
 def sync_progress(
     phase: str, rows: int, fraction: float | None, seconds_left: float | None, rate: float = 0
 ) -> str:
@@ -139,7 +144,7 @@ def sync_progress(
     the share done is known, else 'Importing history · 12,345 rows · 1,234 a second'."""
     parts = [phase]
     if fraction is not None:
-        parts.append(f"{math.floor(fraction * 100):d} %")
+        parts.append(share_text(fraction))
         if fraction < 1 and seconds_left is not None:
             parts.append(time_left(seconds_left))
     parts.append(count_text(rows, "row"))
@@ -152,7 +157,7 @@ def sync_progress_short(phase: str, fraction: float | None, seconds_left: float 
     """The same in a table cell: '42 % · 3 min left', '42 %', or the phase alone."""
     if fraction is None:
         return f"{phase}…"
-    share = f"{math.floor(fraction * 100):d} %"
+    share = share_text(fraction)
     left = time_left(seconds_left, short=True) if fraction < 1 else ""
     return f"{share} · {left}" if left else share
 

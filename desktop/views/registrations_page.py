@@ -38,7 +38,7 @@ from desktop.services.stripe.errors import Cancelled
 from desktop.services.tasks import Runner
 from desktop.views.column_chooser import ColumnChooser
 from desktop.views.filter_dialog import FilterDialog
-from desktop.views.formatting import count_text, field_value_text, money, number
+from desktop.views.formatting import count_text, money, number
 from desktop.views.icons import themed_icon
 from desktop.views.registration_detail import RegistrationCard
 from desktop.views.registrations_model import RegistrationsTableModel
@@ -584,8 +584,7 @@ class RegistrationsPage(Page):
                 if field.kind is Kind.MONEY and isinstance(value, int)
                 else None
             )
-            text = field_value_text(field.key, shown) if shown else ""
-            rows.append((field.label, text, value, short))
+            rows.append((field.label, shown, value, short))  # brands, currencies: as shown
         self.detail_text.show_registration(livemode, rows, obj)
 
     # --- export ---

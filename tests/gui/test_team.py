@@ -45,6 +45,18 @@ def view_only_on(app_paths, postgres_server, url: str, *, syncs: bool = False) -
     TeamSettingsStore(app_paths.data_dir / "team.json").save(shared)
 
 
+def number_on_a_dashboard(app, qtbot, formula: str):
+    """A dashboard of one number widget of `formula`, shown; a function that reads the
+    number it shows (-1 while it shows none)."""
+    page = app.dashboards_page
+    dashboard_id = page.service.create("Team", {"period": "all_time"})
+    page.service.add_widget(dashboard_id, WidgetSpec(kind="number", title="Live", formula=formula))
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(dashboard_id)
+    (tile,) = page.grid.tiles.values()
+    return lambda: int("".join(c for c in tile.value_label.text() if c.isdigit()) or -1)
+
+
 def test_a_viewer_sees_another_computers_sync_and_its_number_changes(
     start_app, app_paths, postgres_server, postgres_url, make_simulator, qtbot
 ):
@@ -54,16 +66,7 @@ def test_a_viewer_sees_another_computers_sync_and_its_number_changes(
     view_only_on(app_paths, postgres_server, postgres_url)
     app = start_app()
     assert not app.syncs_here and app.store_changes is not None  # a viewer watches
-    page = app.dashboards_page
-    dashboard_id = page.service.create("Team", {"period": "all_time"})
-    formula = "Count(Charges, livemode = true)"
-    page.service.add_widget(dashboard_id, WidgetSpec(kind="number", title="Live", formula=formula))
-    with qtbot.waitSignal(page.refreshed, timeout=20_000):
-        page.reload(dashboard_id)
-    (tile,) = page.grid.tiles.values()
-
-    def shown() -> int:
-        return int("".join(c for c in tile.value_label.text() if c.isdigit()) or -1)
+    shown = number_on_a_dashboard(app, qtbot, "Count(Charges, livemode = true)")
 
     before = live_charges()
     assert shown() == before > 0
@@ -118,16 +121,9 @@ def test_a_desktop_that_syncs_sees_another_computers_sync_of_another_account(
     assert live_charges(own) > 0
 
     server_charges = DataSource.get((DataSource.data_type == "charges") & (DataSource.id != own.id))
-    page = app.dashboards_page
-    dashboard_id = page.service.create("Team", {"period": "all_time"})
-    formula = f"Count({server_charges.title}, livemode = true)"  # the server's account's
-    page.service.add_widget(dashboard_id, WidgetSpec(kind="number", title="Live", formula=formula))
-    with qtbot.waitSignal(page.refreshed, timeout=20_000):
-        page.reload(dashboard_id)
-    (tile,) = page.grid.tiles.values()
-
-    def shown() -> int:
-        return int("".join(c for c in tile.value_label.text() if c.isdigit()) or -1)
+    # The server's account's charges.
+    formula = f"Count({server_charges.title}, livemode = true)"
+    shown = number_on_a_dashboard(app, qtbot, formula)
 
     before = live_charges(server_charges)
     assert shown() == before > 0

@@ -705,27 +705,21 @@ def specs_from_json(raw_widgets) -> list[WidgetSpec]:
 
 def _main_currency(charges: DataSource) -> str:
     """The currency with the most live charges (Stripe's default currency, in effect)."""
+    return _usual_currency(charges.id) or "usd"
+
+
+def _usual_currency(data_source_id: int | None = None) -> str | None:
+    """The currency of most live charges, of one data source or of every account; None
+    without any."""
     from desktop.store.models import registration_model
 
     table = registration_model("charges")
+    live = table.livemode == 1
+    if data_source_id is not None:
+        live &= table.data_source == data_source_id
     row = (
         table.select(table.currency, pw.fn.COUNT(table.pk).alias("n"))
-        .where((table.data_source == charges.id) & (table.livemode == 1))
-        .group_by(table.currency)
-        .order_by(pw.SQL("n").desc())
-        .first()
-    )
-    return (row.currency if row and row.currency else "usd").lower()
-
-
-def _usual_currency() -> str | None:
-    """The currency of most live charges of every account; None without any."""
-    from desktop.store.models import registration_model
-
-    table = registration_model("charges")
-    row = (
-        table.select(table.currency, pw.fn.COUNT(table.pk).alias("n"))
-        .where(table.livemode == 1)
+        .where(live)
         .group_by(table.currency)
         .order_by(pw.SQL("n").desc())
         .first()

@@ -66,7 +66,7 @@ def seconds_until_due(
 ) -> float | None:
     """Until the first of these data sources is due (0: one is); None when none can be."""
     now = now or utc_now()
-    times = [at for at in next_attempts(ids, fastest).values()]
+    times = list(next_attempts(ids, fastest).values())
     if not times:
         return None
     if any(at is None for at in times):

@@ -241,6 +241,7 @@ class HistoryRun:
         self.finished = False
 
     def run(self) -> None:
+        self._note_coverage()  # where the range's floor is known already
         probe = None
         if self.history.gte is None and self.history.oldest is None:
             # How far back the range reaches, found beside the listing: the first rows come
@@ -249,8 +250,6 @@ class HistoryRun:
                 target=self._find_oldest, name=f"{threading.current_thread().name}-oldest"
             )
             probe.start()
-        else:
-            self.feed_run.note_coverage(self.live, self.windows.coverage(self.history))
         self._work()
         for helper in self.helpers:
             helper.join()
@@ -279,7 +278,13 @@ class HistoryRun:
             for window in self.windows.windows:
                 if window.gte is None:
                     window.low = self.history.oldest
-            run.note_coverage(self.live, self.windows.coverage(self.history))
+            self._note_coverage()
+
+    def _note_coverage(self) -> None:
+        """How much is listed, once the range's floor is known (its bound, or the oldest
+        object's day)."""
+        if self.history.gte is not None or self.history.oldest is not None:
+            self.feed_run.note_coverage(self.live, self.windows.coverage(self.history))
 
     def _work(self) -> None:
         pending: list[Future] = []
@@ -343,8 +348,7 @@ class HistoryRun:
         rows = run.page(self.live, self.mode, objects, [], children)
         with self.lock:
             kept = self.windows.record(window, objects, bool(page.get("has_more")))
-            if self.history.oldest is not None or self.history.gte is not None:
-                run.note_coverage(self.live, self.windows.coverage(self.history))
+            self._note_coverage()
             if kept < len(objects):  # the page reached into a window listed by another
                 objects = objects[:kept]
                 rows = run.page(self.live, self.mode, objects, [], children)
