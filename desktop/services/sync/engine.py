@@ -48,6 +48,7 @@ from desktop.services.sync.feeds import Feed
 from desktop.services.sync.history import SLOW_ANSWER, HistoryRun, Windows
 from desktop.services.sync.rows import child_objects, chunks
 from desktop.services.sync.writes import PageWrite, settle_while_stopping
+from desktop.store import dialect
 from desktop.store.db import StoreError
 from desktop.store.models import (
     Account,
@@ -170,6 +171,7 @@ class FeedRun:
         # The registrations this run stored, per data source (by hash: a million fit in tens
         # of megabytes), so that one written twice counts once.
         self._stored: dict[int, set[int]] = {}
+        self._measured: set[str] = set()  # tables whose statistics this run made sure of
 
     # --- top level ---
 
@@ -620,6 +622,10 @@ class FeedRun:
     def enqueue_page(self, page: PageWrite, sweep: bool = False) -> Future:
         """Queue a page's transaction with the checkpoint as the state is now."""
         statements = page.checkpointed(self.state.to_json(), sweep)
+        new = [table for table in page.filled if table not in self._measured]
+        if new:  # after its first rows, each table's statistics (the planner's, see dialect)
+            self._measured.update(new)
+            statements += dialect.current().first_statistics(new)
         return self.writer.submit_statements(statements, self._writes, page.committed)
 
     def _drain(self, ignore_errors: bool = False) -> None:

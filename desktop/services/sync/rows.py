@@ -11,7 +11,7 @@ from itertools import chain
 import orjson
 
 from desktop.catalog import DATA_TYPES, DataType, IdRule, compile_extractor
-from desktop.store.dialect import dialect_of
+from desktop.store.dialect import current, dialect_of
 from desktop.store.models import registration_model
 from desktop.store.writer_process import Statement, execute_all
 
@@ -96,9 +96,9 @@ class TableRows:
     def _delete_where(self, ds_id: int, column: str, values: list[str]) -> list[Statement]:
         statements = []
         for chunk in chunks(values, 500):
-            marks = ", ".join("?" for _ in chunk)
-            where = f'"data_source_id" = ? AND "{column}" IN ({marks})'
-            statements.append((f'DELETE FROM "{self.table}" WHERE {where}', (ds_id, *chunk)))
+            one_of, params = current().one_of(f'"{column}"', chunk)
+            where = f'"data_source_id" = ? AND {one_of}'
+            statements.append((f'DELETE FROM "{self.table}" WHERE {where}', (ds_id, *params)))
         return statements
 
     def sweep(self, ds_id: int, live: bool, generation: int) -> Statement:

@@ -60,6 +60,7 @@ class PageWrite:
         self.generation = generation
         self.written = Written()  # data source id -> rows written
         self.statements: list[Statement] = []
+        self.filled: list[str] = []  # the tables this page writes rows into
         ids = [o["id"] for o in upserts]
         replaced = ids + deletes  # the parents whose derived rows are written anew
         if parent_target is not None:
@@ -74,6 +75,8 @@ class PageWrite:
             ]
             self.statements += rows.upsert_statements(built)
             self.statements += rows.delete_ids(parent_target, deletes)
+            if built:
+                self.filled.append(rows.table)
             self.written[parent_target] = len(upserts) + len(deletes)
             self.written.keys_by_source[parent_target] = replaced
         for child in child_types:
@@ -92,6 +95,8 @@ class PageWrite:
             ]
             self.statements += rows.delete_children(target, replaced)
             self.statements += rows.upsert_statements(built)
+            if built:
+                self.filled.append(rows.table)
             self.written[target] = len(built)
             self.written.keys_by_source[target] = [row[1] for row in built]
         self.sweeps = slice(0)
