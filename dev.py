@@ -112,12 +112,17 @@ def qt_xcb_files(python: Path) -> list[str]:
     )
 
 
-def ensure_qt_libraries(python: Path, files: list[str] | None = None) -> bool:
+def ensure_qt_libraries(
+    python: Path, files: list[str] | None = None, *, any_platform: bool = False
+) -> bool:
     """Qt's X11 platform needs system libraries that a fresh Debian lacks (libxcb-cursor0,
     libxcb-icccm4, libxcb-keysyms1...): install them where apt can, as for Chromium, or say
-    the exact command. False when the app cannot start."""
+    the exact command. False when the app cannot start. any_platform: though QT_QPA_PLATFORM
+    names another (the tests run offscreen, and check the X11 plugin's libraries too)."""
     platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if sys.platform != "linux" or (platform and not platform.startswith("xcb")):
+    if sys.platform != "linux" or (
+        platform and not platform.startswith("xcb") and not any_platform
+    ):
         return True
     files = qt_xcb_files(python) if files is None else files
     if not files or not shutil.which("ldd"):
@@ -177,6 +182,7 @@ def main(argv: list[str]) -> int:
         python = ensure_venv("test")
         ensure_chromium()
         ensure_postgresql()
+        ensure_qt_libraries(python, any_platform=True)  # as `run` needs them on this machine
         run(
             python,
             "-m",

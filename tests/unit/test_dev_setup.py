@@ -67,3 +67,18 @@ def test_offscreen_needs_no_x11_libraries(tmp_path, monkeypatch):
     plugin = _plugin_missing(tmp_path, b"libxcb-icccm.so.4", b"libxcb-iczzm.so.4")
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert dev.ensure_qt_libraries(Path(sys.executable), [plugin]) is True
+
+
+def test_the_test_command_checks_the_x11_libraries_though_the_tests_run_offscreen(
+    tmp_path, monkeypatch, capsys
+):
+    """`dev.py test` runs the tests offscreen, but one of them reads the X11 plugin's
+    libraries: on a fresh Debian they were missing and only `run` installed them."""
+    plugin = _plugin_missing(tmp_path, b"libxcb-icccm.so.4", b"libxcb-iczzm.so.4")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    real_which = shutil.which
+    monkeypatch.setattr(
+        dev.shutil, "which", lambda name: None if name in ("apt-get", "sudo") else real_which(name)
+    )
+    assert dev.ensure_qt_libraries(Path(sys.executable), [plugin], any_platform=True) is False
+    assert "libxcb-iczzm.so.4" in capsys.readouterr().err
