@@ -255,18 +255,30 @@ def _existing_data(data_dir: str | None, database: str | None) -> AppPaths | Non
     return paths
 
 
+def _settings_and_zone(paths: AppPaths):
+    """The user's settings, and the time zone their periods are read in."""
+    from desktop.settings import SettingsStore
+
+    store = SettingsStore(paths.settings_file)
+    settings = store.load()
+    return settings, store.effective_time_zone(settings)
+
+
+def _open_or_say(paths: AppPaths, command: str):
+    """The store; None when it cannot be opened, said on stderr ("kpi cannot run: ...")."""
+    try:
+        return open_store(paths.store_target, backup_dir=paths.backup_dir)
+    except StoreError as exc:
+        print(f"{command} cannot run: {exc}", file=sys.stderr)
+        return None
+
+
 def run_export(args) -> int:
     from desktop.services.query import FilterError
     from desktop.services.registrations import RegistrationQuery, export_csv, export_xlsx
-    from desktop.settings import SettingsStore
 
     paths = _existing_data(args.data_dir, args.database)
-    if paths is None:
-        return 2
-    try:
-        db = open_store(paths.store_target, backup_dir=paths.backup_dir)
-    except StoreError as exc:
-        print(f"export cannot run: {exc}", file=sys.stderr)
+    if paths is None or (db := _open_or_say(paths, "export")) is None:
         return 2
     matches = list(DataSource.select().where(DataSource.title == args.data_source))
     if len(matches) != 1:
@@ -277,9 +289,7 @@ def run_export(args) -> int:
             file=sys.stderr,
         )
         return 2
-    store = SettingsStore(paths.settings_file)
-    settings = store.load()
-    zone = store.effective_time_zone(settings)
+    settings, zone = _settings_and_zone(paths)
     # Dates in the filter are the user's, as in the registrations view and formulas.
     query = RegistrationQuery(matches[0], time_zone=zone, week_start=settings.week_start)
     try:
@@ -310,14 +320,13 @@ def run_kpi(args) -> int:
     from desktop.services.kpi.library import FormulaLibrary
     from desktop.services.kpi.periods import is_period, period_range
     from desktop.services.kpi.syntax import FormulaError
-    from desktop.settings import SettingsStore, zone_names
+    from desktop.settings import zone_names
 
     paths = _existing_data(args.data_dir, args.database)
     if paths is None:
         return 2
-    store = SettingsStore(paths.settings_file)
-    settings = store.load()
-    zone = args.tz or store.effective_time_zone(settings)
+    settings, zone = _settings_and_zone(paths)
+    zone = args.tz or zone
     if zone not in zone_names():
         print(
             f"kpi: unknown time zone {zone!r}; use a name such as Europe/Copenhagen",
@@ -331,10 +340,7 @@ def run_kpi(args) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        db = open_store(paths.store_target, backup_dir=paths.backup_dir)
-    except StoreError as exc:
-        print(f"kpi cannot run: {exc}", file=sys.stderr)
+    if (db := _open_or_say(paths, "kpi")) is None:
         return 2
     try:
         library = FormulaLibrary(settings=lambda: (zone, settings.week_start))
@@ -383,7 +389,6 @@ def run_report(args) -> int:
         write_report,
     )
     from desktop.services.mail import MailError
-    from desktop.settings import SettingsStore
 
     paths = _existing_data(args.data_dir, args.database)
     if paths is None:
@@ -399,13 +404,8 @@ def run_report(args) -> int:
     if not output.parent.is_dir():
         print(f"report: the folder {output.parent} does not exist", file=sys.stderr)
         return 2
-    store = SettingsStore(paths.settings_file)
-    settings = store.load()
-    zone = store.effective_time_zone(settings)
-    try:
-        db = open_store(paths.store_target, backup_dir=paths.backup_dir)
-    except StoreError as exc:
-        print(f"report cannot run: {exc}", file=sys.stderr)
+    settings, zone = _settings_and_zone(paths)
+    if (db := _open_or_say(paths, "report")) is None:
         return 2
     try:
         library = FormulaLibrary(settings=lambda: (zone, settings.week_start))
@@ -453,19 +453,11 @@ def run_alerts_check(args) -> int:
     from desktop.services.kpi.alerts import AlertsService
     from desktop.services.kpi.library import FormulaLibrary
     from desktop.services.mail import MailError
-    from desktop.settings import SettingsStore
 
     paths = _existing_data(args.data_dir, args.database)
-    if paths is None:
+    if paths is None or (db := _open_or_say(paths, "alerts check")) is None:
         return 2
-    store = SettingsStore(paths.settings_file)
-    settings = store.load()
-    zone = store.effective_time_zone(settings)
-    try:
-        db = open_store(paths.store_target, backup_dir=paths.backup_dir)
-    except StoreError as exc:
-        print(f"alerts check cannot run: {exc}", file=sys.stderr)
-        return 2
+    settings, zone = _settings_and_zone(paths)
     try:
         service = AlertsService(FormulaLibrary(settings=lambda: (zone, settings.week_start)))
         fired = service.evaluate_all()

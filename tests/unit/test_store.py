@@ -307,6 +307,8 @@ def test_day_totals_follow_every_write_and_are_made_where_they_are_missing(db):
         ["export", "--data-source", "Stripe Charges"],
         ["kpi", "Count(Charges)"],
         ["sync", "--api-key", "sk_test_neverused00001"],
+        ["report", "--template", "stripe-overview", "--format", "csv", "--output", "{dir}/r.csv"],
+        ["alerts", "check"],
     ],
 )
 def test_every_command_opens_the_store_one_way(command, db, app_paths, store_target, capsys):
@@ -316,9 +318,13 @@ def test_every_command_opens_the_store_one_way(command, db, app_paths, store_tar
 
     SchemaVersion.create(version=LATEST_VERSION + 1, description="from the future")
     shared = ["--database", store_target] if dialect_of(db) is POSTGRES else []
+    command = [part.format(dir=app_paths.data_dir) for part in command]
     assert main([*command, "--data-dir", str(app_paths.data_dir), *shared]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "newer Ledgerboard" in err and "Traceback" not in err
+    named = "alerts check" if command[0] == "alerts" else command[0]
+    assert err.startswith(f"{named} cannot run: ")
+    assert not (app_paths.data_dir / "r.csv").exists()
 
 
 RELEASE_DUMP = Path(__file__).resolve().parents[1] / "data" / "ledgerboard-release-v3.sql"
