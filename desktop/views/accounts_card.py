@@ -57,10 +57,17 @@ class AccountsCard(QFrame):
         for n, row in enumerate(rows):
             method = "Browser login" if row.method == "oauth" else "API key"
             mode = "live" if row.livemode else "test mode"
-            self.grid.addWidget(plain_label(row.name), n, 0)
+            # The name with its details under it: side by side, they and the buttons had
+            # made the card wider than the page at 1024 px.
+            named = QWidget()
+            lines = QVBoxLayout(named)
+            lines.setContentsMargins(0, 0, 0, 0)
+            lines.setSpacing(2)
+            lines.addWidget(plain_label(row.name))
             details = f"{method}, {mode}, {row.data_sources} data sources"
-            self.grid.addWidget(plain_label(details, "fieldHelp"), n, 1)
-            self.grid.addWidget(plain_label(STATUS_TEXT.get(row.status, row.status)), n, 2)
+            lines.addWidget(plain_label(details, "fieldHelp"))
+            self.grid.addWidget(named, n, 0)
+            self.grid.addWidget(plain_label(STATUS_TEXT.get(row.status, row.status)), n, 1)
             actions = QHBoxLayout()
             reconnect = QPushButton("Reconnect…")
             reconnect.clicked.connect(lambda _=False, i=row.id: self.reconnect_requested.emit(i))
@@ -71,9 +78,9 @@ class AccountsCard(QFrame):
             actions.addWidget(disconnect)
             holder = QWidget()
             holder.setLayout(actions)
-            self.grid.addWidget(holder, n, 3)
+            self.grid.addWidget(holder, n, 2)
             self.buttons[row.id] = (reconnect, disconnect)
-        self.grid.setColumnStretch(1, 1)
+        self.grid.setColumnStretch(0, 1)
 
     def _confirm_disconnect(self, row: AccountRow) -> None:
         if confirm(

@@ -7,19 +7,17 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
 from desktop.services.mail import SECURITY
 from desktop.settings import Settings
-from desktop.views.widgets import plain_label
+from desktop.views.widgets import FORM_FIELD_WIDTH, card_form, form_label, plain_label
 
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
@@ -43,11 +41,7 @@ class MailSettingsCard(QFrame):
         )
         help_label.setWordWrap(True)
         layout.addWidget(help_label)
-        form = QFormLayout()
-        form.setContentsMargins(0, 8, 0, 0)
-        form.setHorizontalSpacing(24)
-        form.setVerticalSpacing(10)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        form = card_form()
         layout.addLayout(form)
 
         self.tray = QCheckBox("Keep running in the tray when the window closes")
@@ -55,11 +49,11 @@ class MailSettingsCard(QFrame):
             "Alerts and scheduled reports go on; quit from the icon in the notification area"
         )
         self.tray.setChecked(settings.keep_running_in_tray)
-        form.addRow(self._label("Alerts"), self.tray)
+        form.addRow(form_label("Alerts"), self.tray)
         self.host = QLineEdit(settings.smtp_host)
         self.host.setPlaceholderText("smtp.example.com")
-        self.host.setMinimumWidth(340)
-        form.addRow(self._label("SMTP server"), self.host)
+        self.host.setMinimumWidth(FORM_FIELD_WIDTH)
+        form.addRow(form_label("SMTP server"), self.host)
         row = QHBoxLayout()
         self.security = QComboBox()
         for key, text in SECURITY.items():
@@ -75,20 +69,20 @@ class MailSettingsCard(QFrame):
         row.addWidget(plain_label("Port"))
         row.addWidget(self.port)
         row.addStretch(1)
-        form.addRow(self._label("Security"), row)
+        form.addRow(form_label("Security"), row)
         self.username = QLineEdit(settings.smtp_username)
         self.username.setPlaceholderText("user name (often the e-mail address)")
-        self.username.setMinimumWidth(340)
-        form.addRow(self._label("User name"), self.username)
+        self.username.setMinimumWidth(FORM_FIELD_WIDTH)
+        form.addRow(form_label("User name"), self.username)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setMinimumWidth(340)
+        self.password.setMinimumWidth(FORM_FIELD_WIDTH)
         self.set_has_password(has_password)
-        form.addRow(self._label("Password"), self.password)
+        form.addRow(form_label("Password"), self.password)
         self.sender = QLineEdit(settings.smtp_sender)
         self.sender.setPlaceholderText("Ledgerboard <reports@example.com>")
-        self.sender.setMinimumWidth(340)
-        form.addRow(self._label("From"), self.sender)
+        self.sender.setMinimumWidth(FORM_FIELD_WIDTH)
+        form.addRow(form_label("From"), self.sender)
         test_row = QHBoxLayout()
         self.test_to = QLineEdit()
         self.test_to.setPlaceholderText("you@example.com")
@@ -97,12 +91,12 @@ class MailSettingsCard(QFrame):
         self.test_button = QPushButton("Send test")
         self.test_button.clicked.connect(self._test)
         test_row.addWidget(self.test_button)
-        form.addRow(self._label("Test"), test_row)
+        form.addRow(form_label("Test"), test_row)
         self.test_result = plain_label("")
         self.test_result.setWordWrap(True)
-        self.test_result.setMinimumWidth(340)
+        self.test_result.setMinimumWidth(FORM_FIELD_WIDTH)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow(self._label(""), self.test_result)
+        form.addRow(form_label(""), self.test_result)
         for field, name in (  # read with their labels by a screen reader
             (self.host, "SMTP server"),
             (self.security, "Security"),
@@ -120,12 +114,6 @@ class MailSettingsCard(QFrame):
         self.port.valueChanged.connect(self._changed)
         self.security.currentIndexChanged.connect(self._security_changed)
         self.password.editingFinished.connect(self._password)
-
-    @staticmethod
-    def _label(text: str) -> QWidget:
-        label = plain_label(text)
-        label.setFixedWidth(140)
-        return label
 
     def set_has_password(self, has: bool) -> None:
         self.password.setPlaceholderText(

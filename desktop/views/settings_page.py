@@ -29,13 +29,19 @@ from desktop.settings import (
 )
 from desktop.views.formatting import frequency_text
 from desktop.views.icons import themed_icon
-from desktop.views.widgets import Page, plain_label
+from desktop.views.widgets import (
+    FORM_FIELD_WIDTH,
+    ElidedLabel,
+    Page,
+    card_form,
+    form_label,
+    plain_label,
+)
 
 
 def _add_row(form: QFormLayout, label: str, field: QWidget) -> None:
     """A form row whose label has the same width in every card, so the fields line up."""
-    text = plain_label(label)
-    text.setFixedWidth(140)
+    text = form_label(label)
     text.setBuddy(field)  # read with its label by a screen reader, reached by it
     field.setAccessibleName(label)
     form.addRow(text, field)
@@ -76,12 +82,12 @@ class SettingsPage(Page):
             self.time_zone.addItem(zone, zone)
         self.time_zone.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.time_zone.completer().setFilterMode(Qt.MatchFlag.MatchContains)
-        self.time_zone.setMinimumWidth(340)
+        self.time_zone.setMinimumWidth(FORM_FIELD_WIDTH)
         self.time_zone.lineEdit().setAccessibleName("Time zone")
         _add_row(form, "Time zone", self.time_zone)
         self.week_start = QComboBox()
         self.week_start.addItems(WEEKDAYS)
-        self.week_start.setMinimumWidth(340)
+        self.week_start.setMinimumWidth(FORM_FIELD_WIDTH)
         _add_row(form, "Weeks start on", self.week_start)
         column.addWidget(regional)
 
@@ -89,7 +95,7 @@ class SettingsPage(Page):
         self.update_frequency = QComboBox()
         for seconds in UPDATE_FREQUENCIES:
             self.update_frequency.addItem(frequency_text(seconds), seconds)
-        self.update_frequency.setMinimumWidth(340)
+        self.update_frequency.setMinimumWidth(FORM_FIELD_WIDTH)
         _add_row(form, "Update frequency", self.update_frequency)
         column.addWidget(syncing)
 
@@ -138,12 +144,7 @@ class SettingsPage(Page):
         help_label.setWordWrap(True)
         card.help_label = help_label
         layout.addWidget(help_label)
-        form = QFormLayout()
-        form.setContentsMargins(0, 8, 0, 0)
-        form.setHorizontalSpacing(24)
-        form.setVerticalSpacing(10)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        form = card_form()
         layout.addLayout(form)
         return card, form
 
@@ -152,8 +153,11 @@ class SettingsPage(Page):
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
-        label = plain_label(str(path))
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long path gives up its middle ("/home/…/Ledgerboard") before the page scrolls
+        # sideways; whole in its tooltip, and the button opens the folder.
+        label = ElidedLabel(str(path))
+        label.mode = Qt.TextElideMode.ElideMiddle
+        label.setMinimumWidth(120)
         layout.addWidget(label, 1)
         button = QPushButton(themed_icon("folder"), "Open")
         button.setToolTip(f"Show {path} in the file manager")

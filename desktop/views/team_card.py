@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLineEdit,
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.team import TLS_MODES, SharedDatabase
-from desktop.views.widgets import plain_label
+from desktop.views.widgets import FORM_FIELD_WIDTH, card_form, form_label, plain_label
 
 TLS_LABELS = {
     "prefer": "Prefer TLS",
@@ -49,7 +48,7 @@ class TeamCard(QFrame):
         layout.addWidget(help_label)
         self.use_shared = QCheckBox("Use a shared database")
         layout.addWidget(self.use_shared)
-        form = QFormLayout()
+        form = card_form()  # as every settings card's: the fields line up with theirs
         self.host = QLineEdit()
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
@@ -71,7 +70,11 @@ class TeamCard(QFrame):
             ("TLS", self.tls),
         ):
             field.setAccessibleName(f"Shared database: {label.lower()}")  # for screen readers
-            form.addRow(label, field)
+            if field is self.port:
+                field.setFixedWidth(90)
+            else:
+                field.setMinimumWidth(FORM_FIELD_WIDTH)
+            form.addRow(form_label(label), field)
         self.syncs = QRadioButton("This computer syncs")
         self.view_only = QRadioButton("View only")
         role = QButtonGroup(self)
@@ -80,9 +83,11 @@ class TeamCard(QFrame):
         roles = QWidget()
         row = QHBoxLayout(roles)
         row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(20)
         row.addWidget(self.syncs)
         row.addWidget(self.view_only)
-        form.addRow("This computer", roles)
+        row.addStretch(1)
+        form.addRow(form_label("This computer"), roles)
         layout.addLayout(form)
         buttons = QHBoxLayout()
         self.test_button = QPushButton("Test connection")

@@ -10,6 +10,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent, QResizeEv
 from PySide6.QtWidgets import (
     QApplication,
     QBoxLayout,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -38,6 +39,28 @@ def plain_tooltip(text: str) -> str:
     return f"<qt>{html.escape(text)}</qt>" if text else ""
 
 
+FORM_LABEL_WIDTH = 140  # px: every settings card's labels, so their fields line up
+FORM_FIELD_WIDTH = 340  # px: the width of a settings card's text fields and lists
+
+
+def card_form() -> QFormLayout:
+    """The form of a settings card: fields at their own width, labels on the left."""
+    form = QFormLayout()
+    form.setContentsMargins(0, 8, 0, 0)
+    form.setHorizontalSpacing(24)
+    form.setVerticalSpacing(10)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return form
+
+
+def form_label(text: str) -> QLabel:
+    """A settings card's row label, as wide in every card."""
+    label = plain_label(text)
+    label.setFixedWidth(FORM_LABEL_WIDTH)
+    return label
+
+
 def _made_plain(label: QLabel, text: str, object_name: str) -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setText(text)
@@ -50,6 +73,8 @@ class ElidedLabel(QLabel):
     """Plain text on one line that ends in "…" where it does not fit, so that it gives up its
     room before the widgets beside it do; the whole text is its tooltip when it is cut."""
 
+    mode = Qt.TextElideMode.ElideRight  # ElideMiddle for a folder's path
+
     def __init__(self, text: str = "", object_name: str = "") -> None:
         super().__init__()
         _made_plain(self, text, object_name)
@@ -61,7 +86,7 @@ class ElidedLabel(QLabel):
     def paintEvent(self, event: QPaintEvent) -> None:
         area = self.contentsRect()
         metrics = self.fontMetrics()
-        shown = metrics.elidedText(self.text(), Qt.TextElideMode.ElideRight, area.width())
+        shown = metrics.elidedText(self.text(), self.mode, area.width())
         self.setToolTip(self.hint if shown == self.text() else self.text())
         QPainter(self).drawText(area, int(self.alignment()), shown)
 

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QComboBox, QLabel
 
+from desktop.catalog import DATA_TYPES
 from desktop.store.models import (
     Account,
     DataSource,
@@ -126,6 +127,40 @@ def test_settings_changes_are_saved_as_they_are_made(start_app, app_paths):
     app = start_app()
     assert app.settings_page.time_zone.currentData() == "Europe/Copenhagen"
     assert app.settings_page.week_start.currentText() == "Sunday"
+
+
+def test_settings_fit_a_1024_px_window_and_every_cards_fields_line_up(start_app, qtbot):
+    """With an account connected, its name, details, status and two buttons side by side
+    had made the page scroll sideways at 1024 px; the Team card's fields had run the
+    card's whole width, out of line with every other card's."""
+    from PySide6.QtWidgets import QScrollArea
+
+    app = start_app()
+    account = Account.create(
+        name="Ledgerboard Simulator",
+        auth_method="api_key",
+        keyring_entry="acct-1",
+        livemode=False,
+        status="needs_reconnect",
+    )
+    for data_type in DATA_TYPES:
+        DataSource.create(account=account, data_type=data_type, title=data_type)
+    app.window.resize(1024, 700)
+    app.window.show_page("settings")
+    app.data_sources_page.refresh()
+    app.accounts_card.set_accounts(app.accounts.rows())
+    reconnect, _disconnect = app.accounts_card.buttons[account.id]
+    qtbot.waitUntil(lambda: app.window.width() == 1024 and reconnect.isVisible())
+    app.window.grab()
+    scroll = app.settings_page.findChild(QScrollArea)
+    assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+    assert not scroll.horizontalScrollBar().isVisible()
+    page, team = app.settings_page, app.team_card
+    left = page.time_zone.mapTo(scroll.widget(), page.time_zone.rect().topLeft()).x()
+    for field in (team.host, team.database, team.tls):
+        assert field.mapTo(scroll.widget(), field.rect().topLeft()).x() == left
+        assert field.width() == page.time_zone.width()
+    assert not team.use_shared.isChecked() and not team.host.isEnabled()
 
 
 def test_existing_data_sources_are_listed(start_app, app_paths, qtbot):
