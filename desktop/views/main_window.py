@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         splitter = self._window_state.value("main/splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
+        self._restore_splitters(self.stack)
         page = self._window_state.value("main/page", "data_sources")
         self.show_page(page if page in self._pages else "data_sources")
 
@@ -258,8 +259,28 @@ class MainWindow(QMainWindow):
         self._window_state.setValue("main/geometry", self.saveGeometry())
         self._window_state.setValue("main/state", self.saveState())
         self._window_state.setValue("main/splitter", self.splitter.saveState())
+        for inner in self._page_splitters(self.stack):
+            self._window_state.setValue(f"splitters/{inner.objectName()}", inner.saveState())
         self._window_state.setValue("main/page", self.current_page())
         self._window_state.sync()
+
+    def add_page_off_the_menu(self, page: QWidget) -> None:
+        """A page reached from another (a data source's registrations), its splitters where
+        the user left them."""
+        self.stack.addWidget(page)
+        self._restore_splitters(page)
+
+    def _restore_splitters(self, root: QWidget) -> None:
+        for inner in self._page_splitters(root):
+            state = self._window_state.value(f"splitters/{inner.objectName()}")
+            if state is not None:
+                inner.restoreState(state)
+                inner.setProperty("placed", True)  # where the user left it, kept
+
+    @staticmethod
+    def _page_splitters(root: QWidget) -> list[QSplitter]:
+        """The pages' own splitters that have a name (the registrations' table and card)."""
+        return [splitter for splitter in root.findChildren(QSplitter) if splitter.objectName()]
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

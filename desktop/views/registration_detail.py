@@ -5,7 +5,7 @@ below with its nested parts folded."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtGui import QGuiApplication, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
 
 from desktop.views.formatting import CARD_BRANDS
@@ -39,9 +39,18 @@ class RegistrationCard(QTreeWidget):
 
     def clear_card(self) -> None:
         self.clear()
-        item = QTreeWidgetItem([self.placeholder, ""])
-        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
-        self.addTopLevelItem(item)
+        self.viewport().update()  # the placeholder, drawn over the empty card
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.topLevelItemCount():
+            return
+        # Across the whole card, wrapped, not in the labels' column cut to "Select a regi…".
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        area = self.viewport().rect().adjusted(16, 16, -16, -16)
+        flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+        painter.drawText(area, int(flags), self.placeholder)
 
     def show_registration(self, livemode: bool, rows: list[tuple], obj: object) -> None:
         """`rows`: (label, value as shown, value as copied[, a shorter form]) for each field;

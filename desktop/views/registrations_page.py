@@ -208,8 +208,15 @@ class RegistrationsPage(Page):
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self._detail_json))
         detail_layout.addWidget(copy, 0, Qt.AlignmentFlag.AlignRight)
         self.splitter.addWidget(detail)
-        self.splitter.setStretchFactor(0, 2)  # the card has room for an id and a date
-        self.splitter.setStretchFactor(1, 1)
+        # The card takes 30 % of the width, from 260 to 420 px (room for an id and a date),
+        # the table the rest, until the user drags the handle: the window then remembers
+        # where to (MainWindow marks a restored splitter "placed" too).
+        self.splitter.setObjectName("registrationsSplitter")
+        detail.setMinimumWidth(260)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setCollapsible(0, False)
+        self.splitter.splitterMoved.connect(lambda *_: self.splitter.setProperty("placed", True))
         column.addWidget(self.splitter, 1)
         footer = QHBoxLayout()
         # Ends in "…" where it does not fit ("Added 17 fields: …"), whole in its tooltip: no
@@ -244,6 +251,13 @@ class RegistrationsPage(Page):
         self._detail_json = ""
 
     # --- opening ---
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        width = self.splitter.width()
+        if not self.splitter.property("placed") and width > 0:
+            card = max(260, min(420, int(width * 0.3)))
+            self.splitter.setSizes([width - card - self.splitter.handleWidth(), card])
 
     def open(self, data_source, drill=None) -> None:
         """Show a data source with its saved filters; or, for a drill-down from a dashboard,

@@ -188,6 +188,36 @@ def test_the_detail_pane_shows_the_stored_object(imported, qtbot):
     assert keys["id"].text(1).startswith("ch_")
 
 
+def test_the_card_takes_a_share_of_the_width_and_keeps_where_the_user_drags_it(
+    imported, qtbot, start_app
+):
+    """At 1920 px the card had taken a third of the page and cut the table's columns; at
+    1024 px it left the table two. Now 30 %, from 260 to 420 px, until the user drags the
+    handle; the next start puts it back there. Empty, the card says what to do whole."""
+    app, _harness = imported
+    page, _charges = open_charges(app, qtbot)
+    card = page.detail_text.parentWidget()
+    for width, expected in ((1024, 260), (1920, 420)):
+        app.window.resize(width, 800)
+        qtbot.waitUntil(lambda width=width: app.window.width() == width)
+        qtbot.waitUntil(lambda expected=expected: card.width() == expected)
+    assert page.table.width() > 2 * card.width()
+    assert page.detail_text.topLevelItemCount() == 0  # the hint is drawn, not an item
+    # Inside the offscreen screen (800 x 600), as a restored window's geometry must be.
+    app.window.resize(790, 560)
+    qtbot.waitUntil(lambda: app.window.width() == 790)
+    splitter = page.splitter
+    splitter.moveSplitter(splitter.width() - 300, 1)  # as a drag of the handle does
+    qtbot.waitUntil(lambda: abs(card.width() - 300) <= splitter.handleWidth())
+    dragged = card.width()
+    app.window.resize(760, 560)
+    qtbot.waitUntil(lambda: app.window.width() == 760)
+    assert card.width() == dragged  # the table gives way, not the user's card
+    app = start_app()  # closes the first window, which saves its state
+    page, _charges = open_charges(app, qtbot)
+    qtbot.waitUntil(lambda: page.detail_text.parentWidget().width() == dragged)
+
+
 def test_the_last_row_of_the_table_is_right(imported, qtbot):
     app, _harness = imported
     page, charges = open_charges(app, qtbot)
