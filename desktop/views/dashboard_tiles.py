@@ -637,6 +637,16 @@ class ChartTile(Tile):
                     connect="finite",
                 )
         self.plot.enableAutoRange()
+        values = [
+            v
+            for points in (*data.series.values(), *data.previous.values())
+            for v in points
+            if v is not None and math.isfinite(v)
+        ]
+        if values and min(values) >= 0:
+            # Nothing below zero: the axis starts at 0, as Stripe's charts do, and a period
+            # of zeros is a flat line at the bottom, not one between -0.4 and 0.4.
+            self.plot.setYRange(0, max(values) or 1, padding=0.05)
         if self.xs:
             self.plot.setXRange(self.xs[0], self.xs[-1], padding=0.02)
 

@@ -502,17 +502,22 @@ class DashboardsPage(Page):
         period = self.period.currentData()
 
         def work(state):
-            return self.service.refresh(dashboard_id, period=period, cancelled=state.cancelled)
+            results = self.service.refresh(dashboard_id, period=period, cancelled=state.cancelled)
+            return results, self.service.test_mode_notice(dashboard_id)
 
-        def done(results: dict) -> None:
+        def done(answer: tuple[dict, str | None]) -> None:
             if not isValid(self) or dashboard_id != self.dashboard_id:
                 return  # closed, or another dashboard shown
+            results, notice = answer
             self.results = results
             for widget_id, result in results.items():
                 tile = self.grid.tiles.get(widget_id)
                 if tile is not None:
                     tile.set_result(replace(result, spec=tile.spec))
-            self.message.hide()
+            if notice:
+                self.show_message(notice, state="notice")
+            else:
+                self.message.hide()
             self._show_added()
             self.refreshed.emit(dashboard_id)
 
@@ -535,9 +540,10 @@ class DashboardsPage(Page):
         tile.mark_added()
         self.show_message(f"Added “{tile.spec.title}”.", error=False)
 
-    def show_message(self, text: str, *, error: bool = True) -> None:
+    def show_message(self, text: str, *, error: bool = True, state: str | None = None) -> None:
+        """A line over the dashboard: an error, news ("ok"), or a standing "notice"."""
         self.message.setText(text)
-        self.message.setProperty("state", "error" if error else "ok")
+        self.message.setProperty("state", state or ("error" if error else "ok"))
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
         self.message.show()

@@ -716,3 +716,40 @@ def test_a_grouping_with_nothing_to_group_says_so(imported, qtbot):
         assert empty.empty.isVisible() and not empty.body.isVisible()
         assert empty.empty.text() == "Nothing in this period"
         assert some.body.isVisible() and not some.empty.isVisible()
+
+
+def test_a_test_mode_account_is_told_why_live_kpis_read_0(imported, qtbot):
+    """Connected with a test key only, every starter KPI (livemode = true) read 0 with no
+    word why; a chart of zeros sat between -0.4 and 0.4. The dashboard says why while no
+    account is live, and a chart of nothing below zero starts at 0."""
+    from desktop.services.kpi.dashboards import Format
+    from desktop.store.models import Account
+
+    page = new_dashboard(imported, qtbot)
+    add_widget(
+        page, qtbot, "line", "Volume", "Sum(Charges, amount, livemode = true)",
+        format=Format("money", 2),
+    )  # fmt: skip
+    add_widget(page, qtbot, "number", "All", "Count(Charges)")
+
+    def told() -> bool:
+        return page.message.isVisible() and page.message.property("state") == "notice"
+
+    assert not told()  # a live account: nothing to say ("Added “All”." may show)
+    Account.update(livemode=False).execute()
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.refresh()
+    assert told()
+    assert "Only test mode is connected" in page.message.text()
+    assert "livemode = true" in page.message.text()
+    registration_model("charges").delete().execute()  # a period of zeros
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.refresh()
+    chart = next(t for t in page.grid.tiles.values() if t.spec.title == "Volume")
+    low, high = chart.plot.getPlotItem().vb.viewRange()[1]
+    assert -0.1 <= low <= 0 < high
+    # A dashboard that counts test data too has nothing to explain.
+    page.service.remove_widget(chart.spec.id)
+    with qtbot.waitSignal(page.refreshed, timeout=20_000):
+        page.reload(page.dashboard_id)
+    assert not told()

@@ -11,7 +11,7 @@ import pytest
 from desktop.services.kpi.dashboards import DashboardsService, NumberData
 from desktop.services.kpi.library import FormulaLibrary
 from desktop.simulator.dataset import SETTLEMENT_CURRENCY
-from desktop.store.models import DataSource
+from desktop.store.models import DataSource, registration_model
 from tests.syncing import traced
 
 
@@ -150,6 +150,12 @@ def test_no_money_in_a_period_is_still_money(simulator, harness_for):
     assert isinstance(data, NumberData)
     assert data.value.value == 0 and data.value.currency == "usd"
     assert nothing.format.text(data.value.value, data.value.currency) == "0.00 USD"
+    assert data.previous.value == 0 and data.previous.currency == "usd"  # "1 – 5 Nov: 0.00 USD"
+    # An account connected in test mode only: the currency of its (test) charges.
+    charges = registration_model("charges")
+    charges.delete().where(charges.livemode == 1).execute()
+    charges.update(currency="eur").execute()
+    assert service.evaluate(nothing, "this_month").data.value.currency == "eur"
     count = WidgetSpec("number", "None", 'Count(Charges, status = "no such status")')
     assert service.evaluate(count, "this_month").data.value.currency is None  # not money
 

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
@@ -32,10 +33,11 @@ from desktop.services.kpi.periods import (
 )
 from desktop.services.kpi.syntax import FormulaError
 from desktop.services.query import FilterCompiler
-from desktop.store.models import Dashboard, DataSource, Widget, utc_now
+from desktop.store.models import Account, Dashboard, DataSource, Widget, utc_now
 from desktop.store.writer import write_with
 
 GRID_COLUMNS = 12
+_LIVE_ONLY = re.compile(r"\blivemode\s*=\s*true\b", re.IGNORECASE)
 WIDGET_KINDS = {
     "number": "Number",
     "line": "Line chart",
@@ -515,6 +517,22 @@ class DashboardsService:
         period = period or self.settings(dashboard)["period"]
         return self.evaluate_all(self.widgets(dashboard_id), period, cancelled=cancelled)
 
+    def test_mode_notice(self, dashboard_id: int) -> str | None:
+        """Words for a dashboard whose KPIs count live data where every connected account
+        is in test mode: they read 0, and a user coming from Stripe's Dashboard, which shows
+        test data in test mode, should be told why. None otherwise."""
+        accounts = Account.select()
+        if not accounts.exists() or accounts.where(Account.livemode == 1).exists():
+            return None
+        if not any(_LIVE_ONLY.search(spec.formula) for spec in self.widgets(dashboard_id)):
+            return None
+        return (
+            "Only test mode is connected, and these KPIs count live data (livemode = true), "
+            "so they read 0. Connect your live account in Data sources to see your "
+            "business's numbers, or take livemode = true out of a widget's formula to "
+            "count test data."
+        )
+
     def evaluate_all(
         self,
         specs: list[WidgetSpec],
@@ -575,10 +593,17 @@ class DashboardsService:
                 *before,
                 checked.money,
             )
-        if checked.money and current.currency is None and not current.per_currency:
-            # No money in the period is still money: 0.00 USD, not a bare 0.00.
-            known = previous.currency if previous is not None else None
-            current = dataclasses.replace(current, currency=known or _usual_currency())
+        if checked.money:
+            # No money in a period is still money: 0.00 USD, not a bare 0.00, in the currency
+            # of the other period, or else the usual one; the comparison line's too.
+            values = [v for v in (current, previous) if v is not None]
+            if any(v.currency is None and not v.per_currency for v in values):
+                given = [v.currency for v in values if v.currency]
+                currency = given[0] if given else _usual_currency()
+                current, previous = (
+                    _in_currency(current, currency),
+                    _in_currency(previous, currency),
+                )
         change = None
         if previous is not None and _comparable(current, previous):
             now_value, then = current.value, previous.value
@@ -709,22 +734,30 @@ def _main_currency(charges: DataSource) -> str:
 
 
 def _usual_currency(data_source_id: int | None = None) -> str | None:
-    """The currency of most live charges, of one data source or of every account; None
-    without any."""
+    """The currency of most live charges, of one data source or of every account; without
+    live charges (an account connected in test mode), of most charges; None without any."""
     from desktop.store.models import registration_model
 
     table = registration_model("charges")
-    live = table.livemode == 1
-    if data_source_id is not None:
-        live &= table.data_source == data_source_id
-    row = (
-        table.select(table.currency, pw.fn.COUNT(table.pk).alias("n"))
-        .where(live)
-        .group_by(table.currency)
-        .order_by(pw.SQL("n").desc())
-        .first()
-    )
-    return row.currency.lower() if row and row.currency else None
+    for mode in (table.livemode == 1, table.livemode == 0):
+        where = mode if data_source_id is None else mode & (table.data_source == data_source_id)
+        row = (
+            table.select(table.currency, pw.fn.COUNT(table.pk).alias("n"))
+            .where(where)
+            .group_by(table.currency)
+            .order_by(pw.SQL("n").desc())
+            .first()
+        )
+        if row and row.currency:
+            return row.currency.lower()
+    return None
+
+
+def _in_currency(value: KpiValue | None, currency: str | None) -> KpiValue | None:
+    """A money value without a currency (no money in its period) in `currency`."""
+    if value is None or value.currency is not None or value.per_currency:
+        return value
+    return dataclasses.replace(value, currency=currency)
 
 
 def _comparable(a: KpiValue, b: KpiValue) -> bool:
