@@ -8,7 +8,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -30,8 +30,26 @@ BAD = QColor("#dc2626")
 MUTED = QColor("#64748b")
 
 
-def _table(headers: list[str], stretch: int) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
+class _Table(QTableWidget):
+    """A table that says, while it has no rows, what would be in it and how to get some."""
+
+    def __init__(self, rows: int, columns: int, empty: str) -> None:
+        super().__init__(rows, columns)
+        self.empty_text = empty
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.rowCount():
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(MUTED)
+        area = self.viewport().rect().adjusted(24, 16, -24, -16)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        painter.drawText(area, int(flags), self.empty_text)
+
+
+def _table(headers: list[str], stretch: int, empty: str) -> QTableWidget:
+    table = _Table(0, len(headers), empty)
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().hide()
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -109,7 +127,11 @@ class AlertsPage(Page):
             "Alerts that fired and scheduled reports, newest first. Double-click an alert "
             "to open the registrations behind its value.",
         )
-        self.recent = _table(["When", "What", "Name", "Value", "Details"], 4)
+        self.recent = _table(
+            ["When", "What", "Name", "Value", "Details"],
+            4,
+            "Nothing yet: alerts that fire and reports that are sent show here.",
+        )
         self.recent.cellDoubleClicked.connect(lambda row, _c: self.open_firing(row))
         self.recent.itemSelectionChanged.connect(self._selection_changed)
         layout.addWidget(self.recent)
@@ -124,7 +146,13 @@ class AlertsPage(Page):
             "Checked after every sync and every few minutes, in the background. An alert "
             "fires once when its condition becomes true, and again only after it cleared.",
         )
-        self.alert_table = _table(["Name", "Rule", "State", "E-mail"], 1)
+        self.alert_table = _table(
+            ["Name", "Rule", "State", "E-mail"],
+            1,
+            "No alerts yet. New alert… watches a number, such as gross volume or failed "
+            "payments, and tells you when it goes above or below a value, or changes by "
+            "more than a percentage.",
+        )
         self.alert_table.cellDoubleClicked.connect(lambda row, _c: self._edit(row))
         layout.addWidget(self.alert_table)
         edit = QPushButton("Edit…")
@@ -139,7 +167,12 @@ class AlertsPage(Page):
             "A dashboard for a period, as PDF, PNG, CSV or Excel, into a folder or by e-mail "
             "(set up e-mail in Settings). Times are in your time zone.",
         )
-        self.schedule_table = _table(["Dashboard", "When", "Format", "To", "Last run"], 4)
+        self.schedule_table = _table(
+            ["Dashboard", "When", "Format", "To", "Last run"],
+            4,
+            "No scheduled reports yet. Schedule a report… sends a dashboard every day, week "
+            "or month, by e-mail or into a folder.",
+        )
         layout.addWidget(self.schedule_table)
         run_now = QPushButton("Run now")
         run_now.clicked.connect(self._run_now)

@@ -202,3 +202,31 @@ def test_an_alert_that_fired_stays_quiet_after_a_restart(app, start_app, qtbot):
     assert again.tray.shown == []
     again.window.show_page("alerts")
     qtbot.waitUntil(lambda: again.alerts_page.recent.rowCount() == 1, timeout=10_000)
+
+
+def test_each_empty_list_says_what_would_be_in_it(start_app, qtbot):
+    """Three blank boxes under their headings had looked unfinished: each empty list now
+    says, in its own muted words, what shows there and which button makes some."""
+    app = start_app()
+    app.window.resize(1024, 700)
+    app.window.show_page("alerts")
+    page = app.alerts_page
+    qtbot.waitUntil(lambda: page.alert_table.isVisible())
+
+    def muted_pixels(table) -> int:
+        image = table.viewport().grab().toImage()
+        return sum(
+            image.pixelColor(x, y).name() == "#64748b"
+            for x in range(0, image.width(), 2)
+            for y in range(0, image.height(), 2)
+        )
+
+    for table, words in (
+        (page.recent, "Nothing yet"),
+        (page.alert_table, "New alert…"),
+        (page.schedule_table, "Schedule a report…"),
+    ):
+        assert table.rowCount() == 0 and words in table.empty_text
+        assert muted_pixels(table) > 20  # drawn
+    page.alert_table.setRowCount(1)  # a row: the words give way
+    assert muted_pixels(page.alert_table) == 0
