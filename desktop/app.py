@@ -421,7 +421,9 @@ class Application(QObject):
         self.alerts_page.edit_alert_requested.connect(self.open_alert_editor)
         self.alerts_page.new_schedule_requested.connect(self.open_schedule_editor)
         self.alerts_page.run_schedule_requested.connect(self.run_schedule)
-        self.mail_card = MailSettingsCard(self.settings, has_password=False)
+        self.mail_card = MailSettingsCard(
+            self.settings, has_password=False, keys_place=self._keys_place
+        )
         if self.settings.smtp_username:  # the keychain is slow to wake: asked on a worker
             self.runner.run(
                 lambda _state: bool(self._mail_password()), self.mail_card.set_has_password

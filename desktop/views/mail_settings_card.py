@@ -3,7 +3,9 @@ the system keychain), a Send test that says in words what failed, and running in
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,20 +29,29 @@ class MailSettingsCard(QFrame):
     password_entered = Signal(str)
     test_requested = Signal(str, str)  # the address to send the test to, a password typed
 
-    def __init__(self, settings: Settings, *, has_password: bool, parent=None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        has_password: bool,
+        keys_place: Callable[[], str] | None = None,
+        parent=None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("card")
+        self._keys_place = keys_place or (lambda: "in the system keychain")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 18)
         layout.setSpacing(6)
-        layout.addWidget(plain_label("Alerts and reports", "sectionTitle"))
-        help_label = plain_label(
-            "Alerts and scheduled reports can be e-mailed through your own mail server. "
-            "The password is kept in the system keychain.",
+        layout.addWidget(plain_label("Alerts & reports", "sectionTitle"))  # as in the sidebar
+        # Where the password is kept is said once the card shows (see showEvent): finding
+        # the keychain must wait until the window is up.
+        self.help_label = plain_label(
+            "Alerts and scheduled reports can be e-mailed through your own mail server.",
             "fieldHelp",
         )
-        help_label.setWordWrap(True)
-        layout.addWidget(help_label)
+        self.help_label.setWordWrap(True)
+        layout.addWidget(self.help_label)
         form = card_form()
         layout.addLayout(form)
 
@@ -114,6 +125,17 @@ class MailSettingsCard(QFrame):
         self.port.valueChanged.connect(self._changed)
         self.security.currentIndexChanged.connect(self._security_changed)
         self.password.editingFinished.connect(self._password)
+
+    def _show_password_place(self) -> None:
+        self.help_label.setText(
+            "Alerts and scheduled reports can be e-mailed through your own mail server. "
+            f"The password is kept {self._keys_place()}."
+        )
+
+    def showEvent(self, event) -> None:
+        # Each time, as Settings' "Your data" does: a wizard may have chosen memory since.
+        QTimer.singleShot(0, self, self._show_password_place)
+        super().showEvent(event)
 
     def set_has_password(self, has: bool) -> None:
         self.password.setPlaceholderText(

@@ -346,6 +346,9 @@ def test_demo_mode_shows_on_every_page_and_settings_say_where_keys_are(start_app
     qtbot.waitUntil(
         lambda: "in memory only, until Ledgerboard closes (demo mode)" in help_text.text()
     )
+    # The mail password's place too, not "the system keychain" that is not there.
+    mail_help = app.mail_card.help_label
+    qtbot.waitUntil(lambda: "The password is kept in memory only, until" in mail_help.text())
 
 
 def test_settings_say_the_keychain_when_it_is_used(start_app, qtbot):
