@@ -471,9 +471,8 @@ class Application(QObject):
             "settings": self.settings_page,
         }
         window = MainWindow(pages, window_state, self.paths.data_dir, self.paths.log_dir)
-        window.add_page_off_the_menu(
-            self.registrations_page
-        )  # reached from a data source, not the menu
+        # Reached from a data source, not the menu.
+        window.add_page_off_the_menu(self.registrations_page)
         self.data_sources_page.new_data_source_requested.connect(self.open_new_data_source)
         window.set_new_data_source_handler(self.open_new_data_source)
         if self.demo:

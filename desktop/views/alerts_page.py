@@ -8,7 +8,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.views.formatting import short_number, timestamp
-from desktop.views.widgets import Page, confirm, plain_label, primary_button
+from desktop.views.widgets import Page, confirm, draw_placeholder, plain_label, primary_button
 
 KIND_TEXT = {"alert": "Alert", "report_failed": "Report failed", "report_sent": "Report sent"}
 BAD = QColor("#dc2626")
@@ -39,13 +39,8 @@ class _Table(QTableWidget):
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
-        if self.rowCount():
-            return
-        painter = QPainter(self.viewport())
-        painter.setPen(MUTED)
-        area = self.viewport().rect().adjusted(24, 16, -24, -16)
-        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
-        painter.drawText(area, int(flags), self.empty_text)
+        if not self.rowCount():
+            draw_placeholder(self.viewport(), self.empty_text)
 
 
 def _table(headers: list[str], stretch: int, empty: str) -> QTableWidget:

@@ -5,11 +5,11 @@ below with its nested parts folded."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence, QPainter, QPalette
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
 
 from desktop.views.formatting import CARD_BRANDS
-from desktop.views.widgets import FittedTextDelegate, ShortTextRole
+from desktop.views.widgets import FittedTextDelegate, ShortTextRole, draw_placeholder
 
 VALUE = 1
 ValueRole = Qt.ItemDataRole.UserRole + 11  # the value as copied: an id whole
@@ -43,14 +43,9 @@ class RegistrationCard(QTreeWidget):
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
-        if self.topLevelItemCount():
-            return
-        # Across the whole card, wrapped, not in the labels' column cut to "Select a regi…".
-        painter = QPainter(self.viewport())
-        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-        area = self.viewport().rect().adjusted(16, 16, -16, -16)
-        flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
-        painter.drawText(area, int(flags), self.placeholder)
+        if not self.topLevelItemCount():
+            # Across the whole card, not in the labels' column cut to "Select a regi…".
+            draw_placeholder(self.viewport(), self.placeholder, centred=False)
 
     def show_registration(self, livemode: bool, rows: list[tuple], obj: object) -> None:
         """`rows`: (label, value as shown, value as copied[, a shorter form]) for each field;

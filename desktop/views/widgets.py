@@ -6,7 +6,7 @@ import html
 import math
 
 from PySide6.QtCore import QEvent, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QBoxLayout,
@@ -59,6 +59,20 @@ def form_label(text: str) -> QLabel:
     label = plain_label(text)
     label.setFixedWidth(FORM_LABEL_WIDTH)
     return label
+
+
+PLACEHOLDER_COLOUR = "#64748b"  # an empty list's words: 4.8:1 on white
+
+
+def draw_placeholder(viewport: QWidget, text: str, *, centred: bool = True) -> None:
+    """Words over an empty list or card (what would show there, how to get some), wrapped
+    across its whole width; call from the view's paintEvent while it has no rows."""
+    painter = QPainter(viewport)
+    painter.setPen(QColor(PLACEHOLDER_COLOUR))
+    area = viewport.rect().adjusted(24, 16, -24, -16)
+    vertical = Qt.AlignmentFlag.AlignVCenter if centred else Qt.AlignmentFlag.AlignTop
+    flags = Qt.AlignmentFlag.AlignHCenter | vertical | Qt.TextFlag.TextWordWrap
+    painter.drawText(area, int(flags), text)
 
 
 def _made_plain(label: QLabel, text: str, object_name: str) -> QLabel:
