@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import math
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -555,9 +556,13 @@ class ChartTile(Tile):
         axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
         self.plot = self._new_plot({"bottom": axis})
         axis.tickStrings = _date_ticks
-        # One level of dates: a month's tick and its first day's drew on top of each other.
+        # One level of dates: a month's tick and its first day's drew on top of each other;
+        # and no more of them than fit side by side ("13 Dec18 Dec" on a narrow tile).
         levels = axis.tickValues
-        axis.tickValues = lambda low, high, size: _finest_level(levels(low, high, size))
+        room = QFontMetrics(axis.style["tickFont"] or self.font()).horizontalAdvance("28 Sep")
+        axis.tickValues = lambda low, high, size: _spaced(
+            _finest_level(levels(low, high, size)), size / max(high - low, 1), room + 18
+        )
         self.legend = None
         self.hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#94a3b8", width=1))
         self.hover_line.hide()
@@ -877,6 +882,18 @@ def _finest_level(levels: list) -> list:
         if values:
             return [(spacing, values)]
     return levels
+
+
+def _spaced(levels: list, pixels_per_unit: float, label_pixels: float) -> list:
+    """Every n-th tick of a level, so that its labels (about label_pixels wide each) never
+    touch: pyqtgraph spaces dates by its own, shorter, labels."""
+    if len(levels) != 1:
+        return levels
+    ((spacing, values),) = levels
+    gaps = [b - a for a, b in itertools.pairwise(values)]
+    gap = min(gaps) if gaps else spacing  # months are not all as long as their spacing says
+    step = max(1, math.ceil(label_pixels / max(gap * pixels_per_unit, 1e-9)))
+    return [(spacing, values[::step])]  # the level's spacing: its labels say what it is
 
 
 def _utc_offset(time_zone: str, seconds: int) -> int:

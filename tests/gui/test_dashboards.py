@@ -3,6 +3,7 @@ data, saved, reopened with the same values; drill-down opens the registrations c
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import replace
@@ -604,6 +605,14 @@ def test_charts_read_clearly(imported, qtbot):
     axis = chart.plot.getAxis("bottom")
     low, high = axis.range
     assert len(axis.tickValues(low, high, axis.width())) == 1
+    # However narrow the tile, its dates never touch ("13 Dec18 Dec" at a third of 1024 px).
+    for width in (260, 420, 900):
+        ((spacing, ticks),) = axis.tickValues(low, high, width)
+        labels = axis.tickStrings(ticks, 1, spacing)
+        metrics = QFontMetricsF(axis.style["tickFont"] or chart.font())
+        widest = max(metrics.horizontalAdvance(label) for label in labels)
+        apart = min(b - a for a, b in itertools.pairwise(ticks)) * width / (high - low)
+        assert apart >= widest + 8, (width, labels)
     # The readout at the right edge does not cover the legend.
     view = chart.plot.getPlotItem().vb
     last = view.mapViewToScene(QPointF(chart.xs[-1], view.viewRange()[1][1]))
