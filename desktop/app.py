@@ -421,9 +421,7 @@ class Application(QObject):
         self.alerts_page.edit_alert_requested.connect(self.open_alert_editor)
         self.alerts_page.new_schedule_requested.connect(self.open_schedule_editor)
         self.alerts_page.run_schedule_requested.connect(self.run_schedule)
-        self.mail_card = MailSettingsCard(
-            self.settings, has_password=False, keys_place=self._keys_place
-        )
+        self.mail_card = MailSettingsCard(self.settings, has_password=False)
         if self.settings.smtp_username:  # the keychain is slow to wake: asked on a worker
             self.runner.run(
                 lambda _state: bool(self._mail_password()), self.mail_card.set_has_password
@@ -448,6 +446,7 @@ class Application(QObject):
             keys_place=self._keys_place,
         )
         self.settings_page.settings_changed.connect(self._save_settings)
+        self.settings_page.keys_place_said.connect(self.mail_card.show_password_place)
         self.registrations_page = RegistrationsPage(
             self.registrations,
             time_zone=lambda: self.settings_store.effective_time_zone(self.settings),

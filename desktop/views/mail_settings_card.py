@@ -3,9 +3,7 @@ the system keychain), a Send test that says in words what failed, and running in
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,18 +32,16 @@ class MailSettingsCard(QFrame):
         settings: Settings,
         *,
         has_password: bool,
-        keys_place: Callable[[], str] | None = None,
         parent=None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("card")
-        self._keys_place = keys_place or (lambda: "in the system keychain")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 18)
         layout.setSpacing(6)
         layout.addWidget(plain_label("Alerts & reports", "sectionTitle"))  # as in the sidebar
-        # Where the password is kept is said once the card shows (see showEvent): finding
-        # the keychain must wait until the window is up.
+        # Where the password is kept is said when Settings shows (show_password_place):
+        # finding the keychain must wait until the window is up.
         self.help_label = plain_label(
             "Alerts and scheduled reports can be e-mailed through your own mail server.",
             "fieldHelp",
@@ -126,16 +122,13 @@ class MailSettingsCard(QFrame):
         self.security.currentIndexChanged.connect(self._security_changed)
         self.password.editingFinished.connect(self._password)
 
-    def _show_password_place(self) -> None:
+    def show_password_place(self, place: str) -> None:
+        """Where the password is kept, as Settings says it of keys ("in the system
+        keychain", "in memory only, until Ledgerboard closes (demo mode)")."""
         self.help_label.setText(
             "Alerts and scheduled reports can be e-mailed through your own mail server. "
-            f"The password is kept {self._keys_place()}."
+            f"The password is kept {place}."
         )
-
-    def showEvent(self, event) -> None:
-        # Each time, as Settings' "Your data" does: a wizard may have chosen memory since.
-        QTimer.singleShot(0, self, self._show_password_place)
-        super().showEvent(event)
 
     def set_has_password(self, has: bool) -> None:
         self.password.setPlaceholderText(

@@ -49,6 +49,9 @@ def _add_row(form: QFormLayout, label: str, field: QWidget) -> None:
 
 class SettingsPage(Page):
     settings_changed = Signal(object)  # Settings
+    # Where keys are kept, said each time the page shows ("in the system keychain"): for the
+    # cards that keep a secret of their own (the mail password).
+    keys_place_said = Signal(str)
 
     def __init__(
         self,
@@ -121,10 +124,12 @@ class SettingsPage(Page):
     def _show_keys_place(self) -> None:
         """Where keys are, as it is now: the keychain, or memory when the user chose it (or
         demo mode did) for want of one."""
+        place = self._keys_place()
         self.storage_help.setText(
             "Everything Ledgerboard imports stays in this folder. Keys and tokens are kept "
-            f"{self._keys_place()}, never in these files."
+            f"{place}, never in these files."
         )
+        self.keys_place_said.emit(place)
 
     def showEvent(self, event) -> None:
         # Each time (a wizard may have chosen memory since), and after the page is painted:
