@@ -500,10 +500,11 @@ class DashboardsPage(Page):
             return
         dashboard_id = self.dashboard_id
         period = self.period.currentData()
+        specs = [tile.spec for tile in self.grid.tiles.values()]  # as shown: not read again
 
         def work(state):
             results = self.service.refresh(dashboard_id, period=period, cancelled=state.cancelled)
-            return results, self.service.test_mode_notice(dashboard_id)
+            return results, self.service.test_mode_notice(specs)
 
         def done(answer: tuple[dict, str | None]) -> None:
             if not isValid(self) or dashboard_id != self.dashboard_id:

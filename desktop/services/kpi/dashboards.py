@@ -517,14 +517,15 @@ class DashboardsService:
         period = period or self.settings(dashboard)["period"]
         return self.evaluate_all(self.widgets(dashboard_id), period, cancelled=cancelled)
 
-    def test_mode_notice(self, dashboard_id: int) -> str | None:
-        """Words for a dashboard whose KPIs count live data where every connected account
-        is in test mode: they read 0, and a user coming from Stripe's Dashboard, which shows
-        test data in test mode, should be told why. None otherwise."""
+    @staticmethod
+    def test_mode_notice(specs: list[WidgetSpec]) -> str | None:
+        """Words for a dashboard (its widgets) whose KPIs count live data where every
+        connected account is in test mode: they read 0, and a user coming from Stripe's
+        Dashboard, which shows test data in test mode, should be told why. None otherwise."""
+        if not any(_LIVE_ONLY.search(spec.formula) for spec in specs):
+            return None
         accounts = Account.select()
         if not accounts.exists() or accounts.where(Account.livemode == 1).exists():
-            return None
-        if not any(_LIVE_ONLY.search(spec.formula) for spec in self.widgets(dashboard_id)):
             return None
         return (
             "Only test mode is connected, and these KPIs count live data (livemode = true), "
