@@ -207,6 +207,8 @@ def test_an_alert_that_fired_stays_quiet_after_a_restart(app, start_app, qtbot):
 def test_each_empty_list_says_what_would_be_in_it(start_app, qtbot):
     """Three blank boxes under their headings had looked unfinished: each empty list now
     says, in its own muted words, what shows there and which button makes some."""
+    from desktop.views.widgets import PLACEHOLDER_COLOUR
+
     app = start_app()
     app.window.resize(1024, 700)
     app.window.show_page("alerts")
@@ -216,7 +218,7 @@ def test_each_empty_list_says_what_would_be_in_it(start_app, qtbot):
     def muted_pixels(table) -> int:
         image = table.viewport().grab().toImage()
         return sum(
-            image.pixelColor(x, y).name() == "#64748b"
+            image.pixelColor(x, y).name() == PLACEHOLDER_COLOUR
             for x in range(0, image.width(), 2)
             for y in range(0, image.height(), 2)
         )
